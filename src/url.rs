@@ -1,0 +1,1 @@
+//! URL parsing (placeholder until the module lands)
