@@ -12,6 +12,8 @@ TEST_TARGETS :=
 -include mk/tests.mk
 -include mk/conformance.mk
 -include mk/nodemcu.mk
+-include mk/fuzz.mk
+-include mk/bench.mk
 
 .PHONY: all test clean
 all: $(ALL_TARGETS)
