@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Echo peer built on the third-party `websockets` asyncio server.
+
+Usage: echo_server.py [--host 127.0.0.1] [--port 0]
+The first line on stdout is the listening port number (useful with --port 0).
+
+Paths:
+  /               echo every text and binary message back unchanged
+  /close/<code>   echo the first message, then close with <code> (reason "bye")
+  /silent         accept the handshake, then stop reading: pings are never
+                  answered and nothing is ever sent
+"""
+import argparse
+import asyncio
+import sys
+
+from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
+
+
+def log(*a):
+    print("echo_server:", *a, file=sys.stderr, flush=True)
+
+
+async def handler(conn):
+    path = conn.request.path.split("?", 1)[0]
+    parts = [p for p in path.split("/") if p]
+    try:
+        if parts[:1] == ["silent"]:
+            # Stop reading from the socket: the library can no longer see
+            # (and so never answers) pings; we send nothing either.
+            conn.transport.pause_reading()
+            await asyncio.sleep(60)
+            conn.transport.abort()
+            return
+        if len(parts) == 2 and parts[0] == "close":
+            code = int(parts[1])
+            msg = await conn.recv()
+            await conn.send(msg)
+            await conn.close(code, "bye")
+            log("closed with", code, "client replied", conn.protocol.close_rcvd)
+            return
+        async for msg in conn:
+            await conn.send(msg)
+    except ConnectionClosed:
+        pass
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    a = ap.parse_args()
+    async with serve(
+        handler,
+        a.host,
+        a.port,
+        max_size=2 * 1024 * 1024,
+        ping_interval=None,
+        compression=None,
+        close_timeout=2,
+    ) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(port, flush=True)
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Raw asyncio TCP peer that misbehaves on purpose (one scenario per path).
+
+Usage: raw_server.py [--host 127.0.0.1] [--port 0] [--report FILE]
+The first line on stdout is the listening port number.
+
+Request path: /t/<test-id>/<scenario>[-<arg>]  (or just /<scenario>).
+Verdicts about what the client did are appended to --report as JSON lines
+{"id": test-id, "scenario": ..., "ok": bool, "detail": ...}.
+
+Scenarios
+  badstatus      "HTTP/1.1 200 OK" instead of 101              (client: -17)
+  badaccept      101 with a wrong Sec-WebSocket-Accept           (-7)
+  hugeheaders    101 whose header block is larger than 8 KiB     (-27)
+  badheader      101 with a header line that has no colon        (-27)
+  mute           reads the request, never answers                (-18)
+  split          101 written in 1..7-byte pieces, the first text
+                 frame "glued" in the same write as the response
+                 end, then echo
+  fragping       text message in three fragments with pings between
+                 them; checks the pongs, says "pong-ok"/"pong-bad:.."
+                 then echo
+  deaf           after 101 reads but never answers, sends nothing (-19)
+  close-<code>   sends a close frame with <code>; checks the client
+                 echoes the same code                            (-6)
+  reset          after 101, TCP reset (SO_LINGER 0)               (-109/-110)
+  eof            after 101, TCP FIN without a close frame         (-110)
+  masked         masked server frame                  (-20, close 1002)
+  rsv            RSV1 set                             (-21, 1002)
+  opcode3        reserved opcode 3                    (-22, 1002)
+  bigping        ping with a 126-byte payload         (-23, 1002)
+  badclosecode   close frame with code 999            (-24, 1002)
+  close1byte     close frame with a 1-byte payload    (-24, 1002)
+  badutf8        text message that is not UTF-8      (-25, 1007)
+  toobig-<n>     binary message of n bytes           (-26 with max_message < n, 1009)
+  contnostart    continuation frame with no message   (-15, 1002)
+  echo           plain echo (text, binary, ping->pong, close)
+"""
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import socket
+import struct
+import sys
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+REPORT = None
+
+
+def log(*a):
+    print("raw_server:", *a, file=sys.stderr, flush=True)
+
+
+def report(tid, scn, ok, detail):
+    log("verdict", tid, scn, "ok" if ok else "FAIL", detail)
+    if REPORT:
+        with open(REPORT, "a") as f:
+            f.write(json.dumps({"id": tid, "scenario": scn, "ok": ok, "detail": detail}) + "\n")
+
+
+def accept_key(key: str) -> str:
+    return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+
+
+def frame(opcode, payload=b"", fin=True, rsv=0, mask=None):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    n = len(payload)
+    m = 0x80 if mask is not None else 0
+    if n < 126:
+        hdr = struct.pack("!BB", b0, m | n)
+    elif n < 65536:
+        hdr = struct.pack("!BBH", b0, m | 126, n)
+    else:
+        hdr = struct.pack("!BBQ", b0, m | 127, n)
+    if mask is not None:
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+        hdr += mask
+    return hdr + payload
+
+
+def close_frame(code, reason=b""):
+    return frame(8, struct.pack("!H", code) + reason)
+
+
+class Violation(Exception):
+    pass
+
+
+async def read_frame(reader):
+    """One client frame -> (fin, opcode, payload). Client frames must be masked."""
+    b0, b1 = await reader.readexactly(2)
+    fin, rsv, op = b0 >> 7, (b0 >> 4) & 7, b0 & 15
+    masked, n = b1 >> 7, b1 & 127
+    if n == 126:
+        (n,) = struct.unpack("!H", await reader.readexactly(2))
+    elif n == 127:
+        (n,) = struct.unpack("!Q", await reader.readexactly(8))
+    if not masked:
+        raise Violation("client frame not masked")
+    if rsv:
+        raise Violation("client frame has RSV bits")
+    mask = await reader.readexactly(4)
+    data = await reader.readexactly(n)
+    data = bytes(c ^ mask[i % 4] for i, c in enumerate(data)) if n < 4096 else _unmask_fast(data, mask)
+    return bool(fin), op, data
+
+
+def _unmask_fast(data, mask):
+    n = len(data)
+    k = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
+    return (int.from_bytes(data, "big") ^ k).to_bytes(n, "big")
+
+
+async def read_request(reader):
+    data = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    lines = data.decode("latin-1").split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = {}
+    for ln in lines[1:]:
+        if ":" in ln:
+            k, v = ln.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+    return path, headers
+
+
+def response(key, extra=""):
+    return (
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        f"{extra}"
+        f"Sec-WebSocket-Accept: {accept_key(key)}\r\n"
+        "\r\n"
+    ).encode()
+
+
+async def wait_eof(reader, limit=15):
+    """Swallow whatever the client sends until it closes TCP (or limit s)."""
+    try:
+        while await asyncio.wait_for(reader.read(65536), limit):
+            pass
+        return True
+    except (asyncio.TimeoutError, ConnectionError):
+        return False
+
+
+async def expect_close(reader, want, limit=4):
+    """Read client frames until a close frame; return (ok, detail)."""
+    try:
+        while True:
+            fin, op, data = await asyncio.wait_for(read_frame(reader), limit)
+            if op == 8:
+                if len(data) < 2:
+                    return False, f"close frame without code ({data!r})"
+                (code,) = struct.unpack("!H", data[:2])
+                return code in want, f"client close code {code}, expected {sorted(want)}"
+    except Violation as e:
+        return False, str(e)
+    except asyncio.TimeoutError:
+        return False, "no close frame within %ss" % limit
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return False, "TCP closed without a close frame"
+
+
+async def serve_echo(reader, writer):
+    """Minimal echo after the handshake: join fragments, pong pings, reply close."""
+    parts, first_op = [], None
+    while True:
+        fin, op, data = await read_frame(reader)
+        if op == 9:
+            writer.write(frame(10, data))
+        elif op == 10:
+            pass
+        elif op == 8:
+            writer.write(frame(8, data[:2]))
+            await writer.drain()
+            return
+        elif op in (0, 1, 2):
+            if op != 0:
+                first_op = op
+            parts.append(data)
+            if fin:
+                writer.write(frame(first_op, b"".join(parts)))
+                parts = []
+        await writer.drain()
+
+
+PROTO = {
+    # scenario: (bytes after the handshake, acceptable client close codes)
+    "masked": (frame(1, "masked!", mask=b"\x11\x22\x33\x44"), {1002}),
+    "rsv": (frame(1, "rsv", rsv=4), {1002}),
+    "opcode3": (frame(3, "three"), {1002}),
+    "bigping": (frame(9, b"p" * 126), {1002}),
+    "badclosecode": (close_frame(999), {1002}),
+    "close1byte": (frame(8, b"\x03"), {1002}),
+    "badutf8": (frame(1, b"ok \xff\xfe not utf-8"), {1007}),
+    "contnostart": (frame(0, "orphan"), {1002}),
+}
+
+
+async def scenario(tid, scn, arg, key, reader, writer):
+    w = writer.write
+    if scn == "badstatus":
+        w(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await wait_eof(reader)
+    elif scn == "badaccept":
+        w(response(key + "x"))
+        await writer.drain()
+        await wait_eof(reader)
+    elif scn == "hugeheaders":
+        filler = "".join(f"X-Filler-{i:03d}: {'f' * 84}\r\n" for i in range(100))
+        w(response(key, filler))
+        await writer.drain()
+        await wait_eof(reader)
+    elif scn == "badheader":
+        w(response(key, "this line is not a header\r\n"))
+        await writer.drain()
+        await wait_eof(reader)
+    elif scn == "mute":
+        await wait_eof(reader)
+    elif scn == "split":
+        resp = response(key)
+        head, tail = resp[:-3], resp[-3:]
+        i, step = 0, 1
+        while i < len(head):
+            w(head[i : i + step])
+            await writer.drain()
+            await asyncio.sleep(0.004)
+            i += step
+            step = step % 7 + 1
+        w(tail + frame(1, "glued"))
+        await writer.drain()
+        await serve_echo(reader, writer)
+    elif scn == "fragping":
+        w(response(key))
+        pings = [b"pp-123", b"pp-4567"]
+        pieces = [frame(1, "frag1-", fin=False), frame(9, pings[0]),
+                  frame(0, "frag2-", fin=False), frame(9, pings[1]), frame(0, "end")]
+        for p in pieces:
+            w(p)
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        got = []
+        try:
+            while len(got) < len(pings):
+                fin, op, data = await asyncio.wait_for(read_frame(reader), 5)
+                if op == 10:
+                    got.append(data)
+                elif op == 8:
+                    break
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, Violation) as e:
+            got.append(repr(e).encode())
+        ok = got == pings
+        report(tid, scn, ok, f"pongs {got!r}, expected {pings!r}")
+        w(frame(1, "pong-ok" if ok else "pong-bad: " + repr(got)))
+        await writer.drain()
+        await serve_echo(reader, writer)
+    elif scn == "deaf":
+        w(response(key))
+        await writer.drain()
+        pings = 0
+        try:
+            while True:
+                fin, op, data = await asyncio.wait_for(read_frame(reader), 15)
+                if op == 9:
+                    pings += 1
+                    log("deaf: ignoring ping", data)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            report(tid, scn, pings >= 1, f"client sent {pings} ping(s) then dropped TCP")
+        except (asyncio.TimeoutError, Violation) as e:
+            report(tid, scn, False, f"after {pings} ping(s): {e!r}")
+    elif scn == "close":
+        code = int(arg or 4001)
+        w(response(key) + close_frame(code, b"bye"))
+        await writer.drain()
+        ok, detail = await expect_close(reader, {code})
+        report(tid, scn, ok, detail)
+    elif scn in ("reset", "eof"):
+        w(response(key))
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        if scn == "reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        else:
+            writer.close()
+    elif scn in PROTO or scn == "toobig":
+        if scn == "toobig":
+            payload, want = frame(2, os.urandom(int(arg or 2000))), {1009}
+        else:
+            payload, want = PROTO[scn]
+        w(response(key) + payload)
+        await writer.drain()
+        ok, detail = await expect_close(reader, want)
+        report(tid, scn, ok, detail)
+    elif scn == "echo":
+        w(response(key))
+        await writer.drain()
+        await serve_echo(reader, writer)
+    else:
+        w(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        report(tid, scn, False, "unknown scenario")
+
+
+async def handle(reader, writer):
+    tid, scn = "-", "?"
+    try:
+        path, headers = await read_request(reader)
+        parts = [p for p in path.split("?", 1)[0].split("/") if p]
+        if len(parts) >= 3 and parts[0] == "t":
+            tid, name = parts[1], parts[2]
+        else:
+            name = parts[-1] if parts else "echo"
+        scn, _, arg = name.partition("-")
+        log("connection", tid, scn, arg)
+        await scenario(tid, scn, arg, headers.get("sec-websocket-key", ""), reader, writer)
+    except Violation as e:
+        report(tid, scn, False, str(e))
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError) as e:
+        log("connection ended", tid, scn, repr(e))
+    except Exception as e:  # keep serving other tests
+        log("error", tid, scn, repr(e))
+    finally:
+        try:
+            writer.close()
+        except Exception:
+            pass
+
+
+async def main():
+    global REPORT
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--report")
+    a = ap.parse_args()
+    REPORT = a.report
+    server = await asyncio.start_server(handle, a.host, a.port)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
