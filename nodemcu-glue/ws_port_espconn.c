@@ -1,0 +1,373 @@
+/*
+ * ws_port_espconn.c - the libwebsocket port for the ESP8266 NonOS SDK.
+ *
+ * Implements the ws_port_* functions declared in websocket/websocketclient.h
+ * on top of espconn (TCP and TLS), lwIP DNS, os_timer and os_random, and
+ * feeds the platform's events back into the library through ws_event_*.
+ *
+ * The same file is compiled unchanged for the host against the fake SDK in
+ * nodemcu-glue/host/.
+ *
+ * Rules this file keeps (see the port contract in the header):
+ *   - No ws_port_* function calls a ws_event_* function before returning;
+ *     events only come from espconn, DNS and timer callbacks.
+ *   - After ws_port_close(ws) no event reaches the library for that ws and
+ *     *ws is not touched again.  The per-connection port state may outlive
+ *     ws_port_close: a pending DNS query cannot be cancelled in lwIP and an
+ *     espconn disconnect completes asynchronously.  The state is freed once
+ *     neither can call back into it any more.
+ *   - espconn_disconnect is never called from inside an espconn callback;
+ *     it runs from a 0 ms os_timer.
+ *   - Sending: the send queue lives in the library.  When espconn refuses
+ *     data because too much is still unsent (ESPCONN_MAXNUM / ESPCONN_MEM)
+ *     this port reports WS_PORT_BUSY and the library re-sends the same bytes
+ *     after the next ws_event_sent.  The port itself never drops data.
+ *   - Heap: one allocation per connection (this struct); nothing else.
+ */
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "c_types.h"
+#include "os_type.h"
+#include "osapi.h"
+#include "mem.h"
+#include "user_interface.h"
+#include "espconn.h"
+#include "lwip/ip_addr.h"
+#include "lwip/dns.h"
+#include "lwip/err.h"
+
+#include "websocket/websocketclient.h"
+
+/* Port state flags. */
+#define PF_SECURE 0x01u        /* TLS connection: use the espconn_secure_* calls */
+#define PF_DNS_PENDING 0x02u   /* dns_gethostbyname answered ERR_INPROGRESS, callback due */
+#define PF_TCP_OPEN 0x04u      /* espconn_connect accepted; no disconcb/reconcb yet */
+#define PF_CLOSED 0x08u        /* ws_port_close called: detached from the library */
+#define PF_DISCONNECTING 0x10u /* espconn_disconnect issued, waiting for its callback */
+
+/* The SDK's os_timer_arm takes at most about 6871 s in ms; longer library
+ * timers are split into chunks. */
+#define WS_PORT_TIMER_CHUNK_MS 3600000u
+
+typedef struct ws_port_conn {
+  struct espconn conn; /* conn.reverse points back to this struct */
+  esp_tcp tcp;
+  os_timer_t timer;    /* the library's one-shot timer */
+  os_timer_t defer;    /* 0 ms deferral: disconnect, then free */
+  ws_info *ws;         /* NULL once detached by ws_port_close */
+  ip_addr_t addr;      /* resolved address */
+  uint32_t timer_rest; /* ms still to wait after the current timer chunk */
+  uint16_t inflight;   /* accepted espconn sends whose sent callback is still due */
+  uint8_t flags;
+} ws_port_conn;
+
+static void port_defer_cb(void *arg);
+
+static ws_port_conn *conn_from_arg(void *arg) {
+  struct espconn *c = (struct espconn *)arg;
+  if (c == NULL) {
+    return NULL;
+  }
+  return (ws_port_conn *)c->reverse;
+}
+
+/* Schedule the deferred step (disconnect and/or free) from the event loop. */
+static void port_schedule(ws_port_conn *pc) {
+  os_timer_disarm(&pc->defer);
+  os_timer_setfn(&pc->defer, port_defer_cb, pc);
+  os_timer_arm(&pc->defer, 0, 0);
+}
+
+/* A detached connection is freed once no SDK callback can reach it any more. */
+static void port_reap(ws_port_conn *pc) {
+  if ((pc->flags & PF_CLOSED) == 0 || (pc->flags & PF_DNS_PENDING) != 0) {
+    return; /* still attached, or the DNS callback will come back here */
+  }
+  port_schedule(pc);
+}
+
+static void port_defer_cb(void *arg) {
+  ws_port_conn *pc = (ws_port_conn *)arg;
+  if (pc == NULL || (pc->flags & PF_CLOSED) == 0 || (pc->flags & PF_DNS_PENDING) != 0) {
+    return;
+  }
+  if (pc->flags & PF_TCP_OPEN) {
+    if (pc->flags & PF_DISCONNECTING) {
+      return; /* the disconnect/reconnect callback will reap us */
+    }
+    pc->flags |= PF_DISCONNECTING;
+    sint8 rc;
+    if (pc->flags & PF_SECURE) {
+      rc = espconn_secure_disconnect(&pc->conn);
+    } else {
+      rc = espconn_disconnect(&pc->conn);
+    }
+    if (rc == ESPCONN_OK) {
+      return; /* wait for disconcb / reconcb */
+    }
+    /* The SDK no longer knows the connection: nothing will call back. */
+    pc->flags &= (uint8_t)~PF_TCP_OPEN;
+  }
+  os_timer_disarm(&pc->timer);
+  os_timer_disarm(&pc->defer);
+  pc->conn.reverse = NULL;
+  os_free(pc);
+}
+
+/* ---- espconn callbacks ---- */
+
+static void port_connect_cb(void *arg) {
+  ws_port_conn *pc = conn_from_arg(arg);
+  if (pc != NULL && pc->ws != NULL) {
+    ws_event_connected(pc->ws);
+  }
+}
+
+static void port_recv_cb(void *arg, char *data, unsigned short len) {
+  ws_port_conn *pc = conn_from_arg(arg);
+  if (pc != NULL && pc->ws != NULL && data != NULL && len > 0) {
+    ws_event_received(pc->ws, (uint8_t *)data, (size_t)len);
+  }
+}
+
+static void port_sent_cb(void *arg) {
+  ws_port_conn *pc = conn_from_arg(arg);
+  if (pc == NULL) {
+    return;
+  }
+  if (pc->inflight > 0) {
+    pc->inflight--;
+  }
+  if (pc->ws != NULL) {
+    ws_event_sent(pc->ws);
+  }
+}
+
+/* TCP is gone (err 0: closed, else the espconn error); report and reap. */
+static void port_tcp_gone(ws_port_conn *pc, int err) {
+  pc->flags &= (uint8_t)~(PF_TCP_OPEN | PF_DISCONNECTING);
+  pc->inflight = 0;
+  if (pc->ws != NULL) {
+    /* The library answers with ws_port_close, possibly from inside this call. */
+    ws_event_disconnected(pc->ws, err);
+  } else {
+    port_reap(pc);
+  }
+}
+
+static void port_discon_cb(void *arg) {
+  ws_port_conn *pc = conn_from_arg(arg);
+  if (pc != NULL) {
+    port_tcp_gone(pc, 0);
+  }
+}
+
+static void port_recon_cb(void *arg, sint8 err) {
+  ws_port_conn *pc = conn_from_arg(arg);
+  if (pc != NULL) {
+    port_tcp_gone(pc, err < 0 ? (int)err : ESPCONN_CLSD);
+  }
+}
+
+/* ---- DNS ---- */
+
+static void port_dns_found(const char *name, ip_addr_t *ipaddr, void *arg) {
+  ws_port_conn *pc = (ws_port_conn *)arg;
+  (void)name;
+  if (pc == NULL) {
+    return;
+  }
+  pc->flags &= (uint8_t)~PF_DNS_PENDING;
+  if (pc->ws == NULL) {
+    port_reap(pc); /* closed while the query ran */
+    return;
+  }
+  if (ipaddr != NULL && ipaddr->addr != 0) {
+    pc->addr.addr = ipaddr->addr;
+    ws_event_resolved(pc->ws, 1);
+  } else {
+    ws_event_resolved(pc->ws, 0);
+  }
+}
+
+/* ---- library timer ---- */
+
+static void port_timer_start(ws_port_conn *pc, uint32_t ms);
+
+static void port_timer_cb(void *arg) {
+  ws_port_conn *pc = (ws_port_conn *)arg;
+  if (pc == NULL || pc->ws == NULL) {
+    return;
+  }
+  if (pc->timer_rest > 0) {
+    port_timer_start(pc, pc->timer_rest);
+    return;
+  }
+  ws_event_timer(pc->ws);
+}
+
+static void port_timer_start(ws_port_conn *pc, uint32_t ms) {
+  uint32_t now = ms;
+  if (now > WS_PORT_TIMER_CHUNK_MS) {
+    now = WS_PORT_TIMER_CHUNK_MS;
+  }
+  pc->timer_rest = ms - now;
+  os_timer_disarm(&pc->timer);
+  os_timer_setfn(&pc->timer, port_timer_cb, pc);
+  os_timer_arm(&pc->timer, now, 0);
+}
+
+/* ---- the port API ---- */
+
+int ws_port_resolve(ws_info *ws, const char *host) {
+  ws_port_conn *pc;
+  err_t e;
+
+  if (ws == NULL) {
+    return WS_ERR_DNS;
+  }
+  pc = (ws_port_conn *)os_zalloc(sizeof(ws_port_conn));
+  ws->port = pc;
+  if (pc == NULL || host == NULL) {
+    return WS_ERR_DNS;
+  }
+  pc->ws = ws;
+  os_timer_disarm(&pc->timer);
+  os_timer_disarm(&pc->defer);
+  e = dns_gethostbyname(host, &pc->addr, port_dns_found, pc);
+  if (e == ERR_OK) {
+    return WS_PORT_DONE;
+  }
+  if (e == ERR_INPROGRESS) {
+    pc->flags |= PF_DNS_PENDING;
+    return WS_PORT_PENDING;
+  }
+  return WS_ERR_DNS;
+}
+
+int ws_port_connect(ws_info *ws, uint16_t port, int secure) {
+  ws_port_conn *pc;
+  sint8 rc;
+
+  if (ws == NULL || ws->port == NULL) {
+    return ESPCONN_ARG;
+  }
+  pc = (ws_port_conn *)ws->port;
+  if (pc->flags & (PF_TCP_OPEN | PF_CLOSED | PF_DNS_PENDING)) {
+    return ESPCONN_ISCONN;
+  }
+  os_memset(&pc->conn, 0, sizeof(pc->conn));
+  os_memset(&pc->tcp, 0, sizeof(pc->tcp));
+  pc->conn.type = ESPCONN_TCP;
+  pc->conn.state = ESPCONN_NONE;
+  pc->conn.proto.tcp = &pc->tcp;
+  pc->conn.reverse = pc;
+  os_memcpy(pc->tcp.remote_ip, &pc->addr.addr, 4);
+  pc->tcp.remote_port = port;
+  pc->tcp.local_port = espconn_port();
+
+  espconn_regist_connectcb(&pc->conn, port_connect_cb);
+  espconn_regist_recvcb(&pc->conn, port_recv_cb);
+  espconn_regist_sentcb(&pc->conn, port_sent_cb);
+  espconn_regist_disconcb(&pc->conn, port_discon_cb);
+  espconn_regist_reconcb(&pc->conn, port_recon_cb);
+
+  if (secure) {
+    pc->flags |= PF_SECURE;
+    rc = espconn_secure_connect(&pc->conn);
+  } else {
+    pc->flags &= (uint8_t)~PF_SECURE;
+    rc = espconn_connect(&pc->conn);
+  }
+  if (rc != ESPCONN_OK) {
+    return rc < 0 ? (int)rc : ESPCONN_ARG;
+  }
+  pc->flags |= PF_TCP_OPEN;
+  pc->inflight = 0;
+  return 0;
+}
+
+int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
+  ws_port_conn *pc;
+  sint8 rc;
+
+  if (ws == NULL || ws->port == NULL) {
+    return ESPCONN_CONN;
+  }
+  pc = (ws_port_conn *)ws->port;
+  if ((pc->flags & PF_TCP_OPEN) == 0 || (pc->flags & PF_CLOSED) != 0) {
+    return ESPCONN_CONN;
+  }
+  /* len is 16-bit by type (espconn's limit); an empty or missing buffer is a
+   * caller error rather than something to hand to the SDK. */
+  if (data == NULL || len == 0) {
+    return ESPCONN_ARG;
+  }
+  /* espconn_send copies the bytes; its prototype is just not const-correct. */
+  if (pc->flags & PF_SECURE) {
+    rc = espconn_secure_send(&pc->conn, (uint8 *)(uintptr_t)data, len);
+  } else {
+    rc = espconn_send(&pc->conn, (uint8 *)(uintptr_t)data, len);
+  }
+  if (rc == ESPCONN_OK) {
+    pc->inflight++;
+    return 0;
+  }
+  if (rc == ESPCONN_MAXNUM || rc == ESPCONN_MEM) {
+    /* BUSY is only honest while a sent callback is still due to resume the
+     * library's queue; with nothing in flight no event would ever come. */
+    if (pc->inflight > 0) {
+      return WS_PORT_BUSY;
+    }
+    return rc;
+  }
+  return rc < 0 ? (int)rc : ESPCONN_ARG;
+}
+
+void ws_port_close(ws_info *ws) {
+  ws_port_conn *pc;
+
+  if (ws == NULL || ws->port == NULL) {
+    return;
+  }
+  pc = (ws_port_conn *)ws->port;
+  ws->port = NULL;
+  os_timer_disarm(&pc->timer);
+  pc->timer_rest = 0;
+  pc->ws = NULL;
+  pc->flags |= PF_CLOSED;
+  port_reap(pc);
+}
+
+void ws_port_timer_arm(ws_info *ws, uint32_t ms) {
+  if (ws == NULL || ws->port == NULL) {
+    return;
+  }
+  port_timer_start((ws_port_conn *)ws->port, ms);
+}
+
+void ws_port_timer_disarm(ws_info *ws) {
+  ws_port_conn *pc;
+  if (ws == NULL || ws->port == NULL) {
+    return;
+  }
+  pc = (ws_port_conn *)ws->port;
+  os_timer_disarm(&pc->timer);
+  pc->timer_rest = 0;
+}
+
+void ws_port_random(uint8_t *buf, size_t len) {
+  size_t i = 0;
+  if (buf == NULL) {
+    return;
+  }
+  while (i < len) {
+    uint32_t r = (uint32_t)os_random();
+    size_t k;
+    for (k = 0; k < 4 && i < len; k++, i++) {
+      buf[i] = (uint8_t)(r >> (8 * k));
+    }
+  }
+}
