@@ -1,0 +1,1 @@
+/* fixture placeholder for the old C WebSocket client */
