@@ -33,7 +33,7 @@ async def main(ep, rp):
             await c.recv()
         except ConnectionClosed as ex:
             check(ex.rcvd.code == 4000, "close/4000 code")
-    async with connect(e + "/silent", ping_interval=None) as c:
+    async with connect(e + "/silent", ping_interval=None, close_timeout=0.5) as c:
         w = await c.ping(b"are you there")
         try:
             await asyncio.wait_for(w, 0.5)

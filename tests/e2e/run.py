@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""End-to-end driver: real peers on 127.0.0.1, every Lua test under
+build/nodemcu-lua --lua51 and --lua53, and the C host programs.
+
+  build/venv/bin/python tests/e2e/run.py [--asan] [-k SUBSTRING ...] [-v]
+
+--asan runs the binaries from build/asan/ with ASan/UBSan set to abort.
+Prints one line per test and finally "N passed, N failed"; exits non-zero if
+anything failed. Logs: build/e2e-logs/ (build/asan/e2e-logs/ with --asan).
+Heap figures (HEAP lines of the Lua tests): build/e2e-heap.txt.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PY = sys.executable
+LUA_DIR = os.path.join(ROOT, "tests", "lua")
+
+# name, script, extra env, timeout (s)
+LUA_TESTS = [
+    ("doc_examples", "doc_examples.lua", {}, 30),
+    ("echo", "echo.lua", {}, 30),
+    ("echo_segment1", "echo.lua", {"FAKE_SDK_SEGMENT": "1"}, 60),
+    ("echo_segment7", "echo.lua", {"FAKE_SDK_SEGMENT": "7", "FAKE_SDK_SEND_LIMIT": "100"}, 60),
+    ("reuse", "reuse.lua", {}, 30),
+    ("status_url", "status_url.lua", {"FAKE_SDK_DNS_HOSTS_ONLY": "1"}, 30),
+    ("status_server", "status_server.lua", {}, 40),
+    ("protocol", "protocol.lua", {}, 40),
+    ("fragping", "fragping.lua", {}, 30),
+    ("fragping_segment3", "fragping.lua", {"FAKE_SDK_SEGMENT": "3"}, 30),
+    ("split", "split.lua", {}, 30),
+    ("many", "many.lua", {}, 40),
+    ("gc", "gc.lua", {}, 30),
+    ("burst", "burst.lua", {"FAKE_SDK_SEND_LIMIT": "64"}, 60),
+    ("api_errors", "api_errors.lua", {}, 30),
+    ("heap", "heap.lua", {}, 30),
+]
+# name, program (under the build dir), timeout
+C_TESTS = [
+    ("host_echo", "tests/host_echo", 60),
+]
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Peer:
+    def __init__(self, name, argv, logdir):
+        self.name = name
+        self.log = open(os.path.join(logdir, name + ".log"), "w")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT)
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"peer {name} did not print its port (got {line!r})")
+        self.port = int(line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def read_reports(path):
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def check_peer(report_path, tid, wanted, wait=4.0):
+    """Every PEERCHECK scenario must have an ok verdict; no verdict may fail."""
+    problems = []
+    deadline = time.time() + wait
+    while True:
+        reps = [r for r in read_reports(report_path) if r["id"] == tid]
+        have = [r["scenario"] for r in reps]
+        missing = [w for w in wanted if have.count(w) < wanted.count(w)]
+        if not missing or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    for r in reps:
+        if not r["ok"]:
+            problems.append(f"peer verdict {r['scenario']}: {r['detail']}")
+    for m in missing:
+        problems.append(f"peer gave no verdict for {m}")
+    return problems
+
+
+def run_one(tid, argv, env, timeout, logdir, report_path, asan):
+    t0 = time.time()
+    try:
+        p = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace") + f"\n*** killed after {timeout} s\n"
+        rc = None
+    dt = time.time() - t0
+    with open(os.path.join(logdir, tid + ".log"), "w") as f:
+        f.write(out)
+    problems = []
+    if rc != 0:
+        problems.append("timed out" if rc is None else f"exit code {rc}")
+    wanted = [ln.split()[1] for ln in out.splitlines() if ln.startswith("PEERCHECK ")]
+    problems += check_peer(report_path, tid, wanted)
+    if asan:
+        problems += [f"sanitizer: {m}" for m in SANITIZER_MARKS if m in out]
+    heap = [ln.split()[1:3] for ln in out.splitlines() if ln.startswith("HEAP ")]
+    return problems, dt, out, heap
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--asan", action="store_true")
+    ap.add_argument("-k", action="append", default=[], help="run only tests whose id contains this")
+    ap.add_argument("-v", action="store_true", help="print every test's output")
+    a = ap.parse_args()
+
+    build = os.path.join(ROOT, "build", "asan") if a.asan else os.path.join(ROOT, "build")
+    runner = os.path.join(build, "nodemcu-lua")
+    logdir = os.path.join(build, "e2e-logs")
+    os.makedirs(logdir, exist_ok=True)
+    report_path = os.path.join(logdir, "peer-verdicts.jsonl")
+    open(report_path, "w").close()
+
+    base_env = dict(os.environ)
+    for k in list(base_env):
+        if k.startswith("FAKE_SDK_"):
+            del base_env[k]
+    base_env["WS_TESTLIB"] = os.path.join(LUA_DIR, "testlib.lua")
+    base_env["WS_EXAMPLES"] = os.path.join(ROOT, "examples")
+    if a.asan:
+        base_env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
+        base_env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+
+    passed, failed, heap_lines = 0, 0, []
+    peers = []
+
+    def on_signal(signum, frame):
+        raise SystemExit(f"interrupted by signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        peers.append(Peer("echo_server", [PY, "tests/peers/echo_server.py"], logdir))
+        peers.append(Peer("raw_server", [PY, "tests/peers/raw_server.py", "--report", report_path], logdir))
+        echo_port, raw_port = peers[0].port, peers[1].port
+        base_env["WS_ECHO"] = f"ws://127.0.0.1:{echo_port}"
+        base_env["WS_REFUSED"] = f"ws://127.0.0.1:{free_port()}/"
+
+        jobs = [("peers_selftest", [PY, "tests/peers/selftest.py", str(echo_port), str(raw_port)], {}, 30)]
+        for name, script, env, timeout in LUA_TESTS:
+            for flavour in ("lua51", "lua53"):
+                argv = [runner, "--" + flavour, os.path.join("tests", "lua", script), base_env["WS_ECHO"] + "/"]
+                jobs.append((f"{name}.{flavour}", argv, env, timeout))
+        for name, prog, timeout in C_TESTS:
+            argv = [os.path.join(build, prog), base_env["WS_ECHO"] + "/", f"ws://127.0.0.1:{raw_port}/t/{name}"]
+            jobs.append((name, argv, {}, timeout))
+        if a.k:
+            jobs = [j for j in jobs if any(k in j[0] for k in a.k)]
+
+        for tid, argv, env, timeout in jobs:
+            if not os.path.exists(argv[0]):
+                print(f"FAIL {tid}: {os.path.relpath(argv[0], ROOT)} not built", flush=True)
+                failed += 1
+                continue
+            e = dict(base_env, WS_RAW=f"ws://127.0.0.1:{raw_port}/t/{tid}", **env)
+            problems, dt, out, heap = run_one(tid, argv, e, timeout * (3 if a.asan else 1), logdir, report_path, a.asan)
+            heap_lines += [f"{tid} {w} {b}" for w, b in heap]
+            if problems:
+                failed += 1
+                print(f"FAIL {tid} ({dt:.1f}s): {'; '.join(problems)}", flush=True)
+                tail = out.splitlines()[-40:]
+                print("\n".join("    | " + ln for ln in tail), flush=True)
+            else:
+                passed += 1
+                print(f"PASS {tid} ({dt:.1f}s)", flush=True)
+            if a.v:
+                print(out)
+    finally:
+        for p in peers:
+            p.stop()
+
+    if heap_lines:
+        with open(os.path.join(build, "e2e-heap.txt"), "w") as f:
+            f.write("\n".join(heap_lines) + "\n")
+        print("heap figures: " + os.path.relpath(os.path.join(build, "e2e-heap.txt"), ROOT))
+        for ln in heap_lines:
+            print("  HEAP " + ln)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
