@@ -46,6 +46,12 @@
 #define PF_TCP_OPEN 0x04u      /* espconn_connect accepted; no disconcb/reconcb yet */
 #define PF_CLOSED 0x08u        /* ws_port_close called: detached from the library */
 #define PF_DISCONNECTING 0x10u /* espconn_disconnect issued, waiting for its callback */
+#define PF_GRACE 0x20u         /* espconn_disconnect refused: waiting out a late final callback */
+
+/* After a refused espconn_disconnect the connection may already have died
+ * with its final callback (disconcb/reconcb) still queued in the SDK; the
+ * port state stays allocated this long so that callback finds valid memory. */
+#define WS_PORT_GRACE_MS 2000u
 
 /* The SDK's os_timer_arm takes at most about 6871 s in ms; longer library
  * timers are split into chunks. */
@@ -74,10 +80,14 @@ static ws_port_conn *conn_from_arg(void *arg) {
 }
 
 /* Schedule the deferred step (disconnect and/or free) from the event loop. */
-static void port_schedule(ws_port_conn *pc) {
+static void port_schedule_in(ws_port_conn *pc, uint32_t ms) {
   os_timer_disarm(&pc->defer);
   os_timer_setfn(&pc->defer, port_defer_cb, pc);
-  os_timer_arm(&pc->defer, 0, 0);
+  os_timer_arm(&pc->defer, ms, 0);
+}
+
+static void port_schedule(ws_port_conn *pc) {
+  port_schedule_in(pc, 0);
 }
 
 /* A detached connection is freed once no SDK callback can reach it any more. */
@@ -94,21 +104,27 @@ static void port_defer_cb(void *arg) {
     return;
   }
   if (pc->flags & PF_TCP_OPEN) {
-    if (pc->flags & PF_DISCONNECTING) {
-      return; /* the disconnect/reconnect callback will reap us */
-    }
-    pc->flags |= PF_DISCONNECTING;
     sint8 rc;
-    if (pc->flags & PF_SECURE) {
-      rc = espconn_secure_disconnect(&pc->conn);
+    if (pc->flags & PF_GRACE) {
+      pc->flags &= (uint8_t)~PF_TCP_OPEN; /* grace over: nothing came, free */
+    } else if (pc->flags & PF_DISCONNECTING) {
+      return; /* the disconnect/reconnect callback will reap us */
     } else {
-      rc = espconn_disconnect(&pc->conn);
+      pc->flags |= PF_DISCONNECTING;
+      if (pc->flags & PF_SECURE) {
+        rc = espconn_secure_disconnect(&pc->conn);
+      } else {
+        rc = espconn_disconnect(&pc->conn);
+      }
+      if (rc == ESPCONN_OK) {
+        return; /* wait for disconcb / reconcb */
+      }
+      /* The SDK no longer knows the connection; its final callback may still
+       * be queued, so keep the memory valid a little longer. */
+      pc->flags |= PF_GRACE;
+      port_schedule_in(pc, WS_PORT_GRACE_MS);
+      return;
     }
-    if (rc == ESPCONN_OK) {
-      return; /* wait for disconcb / reconcb */
-    }
-    /* The SDK no longer knows the connection: nothing will call back. */
-    pc->flags &= (uint8_t)~PF_TCP_OPEN;
   }
   os_timer_disarm(&pc->timer);
   os_timer_disarm(&pc->defer);
@@ -147,7 +163,7 @@ static void port_sent_cb(void *arg) {
 
 /* TCP is gone (err 0: closed, else the espconn error); report and reap. */
 static void port_tcp_gone(ws_port_conn *pc, int err) {
-  pc->flags &= (uint8_t)~(PF_TCP_OPEN | PF_DISCONNECTING);
+  pc->flags &= (uint8_t)~(PF_TCP_OPEN | PF_DISCONNECTING | PF_GRACE);
   pc->inflight = 0;
   if (pc->ws != NULL) {
     /* The library answers with ws_port_close, possibly from inside this call. */
