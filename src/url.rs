@@ -1,1 +1,264 @@
-//! URL parsing (placeholder until the module lands)
+//! `ws://` / `wss://` URL parser.
+//!
+//! Grammar accepted: `scheme "://" host [":" port] [path] ["#" fragment]`
+//! where
+//! * `scheme` is `ws` or `wss`, ASCII case-insensitive, else
+//!   [`BAD_SCHEME`] (-1);
+//! * `host` runs up to the first `:`, `/`, `?`, `#` or the end. It is checked
+//!   in this order: 256 bytes or longer → [`HOST_TOO_LONG`] (-2); empty →
+//!   [`NO_HOST`] (-4); containing `@` (userinfo is not supported), `[` (IPv6
+//!   literals are not supported: espconn is IPv4 only), a space, a control
+//!   byte (< 0x20) or DEL → [`NO_HOST`] (-4);
+//! * `port` is one or more decimal digits with a value in 1..=65535, else
+//!   [`BAD_PORT`] (-3) (also for `ws://h:` and `ws://h:8x`). Default 80 for
+//!   `ws`, 443 for `wss`;
+//! * `path` is the raw rest starting at `/` or `?` (possibly empty), without
+//!   the `#fragment`. The request writer sends an empty path as `/` and
+//!   `?q` as `/?q`. A space, control byte or DEL in the path would corrupt
+//!   the request line and is rejected as a malformed URL with
+//!   [`BAD_SCHEME`] (-1).
+//!
+//! Nothing is copied: the returned slices borrow from the input.
+
+use crate::status::{BAD_PORT, BAD_SCHEME, HOST_TOO_LONG, NO_HOST};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(Debug))]
+pub struct Url<'a> {
+    pub secure: bool,
+    pub host: &'a [u8],
+    pub port: u16,
+    pub path: &'a [u8],
+}
+
+/// Longest accepted host name is `MAX_HOST - 1` bytes.
+pub const MAX_HOST: usize = 256;
+
+fn strip_prefix_ci<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    let (head, tail) = s.split_at_checked(prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then_some(tail)
+}
+
+/// Space, control bytes and DEL: never valid in a host or a request target.
+fn is_bad_byte(b: u8) -> bool {
+    b <= b' ' || b == 0x7F
+}
+
+/// Parses a WebSocket URL; on failure returns the status code (see the module docs).
+pub fn parse(url: &[u8]) -> Result<Url<'_>, i32> {
+    let (secure, rest) = if let Some(r) = strip_prefix_ci(url, b"ws://") {
+        (false, r)
+    } else if let Some(r) = strip_prefix_ci(url, b"wss://") {
+        (true, r)
+    } else {
+        return Err(BAD_SCHEME);
+    };
+
+    let host_end = rest
+        .iter()
+        .position(|&b| matches!(b, b':' | b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let (host, mut rest) = rest.split_at_checked(host_end).ok_or(NO_HOST)?;
+    if host.len() >= MAX_HOST {
+        return Err(HOST_TOO_LONG);
+    }
+    if host.is_empty()
+        || host
+            .iter()
+            .any(|&b| b == b'@' || b == b'[' || is_bad_byte(b))
+    {
+        return Err(NO_HOST);
+    }
+
+    let mut port: u16 = if secure { 443 } else { 80 };
+    if let Some((b':', after)) = rest.split_first() {
+        let end = after
+            .iter()
+            .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(after.len());
+        let (digits, tail) = after.split_at_checked(end).ok_or(BAD_PORT)?;
+        port = parse_port(digits).ok_or(BAD_PORT)?;
+        rest = tail;
+    }
+
+    // `rest` is now empty or starts with '/', '?' or '#'.
+    let path_end = rest.iter().position(|&b| b == b'#').unwrap_or(rest.len());
+    let path = rest.get(..path_end).unwrap_or(&[]);
+    if path.iter().any(|&b| is_bad_byte(b)) {
+        return Err(BAD_SCHEME);
+    }
+    Ok(Url {
+        secure,
+        host,
+        port,
+        path,
+    })
+}
+
+/// Decimal digits only, value 1..=65535.
+fn parse_port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(d.wrapping_sub(b'0'));
+        if v > 65535 {
+            return None;
+        }
+    }
+    match u16::try_from(v) {
+        Ok(p) if p != 0 => Some(p),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(s: &str) -> (bool, String, u16, String) {
+        let u = parse(s.as_bytes()).unwrap_or_else(|e| panic!("{s}: {e}"));
+        (
+            u.secure,
+            String::from_utf8(u.host.to_vec()).unwrap(),
+            u.port,
+            String::from_utf8(u.path.to_vec()).unwrap(),
+        )
+    }
+
+    fn err(s: &[u8]) -> i32 {
+        parse(s)
+            .err()
+            .unwrap_or_else(|| panic!("{:?} parsed", String::from_utf8_lossy(s)))
+    }
+
+    #[test]
+    fn good_urls() {
+        assert_eq!(
+            ok("ws://example.com"),
+            (false, "example.com".into(), 80, "".into())
+        );
+        assert_eq!(
+            ok("wss://example.com"),
+            (true, "example.com".into(), 443, "".into())
+        );
+        assert_eq!(ok("WS://h"), (false, "h".into(), 80, "".into()));
+        assert_eq!(ok("WsS://h"), (true, "h".into(), 443, "".into()));
+        assert_eq!(
+            ok("ws://h:8080/a/b?c=d"),
+            (false, "h".into(), 8080, "/a/b?c=d".into())
+        );
+        assert_eq!(ok("ws://h?x=1"), (false, "h".into(), 80, "?x=1".into()));
+        assert_eq!(ok("ws://h:1?x"), (false, "h".into(), 1, "?x".into()));
+        assert_eq!(ok("ws://h/p#frag"), (false, "h".into(), 80, "/p".into()));
+        assert_eq!(ok("ws://h#frag"), (false, "h".into(), 80, "".into()));
+        assert_eq!(ok("ws://h:65535#f"), (false, "h".into(), 65535, "".into()));
+        assert_eq!(
+            ok("ws://127.0.0.1:9001/"),
+            (false, "127.0.0.1".into(), 9001, "/".into())
+        );
+        assert_eq!(ok("wss://h:00443/x"), (true, "h".into(), 443, "/x".into()));
+        let h255 = "a".repeat(255);
+        assert_eq!(ok(&format!("ws://{h255}/")).1, h255);
+    }
+
+    #[test]
+    fn bad_scheme() {
+        for s in [
+            "", "ws", "ws:/h", "http://h", "wss:/h", "ws:h", " ws://h", "wws://h", "ws//h",
+        ] {
+            assert_eq!(err(s.as_bytes()), BAD_SCHEME, "{s}");
+        }
+        assert_eq!(err(b"ws://h/a b"), BAD_SCHEME);
+        assert_eq!(err(b"ws://h/a\r\nX: y"), BAD_SCHEME);
+        assert_eq!(err(b"ws://h?\x7f"), BAD_SCHEME);
+    }
+
+    #[test]
+    fn host_too_long() {
+        let h256 = "a".repeat(256);
+        assert_eq!(err(format!("ws://{h256}").as_bytes()), HOST_TOO_LONG);
+        assert_eq!(err(format!("ws://{h256}:0").as_bytes()), HOST_TOO_LONG);
+        assert_eq!(
+            err(format!("wss://{}:80/x", "b".repeat(1000)).as_bytes()),
+            HOST_TOO_LONG
+        );
+    }
+
+    #[test]
+    fn bad_port() {
+        for s in [
+            "ws://h:",
+            "ws://h:/",
+            "ws://h:0",
+            "ws://h:00",
+            "ws://h:65536",
+            "ws://h:99999",
+            "ws://h:8x",
+            "ws://h:-1",
+            "ws://h:+80",
+            "ws://h: 80",
+            "ws://h:80:81",
+            "ws://h:99999999999999999999",
+            "ws://h:#f",
+            "ws://h:?q",
+        ] {
+            assert_eq!(err(s.as_bytes()), BAD_PORT, "{s}");
+        }
+    }
+
+    #[test]
+    fn no_host() {
+        for s in [
+            "ws://",
+            "wss://",
+            "ws://:80",
+            "ws:///path",
+            "ws://?q",
+            "ws://#f",
+            "ws://user@h",
+            "ws://[::1]:80",
+            "ws://h h",
+            "ws://h\th",
+            "ws://\x00",
+        ] {
+            assert_eq!(err(s.as_bytes()), NO_HOST, "{s:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn never_panics_with_scheme(tail in "[a-z:/?#@\\[0-9. ]{0,40}") {
+            for scheme in ["ws://", "wss://"] {
+                let s = format!("{scheme}{tail}");
+                if let Ok(u) = parse(s.as_bytes()) {
+                    prop_assert!(!u.host.is_empty() && u.host.len() < MAX_HOST);
+                    prop_assert!(u.port != 0);
+                    prop_assert!(u.path.is_empty() || u.path[0] == b'/' || u.path[0] == b'?');
+                    prop_assert!(!u.path.contains(&b'#'));
+                }
+            }
+        }
+
+        #[test]
+        fn roundtrip(host in "[a-z0-9.-]{1,60}", port in 1u16.., path in "(/[a-z0-9%=&?]{0,20}){0,3}") {
+            let s = format!("ws://{host}:{port}{path}#x");
+            let u = parse(s.as_bytes()).unwrap();
+            prop_assert_eq!(u.host, host.as_bytes());
+            prop_assert_eq!(u.port, port);
+            prop_assert_eq!(u.path, path.as_bytes());
+        }
+    }
+}

@@ -1,0 +1,683 @@
+//! WebSocket frames (RFC 6455 section 5): a streaming decoder for server
+//! frames and the encoder for masked client frame headers.
+//!
+//! The decoder never copies payload: it reports ranges of the caller's buffer.
+//! It keeps the at most 10 header bytes of a server frame (a masked server
+//! frame is rejected at its second byte, so the 4 mask bytes are never kept),
+//! so a header split at any byte across calls decodes the same as a whole one.
+
+use crate::status::{
+    BAD_CONTROL_FRAME, MASKED_FRAME, MESSAGE_TOO_BIG, RESERVED_BITS, RESERVED_OPCODE,
+};
+
+pub const OP_CONTINUATION: u8 = 0;
+pub const OP_TEXT: u8 = 1;
+pub const OP_BINARY: u8 = 2;
+pub const OP_CLOSE: u8 = 8;
+pub const OP_PING: u8 = 9;
+pub const OP_PONG: u8 = 10;
+
+/// Largest payload of a control frame.
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(Debug))]
+pub struct FrameHeader {
+    pub fin: bool,
+    pub opcode: u8,
+    pub len: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(Debug))]
+pub enum Decoded {
+    /// A complete, valid frame header.
+    Header(FrameHeader),
+    /// Payload bytes `data[start..end]` of the current frame (never empty).
+    Payload { start: usize, end: usize },
+    /// The current frame is complete.
+    End,
+    /// Protocol violation (status code); the decoder stays in this state.
+    Error(i32),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(Debug))]
+enum State {
+    Header,
+    Payload,
+    End,
+    Error(i32),
+}
+
+/// Server-frame header bytes kept: 2 + 8 (64-bit length), no mask.
+const MAX_SERVER_HEADER: usize = 10;
+
+#[cfg_attr(test, derive(Debug))]
+pub struct Decoder {
+    /// Payload bytes still due in state `Payload`.
+    remaining: u64,
+    state: State,
+    hdr: [u8; MAX_SERVER_HEADER],
+    hlen: u8,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    pub const fn new() -> Self {
+        Decoder {
+            remaining: 0,
+            state: State::Header,
+            hdr: [0; MAX_SERVER_HEADER],
+            hlen: 0,
+        }
+    }
+
+    /// Decodes from `data[*pos..]` and advances `*pos` past what it used.
+    /// Returns `None` when all of `data` is consumed and more bytes are
+    /// needed. Per frame the sequence is `Header`, zero or more `Payload`
+    /// ranges (indices into `data`), then `End`; a zero-length frame gives
+    /// `Header` then `End`. After `Error` every call returns the same
+    /// `Error` without consuming anything.
+    pub fn next(&mut self, data: &[u8], pos: &mut usize) -> Option<Decoded> {
+        loop {
+            match self.state {
+                State::Error(code) => return Some(Decoded::Error(code)),
+                State::End => {
+                    self.state = State::Header;
+                    self.hlen = 0;
+                    return Some(Decoded::End);
+                }
+                State::Payload => {
+                    let start = *pos;
+                    let avail = data.len().checked_sub(start).filter(|&n| n > 0)?;
+                    // min(avail, remaining) fits in usize because avail does.
+                    let n = usize::try_from(self.remaining).map_or(avail, |r| r.min(avail));
+                    let end = start + n;
+                    *pos = end;
+                    self.remaining -= n as u64;
+                    if self.remaining == 0 {
+                        self.state = State::End;
+                    }
+                    return Some(Decoded::Payload { start, end });
+                }
+                State::Header => {
+                    let &b = data.get(*pos)?;
+                    *pos += 1;
+                    if let Some(d) = self.header_byte(b) {
+                        return Some(d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes one header byte; returns the header once complete, or an error.
+    fn header_byte(&mut self, b: u8) -> Option<Decoded> {
+        let i = usize::from(self.hlen);
+        if let Some(slot) = self.hdr.get_mut(i) {
+            *slot = b;
+        }
+        self.hlen = self.hlen.saturating_add(1);
+        let [b0, b1, ..] = self.hdr;
+        let fin = b0 & 0x80 != 0;
+        let opcode = b0 & 0x0F;
+        let err = match i {
+            0 if b0 & 0x70 != 0 => RESERVED_BITS,
+            0 if matches!(opcode, 3..=7 | 11..=15) => RESERVED_OPCODE,
+            1 if b1 & 0x80 != 0 => MASKED_FRAME,
+            1 if opcode >= 8 && (b1 & 0x7F > MAX_CONTROL_PAYLOAD as u8 || !fin) => {
+                BAD_CONTROL_FRAME
+            }
+            _ => 0,
+        };
+        if err != 0 {
+            return Some(self.fail(err));
+        }
+        if i == 0 {
+            return None;
+        }
+        let need = match b1 & 0x7F {
+            126 => 4,
+            127 => 10,
+            _ => 2,
+        };
+        if usize::from(self.hlen) < need {
+            return None;
+        }
+        let len = match b1 & 0x7F {
+            126 => {
+                let [_, _, a, b, ..] = self.hdr;
+                u64::from(u16::from_be_bytes([a, b]))
+            }
+            127 => {
+                let [_, _, l @ ..] = self.hdr;
+                u64::from_be_bytes(l)
+            }
+            n => u64::from(n),
+        };
+        if len >> 63 != 0 {
+            return Some(self.fail(MESSAGE_TOO_BIG));
+        }
+        self.remaining = len;
+        self.state = if len == 0 { State::End } else { State::Payload };
+        Some(Decoded::Header(FrameHeader { fin, opcode, len }))
+    }
+
+    fn fail(&mut self, code: i32) -> Decoded {
+        self.state = State::Error(code);
+        Decoded::Error(code)
+    }
+}
+
+/// Length of a masked client frame header for `payload_len` bytes of payload.
+pub fn header_len(payload_len: usize) -> usize {
+    let ext = if payload_len < 126 {
+        0
+    } else if payload_len <= 0xFFFF {
+        2
+    } else {
+        8
+    };
+    2 + ext + 4
+}
+
+/// Writes a masked client frame header into `out`; returns the number of
+/// bytes written (= `header_len(payload_len)`), or 0 if `out` is too small.
+/// `opcode` is truncated to its low 4 bits.
+pub fn write_header(
+    out: &mut [u8],
+    fin: bool,
+    opcode: u8,
+    payload_len: usize,
+    mask: [u8; 4],
+) -> usize {
+    let mut h = [0u8; 14];
+    h[0] = (u8::from(fin) << 7) | (opcode & 0x0F);
+    let n = if payload_len < 126 {
+        h[1] = 0x80 | payload_len as u8;
+        h[2..6].copy_from_slice(&mask);
+        6
+    } else if payload_len <= 0xFFFF {
+        h[1] = 0x80 | 126;
+        h[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
+        h[4..8].copy_from_slice(&mask);
+        8
+    } else {
+        h[1] = 0x80 | 127;
+        h[2..10].copy_from_slice(&(payload_len as u64).to_be_bytes());
+        h[10..14].copy_from_slice(&mask);
+        14
+    };
+    match (out.get_mut(..n), h.get(..n)) {
+        (Some(dst), Some(src)) => {
+            dst.copy_from_slice(src);
+            n
+        }
+        _ => 0,
+    }
+}
+
+/// The mask as a native-endian word pair, rotated so that its first byte is
+/// the one for stream position `offset`.
+fn mask_words(mask: [u8; 4], offset: usize) -> ([u8; 4], u64) {
+    let m = u32::from_be_bytes(mask)
+        .rotate_left(8 * (offset % 4) as u32)
+        .to_be_bytes();
+    let w = u64::from_ne_bytes([m[0], m[1], m[2], m[3], m[0], m[1], m[2], m[3]]);
+    (m, w)
+}
+
+/// `dst[i] = src[i] ^ mask[(offset + i) % 4]`. Does nothing unless
+/// `dst.len() == src.len()`. Works 8 bytes at a time.
+pub fn mask_into(dst: &mut [u8], src: &[u8], mask: [u8; 4], offset: usize) {
+    if dst.len() != src.len() {
+        return;
+    }
+    let (m, w) = mask_words(mask, offset);
+    let (dw, dt) = dst.as_chunks_mut::<8>();
+    let (sw, st) = src.as_chunks::<8>();
+    for (d, s) in dw.iter_mut().zip(sw) {
+        *d = (u64::from_ne_bytes(*s) ^ w).to_ne_bytes();
+    }
+    for ((d, s), k) in dt.iter_mut().zip(st).zip(m.iter().cycle()) {
+        *d = s ^ k;
+    }
+}
+
+/// `data[i] ^= mask[(offset + i) % 4]`, 8 bytes at a time.
+pub fn mask_in_place(data: &mut [u8], mask: [u8; 4], offset: usize) {
+    let (m, w) = mask_words(mask, offset);
+    let (dw, dt) = data.as_chunks_mut::<8>();
+    for d in dw.iter_mut() {
+        *d = (u64::from_ne_bytes(*d) ^ w).to_ne_bytes();
+    }
+    for (d, k) in dt.iter_mut().zip(m.iter().cycle()) {
+        *d ^= k;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Unmasked server frame; `ext` forces the length encoding (0 = 7-bit,
+    /// 2 = 16-bit, 8 = 64-bit) or picks the minimal one if None.
+    fn server_frame(fin: bool, opcode: u8, payload: &[u8], ext: Option<u8>) -> Vec<u8> {
+        let len = payload.len();
+        let ext = ext.unwrap_or(if len < 126 {
+            0
+        } else if len <= 0xFFFF {
+            2
+        } else {
+            8
+        });
+        let mut v = vec![(u8::from(fin) << 7) | opcode];
+        match ext {
+            0 => v.push(len as u8),
+            2 => {
+                v.push(126);
+                v.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                v.push(127);
+                v.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Ev {
+        H(FrameHeader),
+        P(Vec<u8>),
+        E,
+        Err(i32),
+    }
+
+    /// Feeds the segments, merging consecutive payload ranges of a frame.
+    fn decode_segments(segs: &[&[u8]]) -> Vec<Ev> {
+        let mut d = Decoder::new();
+        let mut out = Vec::new();
+        for seg in segs {
+            let mut pos = 0;
+            while let Some(ev) = d.next(seg, &mut pos) {
+                assert!(pos <= seg.len());
+                match ev {
+                    Decoded::Header(h) => out.push(Ev::H(h)),
+                    Decoded::Payload { start, end } => {
+                        assert!(
+                            start < end && end <= seg.len(),
+                            "{start}..{end} of {}",
+                            seg.len()
+                        );
+                        if let Some(Ev::P(p)) = out.last_mut() {
+                            p.extend_from_slice(&seg[start..end]);
+                        } else {
+                            out.push(Ev::P(seg[start..end].to_vec()));
+                        }
+                    }
+                    Decoded::End => out.push(Ev::E),
+                    Decoded::Error(c) => {
+                        out.push(Ev::Err(c));
+                        return out;
+                    }
+                }
+            }
+            assert_eq!(pos, seg.len());
+        }
+        out
+    }
+
+    fn decode(stream: &[u8]) -> Vec<Ev> {
+        decode_segments(&[stream])
+    }
+
+    fn first_error(stream: &[u8]) -> Option<i32> {
+        decode(stream)
+            .into_iter()
+            .find_map(|e| if let Ev::Err(c) = e { Some(c) } else { None })
+    }
+
+    fn h(fin: bool, opcode: u8, len: u64) -> Ev {
+        Ev::H(FrameHeader { fin, opcode, len })
+    }
+
+    #[test]
+    fn size() {
+        println!("size_of::<Decoder>() = {}", core::mem::size_of::<Decoder>());
+        assert!(core::mem::size_of::<Decoder>() <= 32);
+    }
+
+    #[test]
+    fn lengths_7_16_64_bit() {
+        for (len, ext) in [
+            (0usize, 0u8),
+            (1, 0),
+            (125, 0),
+            (126, 2),
+            (300, 2),
+            (65535, 2),
+            (65536, 8),
+            (70000, 8),
+            (5, 2),
+            (5, 8),
+            (0, 8),
+        ] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let f = server_frame(true, OP_BINARY, &payload, Some(ext));
+            let mut want = vec![h(true, OP_BINARY, len as u64)];
+            if len > 0 {
+                want.push(Ev::P(payload.clone()));
+            }
+            want.push(Ev::E);
+            assert_eq!(decode(&f), want, "len {len} ext {ext}");
+        }
+    }
+
+    #[test]
+    fn defect_64bit_length_reads_all_eight_bytes() {
+        // Every one of the 8 length bytes matters.
+        for byte in 1..8 {
+            let mut f = vec![0x82, 127, 0, 0, 0, 0, 0, 0, 0, 0];
+            f[2 + byte] = 1;
+            let want = 1u64 << (8 * (7 - byte));
+            match Decoder::new().next(&f, &mut 0) {
+                Some(Decoded::Header(hd)) => assert_eq!(hd.len, want, "byte {byte}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        let f = [0x82, 127, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08];
+        assert_eq!(decode(&f), vec![h(true, 2, 0x0102030405060708)]);
+        // Top bit set → too big.
+        let f = [0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(first_error(&f), Some(MESSAGE_TOO_BIG));
+        let f = [0x82, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        assert_eq!(decode(&f), vec![h(true, 2, 0x7FFF_FFFF_FFFF_FFFF)]);
+    }
+
+    #[test]
+    fn defect_header_not_read_before_bytes_present() {
+        // Header sizes 2, 4 and 10 bytes (14 would include a mask, which a
+        // server must not send: see masked_frame_rejected), fed 1 byte at a time.
+        for (payload_len, ext) in [(3usize, 0u8), (200, 2), (4, 8)] {
+            let payload: Vec<u8> = (0..payload_len).map(|i| i as u8).collect();
+            let f = server_frame(false, OP_TEXT, &payload, Some(ext));
+            let hl = f.len() - payload_len;
+            let mut d = Decoder::new();
+            for i in 0..hl - 1 {
+                let mut pos = 0;
+                assert_eq!(d.next(&f[i..i + 1], &mut pos), None, "byte {i} of {hl}");
+                assert_eq!(pos, 1);
+            }
+            let mut pos = 0;
+            assert_eq!(
+                d.next(&f[hl - 1..hl], &mut pos),
+                Some(Decoded::Header(FrameHeader {
+                    fin: false,
+                    opcode: 1,
+                    len: payload_len as u64
+                }))
+            );
+            // Then the payload, one byte per call.
+            for i in hl..f.len() {
+                let mut pos = 0;
+                assert_eq!(
+                    d.next(&f[i..i + 1], &mut pos),
+                    Some(Decoded::Payload { start: 0, end: 1 })
+                );
+            }
+            assert_eq!(d.next(&[], &mut 0), Some(Decoded::End));
+            assert_eq!(d.next(&[], &mut 0), None);
+        }
+        // Empty input never reads anything.
+        assert_eq!(Decoder::new().next(&[], &mut 0), None);
+    }
+
+    #[test]
+    fn header_errors() {
+        for rsv in [0x40, 0x20, 0x10] {
+            assert_eq!(first_error(&[0x81 | rsv, 0]), Some(RESERVED_BITS));
+        }
+        for op in (3..=7).chain(11..=15) {
+            assert_eq!(
+                first_error(&[0x80 | op, 0]),
+                Some(RESERVED_OPCODE),
+                "op {op}"
+            );
+        }
+        assert_eq!(first_error(&[0x81, 0x80, 1, 2, 3, 4]), Some(MASKED_FRAME));
+        assert_eq!(
+            first_error(&[0x81, 0x85, 1, 2, 3, 4, 0, 0, 0, 0, 0]),
+            Some(MASKED_FRAME)
+        );
+        for op in [OP_CLOSE, OP_PING, OP_PONG] {
+            assert_eq!(
+                first_error(&[op, 0]),
+                Some(BAD_CONTROL_FRAME),
+                "unfinished control {op}"
+            );
+            assert_eq!(
+                first_error(&[0x80 | op, 126, 0, 126]),
+                Some(BAD_CONTROL_FRAME)
+            );
+            assert_eq!(
+                first_error(&[0x80 | op, 127, 0, 0, 0, 0, 0, 0, 0, 1]),
+                Some(BAD_CONTROL_FRAME)
+            );
+            let mut ok = vec![0x80 | op, 125];
+            ok.extend_from_slice(&[b'x'; 125]);
+            assert_eq!(first_error(&ok), None);
+        }
+        // Fails at the first byte that shows the error; error is sticky.
+        let mut d = Decoder::new();
+        let mut pos = 0;
+        assert_eq!(
+            d.next(&[0xC1, 0, 0x81, 0], &mut pos),
+            Some(Decoded::Error(RESERVED_BITS))
+        );
+        assert_eq!(pos, 1);
+        assert_eq!(
+            d.next(&[0x81, 0], &mut 0),
+            Some(Decoded::Error(RESERVED_BITS))
+        );
+        // Continuation, text, binary with FIN clear are fine for the decoder.
+        assert_eq!(
+            decode(&[0x01, 0, 0x00, 0, 0x80, 0]),
+            vec![
+                h(false, 1, 0),
+                Ev::E,
+                h(false, 0, 0),
+                Ev::E,
+                h(true, 0, 0),
+                Ev::E
+            ]
+        );
+    }
+
+    #[test]
+    fn glued_frames_in_one_buffer() {
+        let mut s = server_frame(true, OP_TEXT, b"hello", None);
+        s.extend(server_frame(true, OP_PING, b"", None));
+        s.extend(server_frame(true, OP_BINARY, &[9; 300], None));
+        assert_eq!(
+            decode(&s),
+            vec![
+                h(true, 1, 5),
+                Ev::P(b"hello".to_vec()),
+                Ev::E,
+                h(true, 9, 0),
+                Ev::E,
+                h(true, 2, 300),
+                Ev::P(vec![9; 300]),
+                Ev::E,
+            ]
+        );
+    }
+
+    #[test]
+    fn write_header_layout() {
+        let m = [1, 2, 3, 4];
+        let mut out = [0u8; 14];
+        assert_eq!(write_header(&mut out, true, OP_TEXT, 5, m), 6);
+        assert_eq!(&out[..6], &[0x81, 0x85, 1, 2, 3, 4]);
+        assert_eq!(write_header(&mut out, false, OP_BINARY, 126, m), 8);
+        assert_eq!(&out[..8], &[0x02, 0xFE, 0, 126, 1, 2, 3, 4]);
+        assert_eq!(write_header(&mut out, true, OP_BINARY, 65535, m), 8);
+        assert_eq!(&out[..8], &[0x82, 0xFE, 0xFF, 0xFF, 1, 2, 3, 4]);
+        assert_eq!(write_header(&mut out, true, OP_CLOSE, 65536, m), 14);
+        assert_eq!(out, [0x88, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4]);
+        assert_eq!(write_header(&mut out[..13], true, OP_CLOSE, 65536, m), 0);
+        assert_eq!(write_header(&mut out[..5], true, OP_CLOSE, 0, m), 0);
+        for n in [0, 125, 126, 65535, 65536, usize::MAX] {
+            let mut o = [0u8; 14];
+            assert_eq!(write_header(&mut o, true, 1, n, m), header_len(n));
+        }
+        assert_eq!(
+            (
+                header_len(0),
+                header_len(125),
+                header_len(126),
+                header_len(65535),
+                header_len(65536)
+            ),
+            (6, 6, 8, 8, 14)
+        );
+    }
+
+    fn naive_mask(src: &[u8], mask: [u8; 4], offset: usize) -> Vec<u8> {
+        src.iter()
+            .enumerate()
+            .map(|(i, b)| b ^ mask[(offset + i) % 4])
+            .collect()
+    }
+
+    #[test]
+    fn mask_rfc_example() {
+        // RFC 6455 5.7: "Hello" masked with 37 fa 21 3d.
+        let mut out = [0u8; 5];
+        mask_into(&mut out, b"Hello", [0x37, 0xfa, 0x21, 0x3d], 0);
+        assert_eq!(out, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        mask_in_place(&mut out, [0x37, 0xfa, 0x21, 0x3d], 0);
+        assert_eq!(&out, b"Hello");
+        // Length mismatch: untouched.
+        let mut out = [0u8; 4];
+        mask_into(&mut out, b"Hello", [1, 2, 3, 4], 0);
+        assert_eq!(out, [0; 4]);
+    }
+
+    #[test]
+    fn defect_mask_applied_once() {
+        let src: Vec<u8> = (0..1000u32).map(|i| (i * 31 + 7) as u8).collect();
+        let mask = [0xA5, 0x5A, 0x0F, 0xF0];
+        let whole = naive_mask(&src, mask, 0);
+        for split in [0, 1, 2, 3, 5, 8, 9, 17, 500, 999, 1000] {
+            for split2 in [split, (split + 13).min(1000), 1000] {
+                let mut dst = vec![0u8; 1000];
+                mask_into(&mut dst[..split], &src[..split], mask, 0);
+                mask_into(&mut dst[split..split2], &src[split..split2], mask, split);
+                mask_into(&mut dst[split2..], &src[split2..], mask, split2);
+                assert_eq!(dst, whole, "into split {split}/{split2}");
+                let mut buf = src.clone();
+                mask_in_place(&mut buf[..split], mask, 0);
+                mask_in_place(&mut buf[split..split2], mask, split);
+                mask_in_place(&mut buf[split2..], mask, split2);
+                assert_eq!(buf, whole, "in place split {split}/{split2}");
+            }
+        }
+        // Decoding the same stream twice gives the same payloads (the decoder
+        // never modifies or re-unmasks its input).
+        let mut s = server_frame(true, OP_BINARY, &src, None);
+        s.extend(server_frame(true, OP_TEXT, b"abc", None));
+        let copy = s.clone();
+        let a = decode_segments(&[&s[..7], &s[7..]]);
+        let b = decode_segments(&[&s[..7], &s[7..]]);
+        assert_eq!(a, b);
+        assert_eq!(s, copy);
+        assert_eq!(a[1], Ev::P(src));
+    }
+
+    /// One frame of a valid stream: (fin, opcode, payload, length encoding).
+    fn frame_strategy() -> impl Strategy<Value = (bool, u8, Vec<u8>, Option<u8>)> {
+        prop_oneof![
+            (
+                any::<bool>(),
+                prop_oneof![Just(0u8), Just(1), Just(2)],
+                proptest::collection::vec(any::<u8>(), 0..300),
+                prop_oneof![Just(None), Just(Some(2u8)), Just(Some(8u8))]
+            )
+                .prop_map(|(f, o, p, e)| (f, o, p, e)),
+            (
+                prop_oneof![Just(8u8), Just(9), Just(10)],
+                proptest::collection::vec(any::<u8>(), 0..=125)
+            )
+                .prop_map(|(o, p)| (true, o, p, None)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_segmentation_same_result(
+            frames in proptest::collection::vec(frame_strategy(), 1..6),
+            cuts in proptest::collection::vec(any::<usize>(), 0..12),
+        ) {
+            let mut stream = Vec::new();
+            let mut want = Vec::new();
+            for (fin, op, p, ext) in &frames {
+                stream.extend(server_frame(*fin, *op, p, *ext));
+                want.push(h(*fin, *op, p.len() as u64));
+                if !p.is_empty() {
+                    want.push(Ev::P(p.clone()));
+                }
+                want.push(Ev::E);
+            }
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (stream.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(stream.len());
+            cuts.sort_unstable();
+            let segs: Vec<&[u8]> = cuts.windows(2).map(|w| &stream[w[0]..w[1]]).collect();
+            prop_assert_eq!(decode_segments(&segs), want);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            segs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..8),
+        ) {
+            // decode_segments asserts every Payload range lies inside its segment.
+            let segs: Vec<&[u8]> = segs.iter().map(|s| s.as_slice()).collect();
+            let _ = decode_segments(&segs);
+        }
+
+        #[test]
+        fn pos_beyond_data_is_harmless(data in proptest::collection::vec(any::<u8>(), 0..20), pos in 0usize..40) {
+            let mut d = Decoder::new();
+            let mut p = pos;
+            while let Some(ev) = d.next(&data, &mut p) {
+                if let Decoded::Payload { start, end } = ev {
+                    prop_assert!(start < end && end <= data.len());
+                }
+                if let Decoded::Error(_) = ev { break; }
+            }
+        }
+
+        #[test]
+        fn mask_matches_naive(src in proptest::collection::vec(any::<u8>(), 0..100), mask in any::<[u8; 4]>(), off in any::<usize>()) {
+            let want = naive_mask(&src, mask, off);
+            let mut dst = vec![0u8; src.len()];
+            mask_into(&mut dst, &src, mask, off);
+            prop_assert_eq!(&dst, &want);
+            let mut buf = src.clone();
+            mask_in_place(&mut buf, mask, off);
+            prop_assert_eq!(&buf, &want);
+        }
+    }
+}
