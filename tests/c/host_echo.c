@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "websocketclient.h"
+#include "websocket/websocketclient.h"
 #include "fake_sdk.h"
 
 #define BIG 100000

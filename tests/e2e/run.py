@@ -43,7 +43,7 @@ LUA_TESTS = [
 ]
 # name, program (under the build dir), timeout
 C_TESTS = [
-    ("host_echo", "tests/host_echo", 60),
+    ("host_echo", "host_echo", 60),
 ]
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
 

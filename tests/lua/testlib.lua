@@ -4,6 +4,7 @@
 --   WS_RAW      ws://127.0.0.1:<port>/t/<id>   (scripted raw peer, + "/<scenario>")
 --   WS_REFUSED  ws://127.0.0.1:<port>/         (nothing listens there)
 local T = {}
+local print = print -- tests may wrap the global print
 
 T.name = ((arg and arg[0]) or "test"):match("([^/]+)%.lua$") or "test"
 T.echo = os.getenv("WS_ECHO") or (arg and arg[1])
