@@ -1,1 +1,34 @@
-fn main() {}
+//! Regenerates include/websocketclient.h from src/capi.rs with cbindgen.
+//! The file is only rewritten when its content changes. With
+//! `WS_HEADER_OUT=<path>` the header is written there instead (used by
+//! `make header-check` to compare against the committed one).
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-changed=src/capi.rs");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=WS_HEADER_OUT");
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
+    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let bindings = match cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(dir.join("src/capi.rs"))
+        .generate()
+    {
+        Ok(b) => b,
+        Err(e) => {
+            println!("cargo:warning=cbindgen failed, header not regenerated: {e}");
+            return;
+        }
+    };
+    let mut text = Vec::new();
+    bindings.write(&mut text);
+    let out = match std::env::var_os("WS_HEADER_OUT") {
+        Some(p) => PathBuf::from(p),
+        None => dir.join("include/websocketclient.h"),
+    };
+    if std::fs::read(&out).ok().as_deref() != Some(&text[..]) {
+        std::fs::write(&out, &text).expect("write header");
+    }
+}

@@ -1,0 +1,660 @@
+//! The C ABI: `ws_info`, the entry points, the `ws_event_*` functions the
+//! port calls, and the `ws_port_*` functions the port implements.
+//!
+//! Re-entrancy: no Rust reference to the engine is alive while user code
+//! (a callback) or port code runs. Every access to the engine goes through
+//! `with_engine`, whose closure only calls engine methods.
+#![allow(non_camel_case_types, non_snake_case)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use core::ffi::{c_char, c_int, c_ushort, c_void, CStr};
+use core::marker::PhantomData;
+use core::ptr;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::buffer::Boxed;
+use crate::client::{Action, Client, Options, Rx};
+use crate::handshake::Header;
+use crate::status;
+use crate::url;
+
+/// One extra request header; arrays of them end with `{NULL, NULL}`.
+#[repr(C)]
+pub struct header_t {
+    pub key: *mut c_char,
+    pub value: *mut c_char,
+}
+
+/// Called once the opening handshake has succeeded.
+pub type ws_onConnectionCallback = Option<unsafe extern "C" fn(ws: *mut ws_info)>;
+/// Called with each whole message; `message[len]` is `'\0'`; the pointer is
+/// valid during the call only. `opCode`: 1 text, 2 binary.
+pub type ws_onReceiveCallback =
+    Option<unsafe extern "C" fn(ws: *mut ws_info, len: c_int, message: *mut c_char, opCode: c_int)>;
+/// Called exactly once per connection with its final status (`WS_OK` or a
+/// `WS_ERR_*` code, or an espconn error minus 100).
+pub type ws_onFailureCallback = Option<unsafe extern "C" fn(ws: *mut ws_info, errorCode: c_int)>;
+
+/// A connection, allocated by the caller. Before `ws_connect` only
+/// `connectionState` (0 or 4), `extraHeaders`, `reservedData` and the
+/// callbacks need to be set; the rest may be garbage.
+#[repr(C)]
+pub struct ws_info {
+    /// 0 idle, 1 resolving, 2 TCP connecting, 3 connected (handshake and
+    /// open phase), 4 closing or closed.
+    pub connectionState: c_int,
+    /// Extra request headers, or NULL.
+    pub extraHeaders: *mut header_t,
+    /// The caller's.
+    pub reservedData: *mut c_void,
+    pub onConnection: ws_onConnectionCallback,
+    pub onReceive: ws_onReceiveCallback,
+    pub onFailure: ws_onFailureCallback,
+    /// Library private: set by `ws_connect`.
+    pub engine: *mut c_void,
+    /// Port private: set by the port from `ws_port_resolve` on.
+    pub port: *mut c_void,
+}
+
+/// Tunables for `ws_connect_with`.
+#[repr(C)]
+pub struct ws_options {
+    /// Largest received message in bytes (default `WS_DEFAULT_MAX_MESSAGE`).
+    pub max_message: u32,
+    /// End of DNS resolution until the handshake is done (default 10000).
+    pub connect_timeout_ms: u32,
+    /// Silence before a ping (default 30000); 0 disables keep-alive.
+    pub ping_interval_ms: u32,
+    /// Silence after the first unanswered ping before -19 (default 60000).
+    pub pong_timeout_ms: u32,
+    /// Closing handshake deadline (default 5000).
+    pub close_timeout_ms: u32,
+}
+
+/// Default `max_message`: 1 MiB.
+pub const WS_DEFAULT_MAX_MESSAGE: u32 = 1048576;
+/// Largest handshake response header block accepted (else -27).
+pub const WS_MAX_HANDSHAKE_RESPONSE: u32 = 8192;
+/// `ws_port_resolve`: `ws_event_resolved` will follow.
+pub const WS_PORT_PENDING: c_int = 0;
+/// `ws_port_resolve`: resolved at once, no event follows.
+pub const WS_PORT_DONE: c_int = 1;
+/// `ws_port_send`: refused for now, retry after the next `ws_event_sent`.
+pub const WS_PORT_BUSY: c_int = 1;
+
+/// User close or graceful end.
+pub const WS_OK: c_int = 0;
+/// URL scheme not `ws://` or `wss://`.
+pub const WS_ERR_BAD_SCHEME: c_int = -1;
+/// Host name 256 characters or longer.
+pub const WS_ERR_HOST_TOO_LONG: c_int = -2;
+/// Port not in 1..65535.
+pub const WS_ERR_BAD_PORT: c_int = -3;
+/// Empty host.
+pub const WS_ERR_NO_HOST: c_int = -4;
+/// Name resolution failed.
+pub const WS_ERR_DNS: c_int = -5;
+/// The server closed with a close frame.
+pub const WS_ERR_SERVER_CLOSED: c_int = -6;
+/// `Sec-WebSocket-Accept` missing or wrong.
+pub const WS_ERR_BAD_ACCEPT: c_int = -7;
+/// Out of memory: reassembly buffer.
+pub const WS_ERR_NO_MEMORY_MESSAGE: c_int = -8;
+/// Out of memory: control frame split across segments.
+pub const WS_ERR_NO_MEMORY_CONTROL: c_int = -9;
+/// Out of memory: handshake request or response parser.
+pub const WS_ERR_NO_MEMORY_HANDSHAKE: c_int = -10;
+/// Continuation without a message, or new message inside one (close 1002).
+pub const WS_ERR_FRAGMENTATION: c_int = -15;
+/// Out of memory while sending.
+pub const WS_ERR_NO_MEMORY_SEND: c_int = -16;
+/// Response status line not `HTTP/1.1 101`.
+pub const WS_ERR_NOT_SWITCHING: c_int = -17;
+/// Handshake not done within `connect_timeout_ms`.
+pub const WS_ERR_CONNECT_TIMEOUT: c_int = -18;
+/// Keep-alive pings unanswered.
+pub const WS_ERR_PING_TIMEOUT: c_int = -19;
+/// New: server frame masked (close 1002).
+pub const WS_ERR_MASKED_FRAME: c_int = -20;
+/// New: RSV1-3 set (close 1002).
+pub const WS_ERR_RESERVED_BITS: c_int = -21;
+/// New: opcode 3-7 or 11-15 (close 1002).
+pub const WS_ERR_RESERVED_OPCODE: c_int = -22;
+/// New: control frame > 125 bytes or not FIN (close 1002).
+pub const WS_ERR_BAD_CONTROL_FRAME: c_int = -23;
+/// New: 1-byte close, invalid code (1002) or reason not UTF-8 (1007).
+pub const WS_ERR_BAD_CLOSE_PAYLOAD: c_int = -24;
+/// New: text message not UTF-8 (close 1007).
+pub const WS_ERR_INVALID_UTF8: c_int = -25;
+/// New: message over `max_message` (close 1009).
+pub const WS_ERR_MESSAGE_TOO_BIG: c_int = -26;
+/// New: response header block too large or malformed.
+pub const WS_ERR_BAD_HANDSHAKE: c_int = -27;
+/// New: an extra header name/value that cannot be sent (CR, LF, ...).
+pub const WS_ERR_BAD_HEADER: c_int = -28;
+/// `ws_send_long` only: not connected.
+pub const WS_ERR_NOT_CONNECTED: c_int = -30;
+/// `ws_send_long` only: opcode not 1, 2, 9 or 10 (or a control payload
+/// over 125 bytes).
+pub const WS_ERR_BAD_OPCODE: c_int = -31;
+/// Anything else (also `ws_send_long` with a NULL message and length > 0).
+pub const WS_ERR_OTHER: c_int = -99;
+
+const _: () = {
+    assert!(WS_ERR_BAD_SCHEME == status::BAD_SCHEME);
+    assert!(WS_ERR_HOST_TOO_LONG == status::HOST_TOO_LONG);
+    assert!(WS_ERR_BAD_PORT == status::BAD_PORT);
+    assert!(WS_ERR_NO_HOST == status::NO_HOST);
+    assert!(WS_ERR_DNS == status::DNS);
+    assert!(WS_ERR_SERVER_CLOSED == status::SERVER_CLOSED);
+    assert!(WS_ERR_BAD_ACCEPT == status::BAD_ACCEPT);
+    assert!(WS_ERR_NO_MEMORY_MESSAGE == status::NO_MEMORY_MESSAGE);
+    assert!(WS_ERR_NO_MEMORY_CONTROL == status::NO_MEMORY_CONTROL);
+    assert!(WS_ERR_NO_MEMORY_HANDSHAKE == status::NO_MEMORY_HANDSHAKE);
+    assert!(WS_ERR_FRAGMENTATION == status::FRAGMENTATION);
+    assert!(WS_ERR_NO_MEMORY_SEND == status::NO_MEMORY_SEND);
+    assert!(WS_ERR_NOT_SWITCHING == status::NOT_SWITCHING);
+    assert!(WS_ERR_CONNECT_TIMEOUT == status::CONNECT_TIMEOUT);
+    assert!(WS_ERR_PING_TIMEOUT == status::PING_TIMEOUT);
+    assert!(WS_ERR_MASKED_FRAME == status::MASKED_FRAME);
+    assert!(WS_ERR_RESERVED_BITS == status::RESERVED_BITS);
+    assert!(WS_ERR_RESERVED_OPCODE == status::RESERVED_OPCODE);
+    assert!(WS_ERR_BAD_CONTROL_FRAME == status::BAD_CONTROL_FRAME);
+    assert!(WS_ERR_BAD_CLOSE_PAYLOAD == status::BAD_CLOSE_PAYLOAD);
+    assert!(WS_ERR_INVALID_UTF8 == status::INVALID_UTF8);
+    assert!(WS_ERR_MESSAGE_TOO_BIG == status::MESSAGE_TOO_BIG);
+    assert!(WS_ERR_BAD_HANDSHAKE == status::BAD_HANDSHAKE);
+    assert!(WS_ERR_BAD_HEADER == status::BAD_HEADER);
+    assert!(WS_ERR_NOT_CONNECTED == status::NOT_CONNECTED);
+    assert!(WS_ERR_BAD_OPCODE == status::BAD_OPCODE);
+    assert!(WS_ERR_OTHER == status::OTHER);
+    assert!(WS_PORT_BUSY == crate::client::PORT_BUSY);
+    assert!(WS_MAX_HANDSHAKE_RESPONSE as usize == crate::handshake::MAX_RESPONSE);
+};
+
+// The port: implemented by the platform (nodemcu-glue/ or the host runtime).
+// Rules: a port function never calls a ws_event_* function before it
+// returns (events come from the platform's event loop only). For one
+// connection the first port call is ws_port_resolve and the last is
+// ws_port_close; no event follows ws_port_close and the port no longer
+// touches *ws after it. ws->port belongs to the port (set from
+// ws_port_resolve on, garbage before); ws->engine belongs to the library.
+extern "C" {
+    /// Port: resolve `host`. Returns `WS_PORT_PENDING` (`ws_event_resolved`
+    /// follows), `WS_PORT_DONE` (resolved at once, no event follows) or < 0
+    /// (failed: status -5). The first port call of a connection; sets `ws->port`.
+    pub fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_int;
+    /// Port: connect TCP (TLS when `secure`). Returns 0 (`ws_event_connected`
+    /// or `ws_event_disconnected` follows) or an espconn error (< 0).
+    pub fn ws_port_connect(ws: *mut ws_info, port: u16, secure: c_int) -> c_int;
+    /// Port: send `len` <= 65535 bytes; the port copies them. Returns 0 =
+    /// accepted (exactly one `ws_event_sent` follows), `WS_PORT_BUSY` = refused
+    /// for now (only while a `ws_event_sent` is still due), or an espconn error
+    /// (< 0: the connection fails with err - 100).
+    pub fn ws_port_send(ws: *mut ws_info, data: *const u8, len: u16) -> c_int;
+    /// Port: drop TCP (deferred as the platform needs), stop the timer, free
+    /// port state. The last port call of a connection: no event for `ws`
+    /// afterwards, and the port no longer touches `*ws`.
+    pub fn ws_port_close(ws: *mut ws_info);
+    /// Port: one-shot timer per connection; arming again replaces it.
+    /// Expiry calls `ws_event_timer`.
+    pub fn ws_port_timer_arm(ws: *mut ws_info, ms: u32);
+    /// Port: stop the timer.
+    pub fn ws_port_timer_disarm(ws: *mut ws_info);
+    /// Port: fill `buf` with `len` random bytes (`os_random` on the device).
+    pub fn ws_port_random(buf: *mut u8, len: usize);
+}
+
+/// The engine behind `ws_info.engine`.
+struct Engine {
+    /// Distinguishes this connection from a later one on the same ws_info.
+    serial: u32,
+    client: Client,
+}
+
+static SERIAL: AtomicU32 = AtomicU32::new(0);
+
+fn next_serial() -> u32 {
+    // Single-threaded by contract; load/store works on targets without CAS.
+    let s = SERIAL.load(Ordering::Relaxed).wrapping_add(1);
+    SERIAL.store(s, Ordering::Relaxed);
+    s
+}
+
+/// Runs `f` on the engine of `ws` if it has one (and, with `serial`, only if
+/// it is still the same connection). The borrow ends with `f`.
+fn with_engine<R>(
+    ws: *mut ws_info,
+    serial: Option<u32>,
+    f: impl FnOnce(&mut Engine) -> R,
+) -> Option<R> {
+    if ws.is_null() {
+        return None;
+    }
+    // SAFETY: `ws` is a non-NULL ws_info owned by the caller; once
+    // `ws_connect` ran, `engine` is either NULL or a pointer made by
+    // `Boxed::<Engine>::into_raw` below and not yet freed. No other reference
+    // to the engine exists: callbacks run outside `with_engine` closures.
+    let e = unsafe {
+        let p = (*ws).engine as *mut Engine;
+        if p.is_null() {
+            return None;
+        }
+        &mut *p
+    };
+    if serial.is_some_and(|s| s != e.serial) {
+        return None;
+    }
+    let r = f(e);
+    let state = e.client.connection_state();
+    // SAFETY: `ws` is valid (see above); `e` is not used after this point.
+    unsafe { (*ws).connectionState = state };
+    Some(r)
+}
+
+/// Detaches and frees the engine, stops the port. No callback.
+fn teardown(ws: *mut ws_info) {
+    // SAFETY: `ws` is non-NULL (checked by every caller) and valid; the
+    // engine pointer is ours (see `with_engine`) and is cleared before the
+    // block is freed, so it can never be freed twice.
+    unsafe {
+        let p = (*ws).engine as *mut Engine;
+        (*ws).engine = ptr::null_mut();
+        (*ws).connectionState = 4;
+        if !p.is_null() {
+            ws_port_close(ws);
+            drop(Boxed::from_raw(p));
+        }
+    }
+}
+
+fn call_failure(ws: *mut ws_info, st: i32) {
+    // SAFETY: `ws` is valid; the callback is the caller's, called with no
+    // engine borrow alive.
+    unsafe {
+        if let Some(cb) = (*ws).onFailure {
+            cb(ws, st);
+        }
+    }
+}
+
+fn call_connection(ws: *mut ws_info) {
+    // SAFETY: as in `call_failure`.
+    unsafe {
+        if let Some(cb) = (*ws).onConnection {
+            cb(ws);
+        }
+    }
+}
+
+fn call_receive(ws: *mut ws_info, msg: *mut u8, len: usize, opcode: u8) {
+    let len = c_int::try_from(len).unwrap_or(c_int::MAX);
+    // SAFETY: as in `call_failure`; `msg` points at `len` bytes plus a NUL
+    // that stay valid during the call.
+    unsafe {
+        if let Some(cb) = (*ws).onReceive {
+            cb(ws, len, msg as *mut c_char, c_int::from(opcode));
+        }
+    }
+}
+
+/// What `drive` does next, copied out of the engine borrow.
+enum Do {
+    Idle,
+    Connect(u16, bool),
+    Send(*const u8, u16),
+    Arm(u32),
+    Disarm,
+    Opened,
+    Finish(i32),
+}
+
+/// Carries out the engine's actions until it is idle or gone.
+fn drive(ws: *mut ws_info) {
+    loop {
+        let next = with_engine(ws, None, |e| match e.client.poll() {
+            Action::Idle => Do::Idle,
+            Action::Connect { port, secure } => Do::Connect(port, secure),
+            Action::Send(b) => Do::Send(b.as_ptr(), u16::try_from(b.len()).unwrap_or(u16::MAX)),
+            Action::ArmTimer(ms) => Do::Arm(ms),
+            Action::DisarmTimer => Do::Disarm,
+            Action::Opened => Do::Opened,
+            Action::Finish(st) => Do::Finish(st),
+        });
+        let Some(next) = next else { return };
+        match next {
+            Do::Idle => return,
+            Do::Connect(port, secure) => {
+                // SAFETY: port function called with a valid ws; it calls no event before returning.
+                let r = unsafe { ws_port_connect(ws, port, c_int::from(secure)) };
+                if r < 0 {
+                    with_engine(ws, None, |e| e.client.port_error(r));
+                }
+            }
+            Do::Send(p, n) => {
+                // SAFETY: `p..p+n` lies in the engine's send queue, which is
+                // not touched until the port returns (it copies the data and
+                // calls no event before returning).
+                let r = unsafe { ws_port_send(ws, p, n) };
+                with_engine(ws, None, |e| e.client.send_result(r));
+            }
+            // SAFETY: valid ws, plain port calls.
+            Do::Arm(ms) => unsafe { ws_port_timer_arm(ws, ms) },
+            // SAFETY: valid ws, plain port call.
+            Do::Disarm => unsafe { ws_port_timer_disarm(ws) },
+            Do::Opened => call_connection(ws),
+            Do::Finish(st) => {
+                teardown(ws);
+                call_failure(ws, st);
+                return;
+            }
+        }
+    }
+}
+
+/// Extra headers read from a C `header_t` array.
+#[derive(Clone, Copy)]
+struct HeaderIter<'a> {
+    p: *const header_t,
+    _life: PhantomData<&'a header_t>,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = Header<'a>;
+    fn next(&mut self) -> Option<Header<'a>> {
+        if self.p.is_null() {
+            return None;
+        }
+        // SAFETY: the caller's array is terminated by an entry whose key is
+        // NULL; keys and values are NUL-terminated strings (value may be
+        // NULL = empty). We never step past the terminator.
+        unsafe {
+            let h = &*self.p;
+            if h.key.is_null() {
+                self.p = ptr::null();
+                return None;
+            }
+            let name = CStr::from_ptr(h.key).to_bytes();
+            let value = if h.value.is_null() {
+                &[][..]
+            } else {
+                CStr::from_ptr(h.value).to_bytes()
+            };
+            self.p = self.p.add(1);
+            Some(Header { name, value })
+        }
+    }
+}
+
+fn random16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    // SAFETY: `b` is a writable buffer of 16 bytes.
+    unsafe { ws_port_random(b.as_mut_ptr(), b.len()) };
+    b
+}
+
+/// Fills `options` with the defaults.
+#[no_mangle]
+pub extern "C" fn ws_options_init(options: *mut ws_options) {
+    if options.is_null() {
+        return;
+    }
+    let d = Options::DEFAULT;
+    // SAFETY: non-NULL pointer to a caller-owned ws_options.
+    unsafe {
+        options.write(ws_options {
+            max_message: d.max_message,
+            connect_timeout_ms: d.connect_timeout_ms,
+            ping_interval_ms: d.ping_interval_ms,
+            pong_timeout_ms: d.pong_timeout_ms,
+            close_timeout_ms: d.close_timeout_ms,
+        })
+    };
+}
+
+/// Starts a connection (states 0 and 4 only, else ignored). URL errors are
+/// reported at once through `onFailure`.
+#[no_mangle]
+pub extern "C" fn ws_connect(ws: *mut ws_info, url: *const c_char) {
+    ws_connect_with(ws, url, ptr::null());
+}
+
+/// `ws_connect` with options (NULL = defaults).
+#[no_mangle]
+pub extern "C" fn ws_connect_with(
+    ws: *mut ws_info,
+    url: *const c_char,
+    options: *const ws_options,
+) {
+    if ws.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL caller-owned ws_info; only the fields the contract
+    // says are set before ws_connect are read.
+    let state = unsafe { (*ws).connectionState };
+    if state != 0 && state != 4 {
+        return;
+    }
+    // SAFETY: as above; `engine` may be garbage in state 0, overwrite it.
+    unsafe { (*ws).engine = ptr::null_mut() };
+    let fail = |st: i32| {
+        // SAFETY: valid ws (checked above).
+        unsafe { (*ws).connectionState = 4 };
+        call_failure(ws, st);
+    };
+    if url.is_null() {
+        return fail(status::BAD_SCHEME);
+    }
+    // SAFETY: non-NULL, NUL-terminated by the caller's contract.
+    let url_bytes = unsafe { CStr::from_ptr(url) }.to_bytes();
+    let u = match url::parse(url_bytes) {
+        Ok(u) => u,
+        Err(e) => return fail(e),
+    };
+    let opts = if options.is_null() {
+        Options::DEFAULT
+    } else {
+        // SAFETY: non-NULL pointer to a caller-owned ws_options.
+        let o = unsafe { &*options };
+        Options {
+            max_message: o.max_message,
+            connect_timeout_ms: o.connect_timeout_ms,
+            ping_interval_ms: o.ping_interval_ms,
+            pong_timeout_ms: o.pong_timeout_ms,
+            close_timeout_ms: o.close_timeout_ms,
+        }
+    };
+    let mut host = [0u8; 257];
+    match host.get_mut(..u.host.len()) {
+        Some(h) => h.copy_from_slice(u.host),
+        None => return fail(status::HOST_TOO_LONG),
+    }
+    let headers = HeaderIter {
+        // SAFETY: valid ws; extraHeaders is set by the caller (or NULL).
+        p: unsafe { (*ws).extraHeaders },
+        _life: PhantomData,
+    };
+    let client = match Client::new(&u, headers, opts, &random16(), random16()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let engine = match Boxed::new(Engine {
+        serial: next_serial(),
+        client,
+    }) {
+        Ok(b) => b,
+        Err(_) => return fail(status::NO_MEMORY_HANDSHAKE),
+    };
+    // SAFETY: valid ws; the engine pointer is owned by ws from now on.
+    unsafe {
+        (*ws).engine = engine.into_raw() as *mut c_void;
+        (*ws).connectionState = 1;
+    }
+    // SAFETY: valid ws and a NUL-terminated host name.
+    let r = unsafe { ws_port_resolve(ws, host.as_ptr() as *const c_char) };
+    if r != WS_PORT_PENDING {
+        with_engine(ws, None, |e| e.client.resolved(r == WS_PORT_DONE));
+    }
+    drive(ws);
+}
+
+/// Sends a message of at most 65535 bytes (the original API; errors ignored).
+#[no_mangle]
+pub extern "C" fn ws_send(
+    ws: *mut ws_info,
+    opCode: c_int,
+    message: *const c_char,
+    length: c_ushort,
+) {
+    ws_send_long(ws, opCode, message, usize::from(length));
+}
+
+/// Sends a message of any length. Returns 0, or `WS_ERR_NOT_CONNECTED` /
+/// `WS_ERR_BAD_OPCODE` (nothing sent, connection unaffected) or
+/// `WS_ERR_NO_MEMORY_SEND` (the connection fails with -16). While the opening
+/// handshake is in progress the message is held and sent after it.
+#[no_mangle]
+pub extern "C" fn ws_send_long(
+    ws: *mut ws_info,
+    opCode: c_int,
+    message: *const c_char,
+    length: usize,
+) -> c_int {
+    let Ok(op) = u8::try_from(opCode) else {
+        return WS_ERR_BAD_OPCODE;
+    };
+    if !matches!(op, 1 | 2 | 9 | 10) {
+        return WS_ERR_BAD_OPCODE;
+    }
+    let payload: &[u8] = if length == 0 {
+        &[]
+    } else if message.is_null() {
+        return WS_ERR_OTHER;
+    } else {
+        // SAFETY: the caller passes `length` readable bytes at `message`;
+        // the slice is only used inside this call, before any callback.
+        unsafe { core::slice::from_raw_parts(message as *const u8, length) }
+    };
+    let r = with_engine(ws, None, |e| e.client.send(op, payload));
+    match r {
+        None => WS_ERR_NOT_CONNECTED,
+        Some(Ok(())) => {
+            drive(ws);
+            WS_OK
+        }
+        Some(Err(e)) => {
+            drive(ws);
+            e
+        }
+    }
+}
+
+/// Closes: states 0/4 nothing; resolving, connecting or handshake: torn
+/// down at once with status 0; open: close frame 1000, wait for the server
+/// (at most `close_timeout_ms`), then status 0.
+#[no_mangle]
+pub extern "C" fn ws_close(ws: *mut ws_info) {
+    if with_engine(ws, None, |e| e.client.close()).is_some() {
+        drive(ws);
+    }
+}
+
+/// Tears down at once without any callback (for a client being freed).
+/// Afterwards neither the library nor the port touches `*ws` again.
+#[no_mangle]
+pub extern "C" fn ws_release(ws: *mut ws_info) {
+    if with_engine(ws, None, |_| ()).is_some() {
+        teardown(ws);
+    }
+}
+
+/// Port event: name resolution finished (`ok` non-zero = success).
+#[no_mangle]
+pub extern "C" fn ws_event_resolved(ws: *mut ws_info, ok: c_int) {
+    if with_engine(ws, None, |e| e.client.resolved(ok != 0)).is_some() {
+        drive(ws);
+    }
+}
+
+/// Port event: TCP (and TLS) connected.
+#[no_mangle]
+pub extern "C" fn ws_event_connected(ws: *mut ws_info) {
+    if with_engine(ws, None, |e| e.client.connected()).is_some() {
+        drive(ws);
+    }
+}
+
+/// Port event: bytes received. The library may modify `data[0..len)`.
+#[no_mangle]
+pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize) {
+    if data.is_null() || len == 0 {
+        return;
+    }
+    let Some(serial) = with_engine(ws, None, |e| e.serial) else {
+        return;
+    };
+    let mut pos = 0usize;
+    loop {
+        let step = with_engine(ws, Some(serial), |e| {
+            // SAFETY: the port passes `len` writable bytes at `data`, valid
+            // for this call; this slice lives only inside this closure.
+            let seg = unsafe { core::slice::from_raw_parts_mut(data, len) };
+            e.client.receive(seg, &mut pos)
+        });
+        let Some(step) = step else { return };
+        match step {
+            Rx::Done => {
+                drive(ws);
+                return;
+            }
+            Rx::Again => drive(ws),
+            Rx::InPlace {
+                opcode,
+                start,
+                len: n,
+                restore,
+            } => {
+                // SAFETY: `start + n < len` (the engine checked the range).
+                let msg = unsafe { data.add(start) };
+                call_receive(ws, msg, n, opcode);
+                if let Some((i, b)) = restore {
+                    if i < len {
+                        // SAFETY: `i < len`, inside the port's buffer.
+                        unsafe { *data.add(i) = b };
+                    }
+                }
+                drive(ws);
+            }
+            Rx::Owned { opcode, mut buf } => {
+                let n = buf.len().saturating_sub(1);
+                call_receive(ws, buf.as_mut_ptr(), n, opcode);
+                drop(buf);
+                drive(ws);
+            }
+        }
+    }
+}
+
+/// Port event: one chunk accepted by `ws_port_send` has been sent.
+#[no_mangle]
+pub extern "C" fn ws_event_sent(ws: *mut ws_info) {
+    if with_engine(ws, None, |e| e.client.sent()).is_some() {
+        drive(ws);
+    }
+}
+
+/// Port event: TCP gone; `err` 0 = closed by the peer, else the espconn error.
+#[no_mangle]
+pub extern "C" fn ws_event_disconnected(ws: *mut ws_info, err: c_int) {
+    if with_engine(ws, None, |e| e.client.disconnected(err)).is_some() {
+        drive(ws);
+    }
+}
+
+/// Port event: the connection's timer expired.
+#[no_mangle]
+pub extern "C" fn ws_event_timer(ws: *mut ws_info) {
+    if with_engine(ws, None, |e| e.client.timer()).is_some() {
+        drive(ws);
+    }
+}

@@ -1,0 +1,292 @@
+//! Message assembly: turns decoded frame pieces into whole messages and
+//! control frames.
+//!
+//! * Data frames: fragmentation rules (-15), the size limit on the declared
+//!   length before any allocation (-26), incremental UTF-8 validation of text
+//!   across fragments (-25).
+//! * A single-frame message whose payload lies wholly in the current segment
+//!   is reported as a range of that segment (zero copy). Otherwise the payload
+//!   is copied into one buffer grown to exactly the needed size per fragment,
+//!   plus one byte for the terminating NUL on the final fragment (OOM -8).
+//! * Control frames: a range of the segment when whole in it, else collected
+//!   into a buffer of exactly the declared length (OOM -9).
+
+use crate::buffer::Buf;
+use crate::frame::{Decoded, OP_BINARY, OP_CONTINUATION, OP_TEXT};
+use crate::status;
+use crate::utf8::Utf8Validator;
+
+/// Where the payload of a finished message or control frame is.
+pub enum Payload {
+    /// `data[start..end]` of the segment being processed.
+    InPlace { start: usize, end: usize },
+    /// A heap buffer. For data messages it ends with an extra NUL byte that is
+    /// not part of the message.
+    Owned(Buf),
+}
+
+/// What one decoded piece completed.
+pub enum Item {
+    Nothing,
+    /// A whole data message; `opcode` is the first frame's (1 or 2).
+    Message {
+        opcode: u8,
+        payload: Payload,
+    },
+    /// A whole control frame (8, 9 or 10).
+    Control {
+        opcode: u8,
+        payload: Payload,
+    },
+    /// Protocol violation or out of memory: the status code.
+    Error(i32),
+}
+
+/// The frame currently being received.
+#[derive(Clone, Copy)]
+struct Frame {
+    opcode: u8,
+    fin: bool,
+    in_place: bool,
+    start: usize,
+    end: usize,
+}
+
+pub struct Assembler {
+    max: u32,
+    /// Opcode of the data message in progress, 0 when none.
+    msg_op: u8,
+    msg: Buf,
+    utf8: Utf8Validator,
+    ctrl: Buf,
+    frame: Frame,
+}
+
+fn is_control(op: u8) -> bool {
+    op & 0x8 != 0
+}
+
+impl Assembler {
+    pub const fn new(max_message: u32) -> Self {
+        Assembler {
+            max: max_message,
+            msg_op: 0,
+            msg: Buf::new(),
+            utf8: Utf8Validator::new(),
+            ctrl: Buf::new(),
+            frame: Frame {
+                opcode: 0,
+                fin: true,
+                in_place: false,
+                start: 0,
+                end: 0,
+            },
+        }
+    }
+
+    /// Bytes currently held on the heap for partial messages/control frames.
+    pub fn held_bytes(&self) -> usize {
+        self.msg.capacity() + self.ctrl.capacity()
+    }
+
+    /// Processes one decoder output. `data` is the segment the decoder
+    /// works on and `pos` the decoder's position after producing `item`.
+    pub fn feed(&mut self, data: &[u8], pos: usize, item: Decoded) -> Item {
+        match item {
+            Decoded::Error(e) => Item::Error(e),
+            Decoded::Header(h) => {
+                let remaining = data.len().saturating_sub(pos) as u64;
+                self.header(h.fin, h.opcode, h.len, remaining, pos)
+            }
+            Decoded::Payload { start, end } => {
+                let Some(chunk) = data.get(start..end) else {
+                    return Item::Error(status::OTHER);
+                };
+                self.payload(chunk, start, end)
+            }
+            Decoded::End => self.end(data),
+        }
+    }
+
+    fn header(&mut self, fin: bool, op: u8, len: u64, remaining: u64, pos: usize) -> Item {
+        self.frame = Frame {
+            opcode: op,
+            fin,
+            in_place: false,
+            start: pos,
+            end: pos,
+        };
+        if is_control(op) {
+            if len <= remaining {
+                self.frame.in_place = true;
+                return Item::Nothing;
+            }
+            self.ctrl.free();
+            let Ok(n) = usize::try_from(len) else {
+                return Item::Error(status::BAD_CONTROL_FRAME);
+            };
+            if self.ctrl.reserve_total(n).is_err() {
+                return Item::Error(status::NO_MEMORY_CONTROL);
+            }
+            return Item::Nothing;
+        }
+        let continuing = match op {
+            OP_CONTINUATION if self.msg_op != 0 => true,
+            OP_TEXT | OP_BINARY if self.msg_op == 0 => false,
+            OP_CONTINUATION | OP_TEXT | OP_BINARY => return Item::Error(status::FRAGMENTATION),
+            _ => return Item::Error(status::RESERVED_OPCODE),
+        };
+        let have = if continuing { self.msg.len() } else { 0 } as u64;
+        let total = have.saturating_add(len);
+        if total > u64::from(self.max) {
+            return Item::Error(status::MESSAGE_TOO_BIG);
+        }
+        if !continuing && fin && len <= remaining {
+            self.frame.in_place = true;
+            return Item::Nothing;
+        }
+        if !continuing {
+            self.msg_op = op;
+            self.utf8 = Utf8Validator::new();
+        }
+        let Ok(total) = usize::try_from(total.saturating_add(u64::from(fin))) else {
+            return Item::Error(status::MESSAGE_TOO_BIG);
+        };
+        if self.msg.reserve_total(total).is_err() {
+            return Item::Error(status::NO_MEMORY_MESSAGE);
+        }
+        Item::Nothing
+    }
+
+    fn payload(&mut self, chunk: &[u8], start: usize, end: usize) -> Item {
+        if self.frame.in_place {
+            if self.frame.end != start {
+                // Not contiguous: cannot happen with one segment.
+                return Item::Error(status::OTHER);
+            }
+            self.frame.end = end;
+            return Item::Nothing;
+        }
+        if is_control(self.frame.opcode) {
+            if self.ctrl.extend(chunk).is_err() {
+                return Item::Error(status::NO_MEMORY_CONTROL);
+            }
+            return Item::Nothing;
+        }
+        if self.msg_op == OP_TEXT && !self.utf8.feed(chunk) {
+            return Item::Error(status::INVALID_UTF8);
+        }
+        if self.msg.extend(chunk).is_err() {
+            return Item::Error(status::NO_MEMORY_MESSAGE);
+        }
+        Item::Nothing
+    }
+
+    fn end(&mut self, data: &[u8]) -> Item {
+        let f = self.frame;
+        if f.in_place {
+            self.frame.in_place = false;
+            if f.opcode == OP_TEXT && !data.get(f.start..f.end).is_some_and(valid_utf8) {
+                return Item::Error(status::INVALID_UTF8);
+            }
+            let payload = Payload::InPlace {
+                start: f.start,
+                end: f.end,
+            };
+            return if is_control(f.opcode) {
+                Item::Control {
+                    opcode: f.opcode,
+                    payload,
+                }
+            } else {
+                Item::Message {
+                    opcode: f.opcode,
+                    payload,
+                }
+            };
+        }
+        if is_control(f.opcode) {
+            return Item::Control {
+                opcode: f.opcode,
+                payload: Payload::Owned(self.ctrl.take()),
+            };
+        }
+        if !f.fin {
+            return Item::Nothing;
+        }
+        let opcode = self.msg_op;
+        self.msg_op = 0;
+        if opcode == OP_TEXT && !self.utf8.is_complete() {
+            self.msg.free();
+            return Item::Error(status::INVALID_UTF8);
+        }
+        if self.msg.push(0).is_err() {
+            self.msg.free();
+            return Item::Error(status::NO_MEMORY_MESSAGE);
+        }
+        Item::Message {
+            opcode,
+            payload: Payload::Owned(self.msg.take()),
+        }
+    }
+}
+
+/// Checks a text payload that is complete in one piece.
+pub fn valid_utf8(b: &[u8]) -> bool {
+    let mut v = Utf8Validator::new();
+    v.feed(b) && v.is_complete()
+}
+
+/// Close frame payload check (RFC 6455 7.4): `Ok(code)` with `None` for an
+/// empty payload, or the status and the close code to answer with.
+pub fn check_close(p: &[u8]) -> Result<Option<u16>, (i32, u16)> {
+    match p {
+        [] => Ok(None),
+        [_] => Err((status::BAD_CLOSE_PAYLOAD, 1002)),
+        [hi, lo, reason @ ..] => {
+            let code = (u16::from(*hi) << 8) | u16::from(*lo);
+            let allowed = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+            if !allowed {
+                Err((status::BAD_CLOSE_PAYLOAD, 1002))
+            } else if !valid_utf8(reason) {
+                Err((status::BAD_CLOSE_PAYLOAD, 1007))
+            } else {
+                Ok(Some(code))
+            }
+        }
+    }
+}
+
+/// The close code sent for a protocol violation.
+pub fn close_code_for(status: i32) -> u16 {
+    match status {
+        status::INVALID_UTF8 => 1007,
+        status::MESSAGE_TOO_BIG => 1009,
+        _ => 1002,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defect_close_reason_parsed_correctly() {
+        assert_eq!(check_close(&[0x03, 0xE8]), Ok(Some(1000)));
+        assert_eq!(check_close(&[0x0F, 0xA0, b'o', b'k']), Ok(Some(4000)));
+        assert_eq!(check_close(&[]), Ok(None));
+        assert_eq!(check_close(&[0x03]), Err((-24, 1002)));
+        assert_eq!(check_close(&[0x03, 0xEC]), Err((-24, 1002))); // 1004
+        assert_eq!(check_close(&[0x03, 0xED]), Err((-24, 1002))); // 1005
+        assert_eq!(check_close(&[0x13, 0x88]), Err((-24, 1002))); // 5000
+        assert_eq!(check_close(&[0x03, 0xE8, 0xFF]), Err((-24, 1007)));
+    }
+
+    #[test]
+    fn close_codes_for_statuses() {
+        assert_eq!(close_code_for(status::INVALID_UTF8), 1007);
+        assert_eq!(close_code_for(status::MESSAGE_TOO_BIG), 1009);
+        assert_eq!(close_code_for(status::FRAGMENTATION), 1002);
+        assert_eq!(close_code_for(status::MASKED_FRAME), 1002);
+    }
+}
