@@ -1,0 +1,77 @@
+# mk/conformance.mk — Autobahn|Testsuite conformance of the WebSocket client.
+#   make conformance         full run: Autobahn wstest (Python 2.7) fuzzingserver,
+#                            sections 1-7, 9, 10, against tests/conformance/client.lua
+#                            on build/nodemcu-lua; prints the per-section tally
+#   make conformance-quick   sections 1-7 and 10 with kosoku (Python 3), < 1 min;
+#                            part of `make test`
+#   make conformance-selftest  the harness itself, with a Python stand-in testee:
+#                            a correct one must pass, a broken one must fail
+# Variables: CONF_LUA_FLAGS=--lua51|--lua53 (runner flavour), CONF_CASES='1.*,9.*'
+# (override the case list), CONF_ENGINE=wstest|kosoku (for `conformance`).
+# Reports: build/conformance/<run>/reports/index.html (+ index.json, server.log).
+# Installs (idempotent, under build/ only): build/venv (python3 -m venv) with
+# tests/conformance/requirements-py3.txt; build/conformance/wstest-venv made by
+# virtualenv<20.22 for CPython 2.7 with tests/conformance/requirements-py27.txt.
+
+CONF_DIR := $(BUILD)/conformance
+CONF_SRC := tests/conformance
+CONF_PY3 ?= python3
+CONF_PY27 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/2.7*/bin/python2.7) \
+                         $(shell command -v python2.7 2>/dev/null))
+CONF_RUNNER ?= $(BUILD)/nodemcu-lua
+CONF_LUA_FLAGS ?=
+CONF_ENGINE ?= wstest
+CONF_CASES ?=
+CONF_QUICK_CASES ?= 1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*
+CONF_TIMEOUT ?= 3600
+CONF_VENV := $(BUILD)/venv
+CONF_WSTEST_VENV := $(CONF_DIR)/wstest-venv
+CONF_RUN = $(CONF_VENV)/bin/python $(CONF_SRC)/run.py
+
+.PHONY: conformance conformance-quick conformance-selftest conformance-install
+TEST_TARGETS += conformance-selftest conformance-quick
+
+# Python 3 tools (shared build/venv: create it only if missing).
+$(CONF_DIR)/py3.stamp: $(CONF_SRC)/requirements-py3.txt tests/peers/requirements.txt
+	@mkdir -p $(CONF_DIR)
+	@test -x $(CONF_VENV)/bin/python || $(CONF_PY3) -m venv $(CONF_VENV)
+	$(CONF_VENV)/bin/python -m pip install -q -r $(CONF_SRC)/requirements-py3.txt
+	@touch $@
+
+# Autobahn|Testsuite in its own Python 2.7 virtualenv.
+$(CONF_DIR)/wstest.stamp: $(CONF_SRC)/requirements-py27.txt $(CONF_DIR)/py3.stamp
+	@test -n "$(CONF_PY27)" || { echo "conformance: no CPython 2.7 found (set CONF_PY27=/path/to/python2.7)"; exit 2; }
+	@test -x $(CONF_WSTEST_VENV)/bin/python || \
+	  $(CONF_VENV)/bin/virtualenv -q -p $(CONF_PY27) $(CONF_WSTEST_VENV)
+	PIP_NO_PYTHON_VERSION_WARNING=1 $(CONF_WSTEST_VENV)/bin/python -m pip install -q \
+	  --no-warn-script-location -r $(CONF_SRC)/requirements-py27.txt
+	$(CONF_WSTEST_VENV)/bin/python -c 'import autobahntestsuite.fuzzing'
+	@touch $@
+
+conformance-install: $(CONF_DIR)/py3.stamp $(CONF_DIR)/wstest.stamp
+
+CONF_CLIENT = env WS_BASE_URL={url} WS_AGENT={agent} \
+  $(CONF_RUNNER) $(CONF_LUA_FLAGS) $(CONF_SRC)/client.lua {url} {agent}
+
+conformance: $(CONF_DIR)/py3.stamp $(if $(filter wstest,$(CONF_ENGINE)),$(CONF_DIR)/wstest.stamp) $(CONF_RUNNER)
+	$(CONF_RUN) --engine $(CONF_ENGINE) --out $(CONF_DIR)/full --timeout $(CONF_TIMEOUT) \
+	  $(if $(CONF_CASES),--cases '$(CONF_CASES)') -- $(CONF_CLIENT)
+
+conformance-quick: $(CONF_DIR)/py3.stamp $(CONF_RUNNER)
+	$(CONF_RUN) --engine kosoku --out $(CONF_DIR)/quick --timeout 600 \
+	  --cases '$(CONF_QUICK_CASES)' -- $(CONF_CLIENT)
+
+# The harness must pass a correct testee and fail a broken one.
+conformance-selftest: $(CONF_DIR)/py3.stamp
+	$(CONF_RUN) --engine kosoku --out $(CONF_DIR)/selftest-good --agent standin \
+	  --cases '1.*,2.*,3.*' --timeout 300 -- \
+	  $(CONF_VENV)/bin/python $(CONF_SRC)/standin_client.py {url} {agent}
+	@if $(CONF_RUN) --engine kosoku --out $(CONF_DIR)/selftest-bad --agent standin-mangled \
+	  --cases '1.1.2,1.2.2' --timeout 300 -- \
+	  $(CONF_VENV)/bin/python $(CONF_SRC)/standin_client.py --mangle {url} {agent} \
+	  > $(CONF_DIR)/selftest-bad.log 2>&1; then \
+	  echo "conformance-selftest: a client echoing corrupted messages passed"; exit 1; \
+	fi; \
+	grep -q '^  1.1.2 .*FAILED' $(CONF_DIR)/selftest-bad.log || \
+	  { echo "conformance-selftest: corrupted echo not reported as FAILED"; exit 1; }
+	@echo "conformance-selftest: broken client detected as FAILED (ok)"

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Run the Autobahn fuzzing server against a WebSocket client under test.
+
+    run.py --engine wstest|kosoku --out DIR [--cases '1.*,2.*'] [--agent A]
+           [--timeout S] -- CLIENT COMMAND ... ({url} and {agent} substituted)
+
+1. picks a free TCP port on 127.0.0.1 and starts the fuzzing server there
+   (wstest through wstest_local.py, which binds loopback only; or kosoku),
+2. waits until the port accepts connections and asks it for the case count,
+3. runs the client command (bounded by --timeout),
+4. asks the server to write its reports (harmless if the client already did,
+   and it saves the partial results of a client that died half-way),
+5. stops the server and runs report.py on DIR/reports/index.json, expecting
+   exactly the announced number of cases for the agent.
+
+The exit status is report.py's (non-zero on any FAILED/missing case), or 2
+when the harness itself could not run.
+"""
+
+import argparse
+import base64
+import json
+import os
+import shlex
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        buf += chunk
+    return buf
+
+
+def fetch_one_message(port, path, timeout=30.0):
+    """Minimal WebSocket client: open `path`, return the first data frame's
+    payload as text (None if the server closes without one)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n" % (path, port, key))
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(req.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += recv_exact(s, 1)
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise ConnectionError("handshake refused: %r" % head[:60])
+        while True:
+            b0, b1 = recv_exact(s, 2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", recv_exact(s, 2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", recv_exact(s, 8))[0]
+            payload = recv_exact(s, n)
+            opcode = b0 & 0x0F
+            if opcode in (1, 2):
+                text = payload.decode("utf-8", "replace")
+                # masked empty close frame, then drop
+                s.sendall(b"\x88\x80" + os.urandom(4))
+                return text
+            if opcode == 8:
+                return None
+
+
+def stop(proc, grace):
+    if proc.poll() is not None:
+        return
+    try:
+        proc.wait(timeout=grace)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", choices=("wstest", "kosoku"), default="wstest")
+    ap.add_argument("--out", required=True, help="work directory (wiped)")
+    ap.add_argument("--cases", help="comma-separated case globs (default: the spec's)")
+    ap.add_argument("--exclude", help="comma-separated case globs to leave out")
+    ap.add_argument("--agent", default="libwebsocket")
+    ap.add_argument("--timeout", type=float, default=3600, help="client time limit (s)")
+    ap.add_argument("--wstest-python",
+                    default=os.path.join(ROOT, "build/conformance/wstest-venv/bin/python"))
+    ap.add_argument("--kosoku",
+                    default=os.path.join(ROOT, "build/venv/bin/kosoku"))
+    ap.add_argument("--spec", default=os.path.join(HERE, "fuzzingserver.json"))
+    ap.add_argument("--allow", default=os.path.join(HERE, "expected-deviations.txt"))
+    ap.add_argument("client", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    client = args.client[1:] if args.client[:1] == ["--"] else args.client
+    if not client:
+        ap.error("no client command given")
+
+    out = os.path.abspath(args.out)
+    reports = os.path.join(out, "reports")
+    subprocess.run(["rm", "-rf", out], check=True)
+    os.makedirs(reports)
+
+    with open(args.spec) as f:
+        spec = json.load(f)
+    cases = args.cases.split(",") if args.cases else spec["cases"]
+    exclude = list(spec.get("exclude-cases", []))
+    if args.exclude:
+        exclude += args.exclude.split(",")
+    port = free_port()
+    url = "ws://127.0.0.1:%d" % port
+
+    if args.engine == "wstest":
+        spec.update(url=url, outdir=reports, cases=cases)
+        spec["exclude-cases"] = exclude
+        spec_path = os.path.join(out, "fuzzingserver.json")
+        with open(spec_path, "w") as f:
+            json.dump(spec, f, indent=2)
+        cmd = [args.wstest_python, os.path.join(HERE, "wstest_local.py"),
+               "-m", "fuzzingserver", "-s", spec_path, "-u", "0"]
+    else:
+        cmd = [args.kosoku, "-m", "fuzzingserver", "127.0.0.1:%d" % port, "-o", reports]
+        for c in cases:
+            cmd += ["-i", c]
+        for c in exclude:
+            cmd += ["-x", c]
+
+    server_log = open(os.path.join(out, "server.log"), "w")
+    print("conformance: %s on %s, cases %s (log %s)" % (
+        args.engine, url, ",".join(cases), os.path.relpath(server_log.name, ROOT)), flush=True)
+    started = time.monotonic()
+    # own process group, so stopping it never touches anything else
+    server = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT,
+                              cwd=out, start_new_session=True)
+    try:
+        if not wait_listening(port, server, 60):
+            print("conformance: the fuzzing server did not come up, see %s" % server_log.name)
+            return 2
+        count = int(fetch_one_message(port, "/getCaseCount"))
+        print("conformance: %d cases" % count, flush=True)
+
+        argv = [a.replace("{url}", url).replace("{agent}", args.agent) for a in client]
+        print("conformance: client: %s" % " ".join(shlex.quote(a) for a in argv), flush=True)
+        client_proc = subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
+        try:
+            rc = client_proc.wait(timeout=args.timeout)
+            print("conformance: client exited with %d" % rc, flush=True)
+        except subprocess.TimeoutExpired:
+            print("conformance: client still running after %ds, killed" % args.timeout)
+            os.killpg(client_proc.pid, signal.SIGKILL)
+            client_proc.wait()
+        if args.engine == "kosoku":
+            # kosoku writes its reports and exits at the client's updateReports
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        if server.poll() is None:
+            try:
+                fetch_one_message(port, "/updateReports?agent=%s" % args.agent)
+            except OSError as exc:
+                print("conformance: updateReports failed: %s" % exc)
+    finally:
+        stop(server, 30 if args.engine == "kosoku" else 0)
+        server_log.close()
+    print("conformance: %.0f s" % (time.monotonic() - started), flush=True)
+
+    index = os.path.join(reports, "index.json")
+    return subprocess.call([sys.executable, os.path.join(HERE, "report.py"), index,
+                            "--agent", args.agent, "--expect", str(count),
+                            "--allow", args.allow])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
