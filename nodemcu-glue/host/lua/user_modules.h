@@ -1,0 +1,1 @@
+/* Host stand-in: the runner registers every module that is linked in. */

@@ -1,0 +1,531 @@
+/* nodemcu-lua: runs unchanged NodeMCU Lua scripts on Linux.
+ *
+ * Stock Lua (5.1 or 5.3, chosen at build time) + the NodeMCU module shim
+ * (module.h) + the fake ESP8266 SDK. Registers every NODEMCU_MODULE linked in
+ * (websocket) plus minimal `tmr` and `node` modules, runs the script, then the
+ * SDK event loop until the script calls os.exit() or nothing is left to wait
+ * for (no open espconn, no armed timer, no pending DNS lookup). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lauxlib.h"
+#include "lua.h"
+#include "lualib.h"
+#include "module.h"
+
+#include "fake_sdk.h"
+#include "os_type.h"
+#include "osapi.h"
+#include "user_interface.h"
+
+#define ROTABLE_CACHE "fake_nodemcu.rotables"
+#define TRACEBACK_KEY "fake_nodemcu.traceback"
+#define TIMER_MT "tmr.timer"
+
+static lua_State *gL;
+
+lua_State *lua_getstate(void) { return gL; }
+
+/* ------------------------------------------------------------------ */
+/* module registry and rotables                                         */
+
+#define MAX_MODULES 32
+static struct {
+  const char *name;
+  const ROTable *map;
+  lua_CFunction init;
+} modules[MAX_MODULES];
+static int n_modules;
+
+void fake_nodemcu_register_module(const char *luaname, const ROTable *map,
+                                  lua_CFunction init) {
+  if (n_modules == MAX_MODULES) {
+    fprintf(stderr, "nodemcu-lua: too many modules\n");
+    abort();
+  }
+  modules[n_modules].name = luaname;
+  modules[n_modules].map = map;
+  modules[n_modules].init = init;
+  n_modules++;
+}
+
+/* Pushes the Lua table made from rotable t (one table per rotable, cached, so
+ * self references such as __index work). */
+static void push_rotable(lua_State *L, const ROTable *t) {
+  lua_getfield(L, LUA_REGISTRYINDEX, ROTABLE_CACHE);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_rawget(L, -2);
+  if (!lua_isnil(L, -1)) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, -4); /* cache before filling: entries may refer back */
+  lua_remove(L, -2);
+  for (const ROTable_entry *e = t->entries; e->key != NULL; e++) {
+    switch (e->type) {
+    case FAKE_RO_FUNC:
+      lua_pushcfunction(L, e->func);
+      break;
+    case FAKE_RO_NUM:
+      lua_pushnumber(L, e->num);
+      break;
+    case FAKE_RO_TAB:
+      push_rotable(L, e->tab);
+      break;
+    case FAKE_RO_LUD:
+      lua_pushlightuserdata(L, e->ptr);
+      break;
+    default:
+      continue;
+    }
+    lua_setfield(L, -2, e->key);
+  }
+  if (t->meta != NULL) {
+    push_rotable(L, t->meta);
+    lua_setmetatable(L, -2);
+  }
+}
+
+int luaL_rometatable(lua_State *L, const char *tname, const ROTable *p) {
+  lua_getfield(L, LUA_REGISTRYINDEX, tname);
+  if (!lua_isnil(L, -1))
+    return 0;
+  lua_pop(L, 1);
+  push_rotable(L, p);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, tname);
+  return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* error reporting                                                      */
+
+static int msg_handler(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      lua_replace(L, 1);
+    else {
+      lua_settop(L, 1);
+      lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+      lua_replace(L, 1);
+    }
+  }
+  lua_settop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
+  if (!lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, 2);
+  if (lua_pcall(L, 2, 1, 0) != 0)
+    lua_settop(L, 1);
+  return 1;
+}
+
+static int pcall_traceback(lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msg_handler);
+  lua_insert(L, base);
+  int status = lua_pcall(L, narg, nres, base);
+  lua_remove(L, base);
+  return status;
+}
+
+int luaL_pcallx(lua_State *L, int narg, int nres) {
+  int status = pcall_traceback(L, narg, nres);
+  if (status != 0) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stdout, "%s\n", msg ? msg : "(error without message)");
+    fflush(stdout);
+  }
+  return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* tmr                                                                  */
+
+#define TMR_SINGLE 0
+#define TMR_SEMI 1
+#define TMR_AUTO 2
+
+typedef struct {
+  os_timer_t t;
+  int cb_ref;
+  int self_ref;
+  uint32_t interval;
+  int mode;
+  int registered;
+  int running;
+} ltimer_t;
+
+static ltimer_t *check_timer(lua_State *L) {
+  return (ltimer_t *)luaL_checkudata(L, 1, TIMER_MT);
+}
+
+static void timer_anchor(lua_State *L, ltimer_t *tm, int idx) {
+  if (tm->self_ref == LUA_NOREF) {
+    lua_pushvalue(L, idx);
+    tm->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+}
+
+static void timer_unanchor(lua_State *L, ltimer_t *tm) {
+  if (tm->self_ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, tm->self_ref);
+    tm->self_ref = LUA_NOREF;
+  }
+}
+
+static void timer_fire(void *arg) {
+  ltimer_t *tm = arg;
+  lua_State *L = gL;
+  if (!tm->running || tm->self_ref == LUA_NOREF || tm->cb_ref == LUA_NOREF)
+    return;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, tm->cb_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, tm->self_ref);
+  if (tm->mode != TMR_AUTO) {
+    tm->running = 0;
+    timer_unanchor(L, tm);
+  }
+  if (tm->mode == TMR_SINGLE) {
+    tm->registered = 0;
+    luaL_unref(L, LUA_REGISTRYINDEX, tm->cb_ref);
+    tm->cb_ref = LUA_NOREF;
+  }
+  luaL_pcallx(L, 1, 0);
+  lua_settop(L, top);
+}
+
+static int tmr_create(lua_State *L) {
+  ltimer_t *tm = (ltimer_t *)lua_newuserdata(L, sizeof(ltimer_t));
+  memset(tm, 0, sizeof *tm);
+  tm->cb_ref = LUA_NOREF;
+  tm->self_ref = LUA_NOREF;
+  os_timer_setfn(&tm->t, timer_fire, tm);
+  luaL_getmetatable(L, TIMER_MT);
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+static uint32_t check_interval(lua_State *L, int idx) {
+  lua_Number ms = luaL_checknumber(L, idx);
+  luaL_argcheck(L, ms >= 1 && ms <= 6870947, idx, "invalid interval");
+  return (uint32_t)ms;
+}
+
+static void timer_do_register(lua_State *L, ltimer_t *tm) {
+  uint32_t interval = check_interval(L, 2);
+  int mode = (int)luaL_checkinteger(L, 3);
+  luaL_argcheck(L, mode == TMR_SINGLE || mode == TMR_SEMI || mode == TMR_AUTO, 3,
+                "invalid mode");
+  luaL_checktype(L, 4, LUA_TFUNCTION);
+  if (tm->running) {
+    os_timer_disarm(&tm->t);
+    tm->running = 0;
+    timer_unanchor(L, tm);
+  }
+  if (tm->cb_ref != LUA_NOREF)
+    luaL_unref(L, LUA_REGISTRYINDEX, tm->cb_ref);
+  lua_pushvalue(L, 4);
+  tm->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  tm->interval = interval;
+  tm->mode = mode;
+  tm->registered = 1;
+}
+
+static int timer_do_start(lua_State *L, ltimer_t *tm, int restart) {
+  if (!tm->registered)
+    return 0;
+  if (tm->running && !restart)
+    return 0;
+  os_timer_arm(&tm->t, tm->interval, tm->mode == TMR_AUTO);
+  tm->running = 1;
+  timer_anchor(L, tm, 1);
+  return 1;
+}
+
+static int tmr_register(lua_State *L) {
+  timer_do_register(L, check_timer(L));
+  return 0;
+}
+
+static int tmr_alarm(lua_State *L) {
+  ltimer_t *tm = check_timer(L);
+  timer_do_register(L, tm);
+  lua_pushboolean(L, timer_do_start(L, tm, 0));
+  return 1;
+}
+
+static int tmr_start(lua_State *L) {
+  ltimer_t *tm = check_timer(L);
+  lua_pushboolean(L, timer_do_start(L, tm, lua_toboolean(L, 2)));
+  return 1;
+}
+
+static int tmr_stop(lua_State *L) {
+  ltimer_t *tm = check_timer(L);
+  int was = tm->running;
+  if (was) {
+    os_timer_disarm(&tm->t);
+    tm->running = 0;
+    timer_unanchor(L, tm);
+  }
+  lua_pushboolean(L, was);
+  return 1;
+}
+
+static int tmr_unregister(lua_State *L) {
+  ltimer_t *tm = check_timer(L);
+  os_timer_disarm(&tm->t);
+  tm->running = 0;
+  timer_unanchor(L, tm);
+  if (tm->cb_ref != LUA_NOREF)
+    luaL_unref(L, LUA_REGISTRYINDEX, tm->cb_ref);
+  tm->cb_ref = LUA_NOREF;
+  tm->registered = 0;
+  return 0;
+}
+
+static int tmr_interval(lua_State *L) {
+  ltimer_t *tm = check_timer(L);
+  tm->interval = check_interval(L, 2);
+  if (tm->running)
+    os_timer_arm(&tm->t, tm->interval, tm->mode == TMR_AUTO);
+  return 0;
+}
+
+static int tmr_state(lua_State *L) {
+  ltimer_t *tm = check_timer(L);
+  if (!tm->registered)
+    return 0;
+  lua_pushboolean(L, tm->running);
+  lua_pushinteger(L, tm->mode);
+  return 2;
+}
+
+static int tmr_gc(lua_State *L) {
+  ltimer_t *tm = check_timer(L);
+  os_timer_disarm(&tm->t);
+  tm->running = 0;
+  if (tm->cb_ref != LUA_NOREF)
+    luaL_unref(L, LUA_REGISTRYINDEX, tm->cb_ref);
+  tm->cb_ref = LUA_NOREF;
+  return 0;
+}
+
+static int tmr_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)system_get_time());
+  return 1;
+}
+
+static int tmr_time(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)(fake_sdk_now_ms() / 1000u));
+  return 1;
+}
+
+static int tmr_delay(lua_State *L) {
+  lua_Number us = luaL_checknumber(L, 1);
+  if (us > 0)
+    os_delay_us((uint32_t)us);
+  return 0;
+}
+
+static int tmr_wdclr(lua_State *L) {
+  (void)L;
+  return 0;
+}
+
+static void set_funcs(lua_State *L, const luaL_Reg *r) {
+  for (; r->name != NULL; r++) {
+    lua_pushcfunction(L, r->func);
+    lua_setfield(L, -2, r->name);
+  }
+}
+
+static void open_tmr(lua_State *L) {
+  static const luaL_Reg methods[] = {{"alarm", tmr_alarm},
+                                     {"register", tmr_register},
+                                     {"start", tmr_start},
+                                     {"stop", tmr_stop},
+                                     {"unregister", tmr_unregister},
+                                     {"interval", tmr_interval},
+                                     {"state", tmr_state},
+                                     {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"create", tmr_create}, {"now", tmr_now},
+                                   {"time", tmr_time},     {"delay", tmr_delay},
+                                   {"wdclr", tmr_wdclr},   {NULL, NULL}};
+  luaL_newmetatable(L, TIMER_MT);
+  lua_newtable(L);
+  set_funcs(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, tmr_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  set_funcs(L, funcs);
+  lua_pushinteger(L, TMR_SINGLE);
+  lua_setfield(L, -2, "ALARM_SINGLE");
+  lua_pushinteger(L, TMR_SEMI);
+  lua_setfield(L, -2, "ALARM_SEMI");
+  lua_pushinteger(L, TMR_AUTO);
+  lua_setfield(L, -2, "ALARM_AUTO");
+  lua_setglobal(L, "tmr");
+}
+
+/* ------------------------------------------------------------------ */
+/* node                                                                 */
+
+static int node_heap(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)system_get_free_heap_size());
+  return 1;
+}
+
+/* host only */
+static int node_heap_peak(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)fake_sdk_heap_peak());
+  return 1;
+}
+
+/* host only */
+static int node_heap_reset_peak(lua_State *L) {
+  fake_sdk_heap_reset_peak();
+  lua_pushnumber(L, (lua_Number)fake_sdk_heap_live());
+  return 1;
+}
+
+/* host only */
+static int node_heap_live(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)fake_sdk_heap_live());
+  return 1;
+}
+
+static int node_uptime(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)(fake_sdk_now_ms() * 1000u));
+  return 1;
+}
+
+static int node_restart(lua_State *L) {
+  (void)L;
+  system_restart();
+  return 0;
+}
+
+static void open_node(lua_State *L) {
+  static const luaL_Reg funcs[] = {{"heap", node_heap},
+                                   {"heap_peak", node_heap_peak},
+                                   {"heap_reset_peak", node_heap_reset_peak},
+                                   {"heap_live", node_heap_live},
+                                   {"uptime", node_uptime},
+                                   {"restart", node_restart},
+                                   {NULL, NULL}};
+  lua_newtable(L);
+  set_funcs(L, funcs);
+  lua_setglobal(L, "node");
+}
+
+/* ------------------------------------------------------------------ */
+
+static void open_modules(lua_State *L) {
+  for (int i = 0; i < n_modules; i++) {
+    push_rotable(L, modules[i].map);
+    lua_setglobal(L, modules[i].name);
+    if (modules[i].init != NULL) {
+      lua_pushcfunction(L, modules[i].init);
+      lua_pushstring(L, modules[i].name);
+      if (luaL_pcallx(L, 1, 0) != 0) {
+        fprintf(stderr, "nodemcu-lua: init of module %s failed\n", modules[i].name);
+        exit(1);
+      }
+    }
+  }
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: nodemcu-lua [--lua51|--lua53] script.lua [args...]\n"
+          "  this binary: %s (NodeMCU host runtime on the fake ESP8266 SDK)\n"
+          "  modules: websocket (if linked), tmr, node (+ host-only\n"
+          "  node.heap_peak(), node.heap_reset_peak(), node.heap_live())\n"
+          "  env: NODEMCU_HEAP (heap budget, default 41943040), FAKE_SDK_SEGMENT,\n"
+          "       FAKE_SDK_SEND_LIMIT, FAKE_SDK_DNS_HOSTS_ONLY=1, FAKE_SDK_TRACE=1\n",
+          LUA_RELEASE);
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  int first = 1;
+  while (first < argc && strncmp(argv[first], "--", 2) == 0) {
+    if (strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+    if (strcmp(argv[first], "--lua51") == 0 || strcmp(argv[first], "--lua53") == 0) {
+      first++; /* the launcher picks the binary; accepted here for convenience */
+      continue;
+    }
+    if (strcmp(argv[first], "--") == 0) {
+      first++;
+      break;
+    }
+    fprintf(stderr, "nodemcu-lua: unknown option %s\n", argv[first]);
+    usage(stderr);
+    return 2;
+  }
+  if (first >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  const char *script = argv[first];
+
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    fprintf(stderr, "nodemcu-lua: cannot create the Lua state\n");
+    return 1;
+  }
+  gL = L;
+  luaL_openlibs(L);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, ROTABLE_CACHE);
+  lua_getglobal(L, "debug");
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, "traceback");
+    lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
+  }
+  lua_pop(L, 1);
+  open_tmr(L);
+  open_node(L);
+  open_modules(L);
+
+  lua_newtable(L); /* arg */
+  for (int i = first; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - first);
+  }
+  lua_setglobal(L, "arg");
+
+  int status = luaL_loadfile(L, script);
+  if (status == 0) {
+    for (int i = first + 1; i < argc; i++)
+      lua_pushstring(L, argv[i]);
+    status = pcall_traceback(L, argc - first - 1, 0);
+  }
+  if (status != 0) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "nodemcu-lua: %s\n", msg ? msg : "(error without message)");
+    lua_close(L);
+    return 1;
+  }
+  lua_settop(L, 0);
+  fake_sdk_run();
+  lua_close(L);
+  gL = NULL;
+  return 0;
+}

@@ -1,0 +1,58 @@
+/* Host-only API of the fake ESP8266 SDK: the event loop and heap accounting.
+ * Not part of the real SDK; for the host runner and C test programs.
+ *
+ * Environment:
+ *   FAKE_SDK_SEGMENT=n        largest chunk per recv callback (default 1460)
+ *   FAKE_SDK_SEND_LIMIT=n     espconn_send refuses with ESPCONN_MAXNUM when
+ *                             accepted-but-not-yet-sent-back bytes plus the new
+ *                             send exceed n while a sentcb is still due
+ *                             (default 2920)
+ *   FAKE_SDK_DNS_HOSTS_ONLY=1 resolve names only from /etc/hosts (no network)
+ *   FAKE_SDK_TRACE=1          trace espconn/timer activity on stderr
+ *   NODEMCU_HEAP=n            heap budget for system_get_free_heap_size()
+ */
+#ifndef FAKE_SDK_H
+#define FAKE_SDK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Run one loop iteration: wait at most timeout_ms (-1 = as long as needed)
+ * for sockets/timers/DNS, then dispatch what is due. Returns 1 if something
+ * is still pending afterwards (open espconn, armed timer, pending DNS or
+ * queued callback), else 0. */
+int fake_sdk_step(int timeout_ms);
+
+/* Run the loop until nothing is pending or fake_sdk_stop() was called. */
+void fake_sdk_run(void);
+
+/* Run the loop until done(arg) returns nonzero (checked after every
+ * iteration), nothing is pending, or timeout_ms elapsed (0 = no limit).
+ * Returns 0 when done, 1 when idle without done, -1 on timeout. */
+int fake_sdk_run_until(int (*done)(void *arg), void *arg, uint32_t timeout_ms);
+
+/* Makes fake_sdk_run / fake_sdk_run_until return after the current dispatch. */
+void fake_sdk_stop(void);
+
+/* Nonzero while an espconn is open, a timer is armed, a DNS lookup or a
+ * callback is pending. */
+int fake_sdk_pending(void);
+
+/* Milliseconds of a monotonic clock since the first call into the SDK. */
+uint64_t fake_sdk_now_ms(void);
+
+/* Heap accounting over malloc/calloc/realloc/free (link with
+ * -Wl,--wrap=malloc,--wrap=free,--wrap=realloc,--wrap=calloc). */
+size_t fake_sdk_heap_live(void);   /* bytes now allocated */
+size_t fake_sdk_heap_peak(void);   /* highest live value since the last reset */
+void fake_sdk_heap_reset_peak(void); /* peak := live */
+size_t fake_sdk_heap_budget(void); /* NODEMCU_HEAP or the default */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

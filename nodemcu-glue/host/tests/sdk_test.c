@@ -1,0 +1,412 @@
+/* Smoke test of the fake ESP8266 SDK: timers, DNS, espconn against a small
+ * TCP server that this test runs itself on 127.0.0.1 (a thread), heap
+ * accounting, and the abort on misuse. Prints "N passed, M failed". */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "c_types.h"
+#include "espconn.h"
+#include "fake_sdk.h"
+#include "lwip/dns.h"
+#include "lwip/err.h"
+#include "lwip/ip_addr.h"
+#include "mem.h"
+#include "os_type.h"
+#include "osapi.h"
+#include "user_interface.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    if (cond) {                                                                \
+      passed++;                                                                \
+    } else {                                                                   \
+      failed++;                                                                \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);                              \
+      printf(__VA_ARGS__);                                                     \
+      printf("\n");                                                            \
+    }                                                                          \
+  } while (0)
+
+/* ---------------- the server: echo; closes when it reads "BYE" ---------- */
+
+static int server_fd;
+static int server_port;
+
+static void *server_main(void *arg) {
+  (void)arg;
+  for (;;) {
+    int c = accept(server_fd, NULL, NULL);
+    if (c < 0)
+      continue;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(c, buf, sizeof buf);
+      if (n <= 0)
+        break;
+      if (n >= 3 && memmem(buf, (size_t)n, "BYE", 3) != NULL)
+        break;
+      ssize_t off = 0;
+      while (off < n) {
+        ssize_t w = write(c, buf + off, (size_t)(n - off));
+        if (w <= 0)
+          break;
+        off += w;
+      }
+    }
+    close(c);
+  }
+  return NULL;
+}
+
+static void start_server(void) {
+  server_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t sl = sizeof sa;
+  if (bind(server_fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(server_fd, 8) != 0 ||
+      getsockname(server_fd, (struct sockaddr *)&sa, &sl) != 0) {
+    perror("server");
+    exit(2);
+  }
+  server_port = ntohs(sa.sin_port);
+  pthread_t th;
+  pthread_create(&th, NULL, server_main, NULL);
+  pthread_detach(th);
+}
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t sl = sizeof sa;
+  bind(fd, (struct sockaddr *)&sa, sizeof sa);
+  getsockname(fd, (struct sockaddr *)&sa, &sl);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+/* ---------------- timers ---------------- */
+
+static int order[8], n_order;
+static os_timer_t t1, t2, t3, trep, tzero;
+static int rep_count, zero_fired, zero_inside;
+
+static void note(void *arg) { order[n_order++] = (int)(intptr_t)arg; }
+
+static void rep_cb(void *arg) {
+  (void)arg;
+  if (++rep_count == 3)
+    os_timer_disarm(&trep); /* disarm inside its own callback */
+}
+
+static void zero_cb(void *arg) {
+  (void)arg;
+  zero_fired++;
+}
+
+static void arm_zero_cb(void *arg) {
+  (void)arg;
+  os_timer_setfn(&tzero, zero_cb, NULL);
+  os_timer_arm(&tzero, 0, 0);
+  zero_inside = zero_fired; /* must still be 0: not called from arm */
+}
+
+static void test_timers(void) {
+  os_timer_setfn(&t1, note, (void *)1);
+  os_timer_setfn(&t2, note, (void *)2);
+  os_timer_setfn(&t3, note, (void *)3);
+  os_timer_arm(&t1, 30, 0);
+  os_timer_arm(&t2, 10, 0);
+  os_timer_arm(&t3, 60, 0);
+  os_timer_arm(&t3, 20, 0); /* re-arm replaces */
+  CHECK(n_order == 0, "timer fired from os_timer_arm");
+  uint64_t start = fake_sdk_now_ms();
+  fake_sdk_run();
+  uint64_t took = fake_sdk_now_ms() - start;
+  CHECK(n_order == 3 && order[0] == 2 && order[1] == 3 && order[2] == 1,
+        "timer order %d: %d %d %d", n_order, order[0], order[1], order[2]);
+  CHECK(took >= 30 && took < 500, "timers took %llu ms", (unsigned long long)took);
+
+  os_timer_setfn(&trep, rep_cb, NULL);
+  os_timer_arm(&trep, 5, 1);
+  fake_sdk_run();
+  CHECK(rep_count == 3, "repeating timer fired %d times", rep_count);
+
+  os_timer_setfn(&t1, arm_zero_cb, NULL);
+  os_timer_arm(&t1, 1, 0);
+  fake_sdk_run();
+  CHECK(zero_fired == 1 && zero_inside == 0, "0 ms timer: fired %d, inside %d", zero_fired,
+        zero_inside);
+
+  os_timer_setfn(&t2, note, (void *)9);
+  os_timer_arm(&t2, 10, 0);
+  os_timer_disarm(&t2);
+  n_order = 0;
+  fake_sdk_run();
+  CHECK(n_order == 0, "disarmed timer fired");
+  CHECK(!fake_sdk_pending(), "still pending after run");
+}
+
+/* ---------------- DNS ---------------- */
+
+static int dns_calls;
+static int dns_ok;
+static uint32_t dns_addr;
+
+static void dns_found(const char *name, ip_addr_t *ip, void *arg) {
+  (void)name;
+  (void)arg;
+  dns_calls++;
+  dns_ok = ip != NULL;
+  if (ip)
+    dns_addr = ip->addr;
+}
+
+static void test_dns(void) {
+  ip_addr_t a;
+  a.addr = 0;
+  err_t e = dns_gethostbyname("127.0.0.1", &a, dns_found, NULL);
+  CHECK(e == ERR_OK && a.addr == htonl(INADDR_LOOPBACK), "literal: %d %08x", e,
+        (unsigned)a.addr);
+  CHECK(dns_calls == 0, "callback for a literal");
+
+  e = dns_gethostbyname("localhost", &a, dns_found, NULL);
+  CHECK(e == ERR_INPROGRESS, "localhost: %d", e);
+  CHECK(dns_calls == 0, "DNS callback from inside dns_gethostbyname");
+  fake_sdk_run();
+  CHECK(dns_calls == 1 && dns_ok && dns_addr == htonl(INADDR_LOOPBACK),
+        "localhost result calls=%d ok=%d", dns_calls, dns_ok);
+
+  dns_calls = 0;
+  uint64_t start = fake_sdk_now_ms();
+  e = dns_gethostbyname("nonexistent.invalid", &a, dns_found, NULL);
+  CHECK(e == ERR_INPROGRESS, "invalid: %d", e);
+  fake_sdk_run();
+  CHECK(dns_calls == 1 && !dns_ok, "nonexistent.invalid: calls=%d ok=%d", dns_calls, dns_ok);
+  CHECK(fake_sdk_now_ms() - start < 2000, "nonexistent.invalid took too long");
+
+  CHECK(dns_gethostbyname("x", &a, NULL, NULL) == ERR_ARG, "NULL callback accepted");
+}
+
+/* ---------------- espconn ---------------- */
+
+static struct espconn conn;
+static esp_tcp tcp;
+static int n_connect, n_recon, n_discon, n_sent, recv_total, recv_max, last_err;
+static int connect_in_call;
+static char recv_buf[16384];
+
+static void on_connect(void *arg) {
+  CHECK(arg == &conn, "connect arg");
+  n_connect++;
+}
+static void on_recon(void *arg, sint8 err) {
+  (void)arg;
+  n_recon++;
+  last_err = err;
+}
+static void on_discon(void *arg) {
+  (void)arg;
+  n_discon++;
+}
+static void on_sent(void *arg) {
+  (void)arg;
+  n_sent++;
+}
+static void on_recv(void *arg, char *data, unsigned short len) {
+  (void)arg;
+  if (recv_total + len <= (int)sizeof recv_buf)
+    memcpy(recv_buf + recv_total, data, len);
+  recv_total += len;
+  if (len > recv_max)
+    recv_max = len;
+}
+
+static void setup_conn(int port) {
+  memset(&conn, 0, sizeof conn);
+  memset(&tcp, 0, sizeof tcp);
+  conn.type = ESPCONN_TCP;
+  conn.state = ESPCONN_NONE;
+  conn.proto.tcp = &tcp;
+  tcp.remote_port = port;
+  tcp.local_port = (int)espconn_port();
+  IP4_ADDR((ip_addr_t *)(void *)tcp.remote_ip, 127, 0, 0, 1);
+  espconn_regist_connectcb(&conn, on_connect);
+  espconn_regist_reconcb(&conn, on_recon);
+  espconn_regist_disconcb(&conn, on_discon);
+  espconn_regist_recvcb(&conn, on_recv);
+  espconn_regist_sentcb(&conn, on_sent);
+  n_connect = n_recon = n_discon = n_sent = recv_total = recv_max = 0;
+  last_err = 0;
+}
+
+static int have_connect(void *arg) {
+  (void)arg;
+  return n_connect > 0 || n_recon > 0;
+}
+static int have_2000(void *arg) {
+  (void)arg;
+  return recv_total >= 2000 && n_sent >= 2;
+}
+
+static os_timer_t tdisc;
+static void disc_cb(void *arg) {
+  sint8 r = espconn_disconnect((struct espconn *)arg);
+  CHECK(r == ESPCONN_OK, "espconn_disconnect from a timer: %d", r);
+  CHECK(n_discon == 0, "disconcb from inside espconn_disconnect");
+}
+
+static void test_refused(void) {
+  setup_conn(free_port());
+  sint8 r = espconn_connect(&conn);
+  connect_in_call = n_connect + n_recon;
+  CHECK(r == ESPCONN_OK, "connect returned %d", r);
+  CHECK(connect_in_call == 0, "callback from inside espconn_connect");
+  int rc = fake_sdk_run_until(have_connect, NULL, 3000);
+  CHECK(rc == 0 && n_recon == 1 && n_connect == 0 && last_err == ESPCONN_RST,
+        "refused: rc=%d recon=%d connect=%d err=%d", rc, n_recon, n_connect, last_err);
+  fake_sdk_run();
+}
+
+static void test_echo(void) {
+  setup_conn(server_port);
+  CHECK(espconn_send(&conn, (uint8 *)"x", 1) == ESPCONN_ARG, "send before connect accepted");
+  CHECK(espconn_connect(&conn) == ESPCONN_OK, "connect");
+  CHECK(espconn_connect(&conn) == ESPCONN_ISCONN, "second connect not ISCONN");
+  int rc = fake_sdk_run_until(have_connect, NULL, 3000);
+  CHECK(rc == 0 && n_connect == 1 && n_recon == 0, "connect: rc=%d n=%d recon=%d err=%d", rc,
+        n_connect, n_recon, last_err);
+  CHECK(conn.state == ESPCONN_CONNECT, "state %d", conn.state);
+  CHECK(tcp.local_port > 0, "local port not set");
+
+  static uint8 data[3000];
+  for (size_t i = 0; i < sizeof data; i++)
+    data[i] = (uint8)('a' + i % 26);
+  CHECK(espconn_send(&conn, data, 0) == ESPCONN_ARG, "len 0 accepted");
+  CHECK(espconn_send(&conn, data, 1000) == ESPCONN_OK, "first send refused");
+  CHECK(espconn_send(&conn, data, 3000) == ESPCONN_MAXNUM, "over-limit send accepted");
+  CHECK(espconn_send(&conn, data + 1000, 1000) == ESPCONN_OK, "second send refused");
+  CHECK(n_sent == 0, "sentcb from inside espconn_send");
+  rc = fake_sdk_run_until(have_2000, NULL, 3000);
+  CHECK(rc == 0 && n_sent == 2 && recv_total == 2000, "echo: rc=%d sent=%d recv=%d", rc, n_sent,
+        recv_total);
+  CHECK(memcmp(recv_buf, data, 2000) == 0, "echoed data differs");
+  CHECK(recv_max <= 500, "segment of %d bytes (FAKE_SDK_SEGMENT=500)", recv_max);
+
+  os_timer_setfn(&tdisc, disc_cb, &conn);
+  os_timer_arm(&tdisc, 0, 0);
+  fake_sdk_run();
+  CHECK(n_discon == 1 && n_recon == 0, "user disconnect: discon=%d recon=%d", n_discon,
+        n_recon);
+  CHECK(espconn_send(&conn, data, 10) == ESPCONN_ARG, "send after disconnect accepted");
+}
+
+static void test_peer_close(void) {
+  setup_conn(server_port);
+  espconn_connect(&conn);
+  fake_sdk_run_until(have_connect, NULL, 3000);
+  CHECK(espconn_send(&conn, (uint8 *)"BYE", 3) == ESPCONN_OK, "send BYE");
+  fake_sdk_run();
+  CHECK(n_sent == 1 && n_discon == 1 && n_recon == 0, "peer close: sent=%d discon=%d recon=%d",
+        n_sent, n_discon, n_recon);
+  CHECK(conn.state == ESPCONN_CLOSE, "state after close %d", conn.state);
+}
+
+static void test_secure(void) {
+  setup_conn(server_port);
+  CHECK(espconn_secure_connect(&conn) == ESPCONN_OK, "secure connect");
+  CHECK(n_recon == 0, "reconcb from inside espconn_secure_connect");
+  fake_sdk_run();
+  CHECK(n_recon == 1 && last_err == ESPCONN_HANDSHAKE && n_connect == 0, "tls: recon=%d err=%d",
+        n_recon, last_err);
+}
+
+/* misuse: espconn_disconnect from inside the recv callback must abort */
+static void bad_recv(void *arg, char *data, unsigned short len) {
+  (void)data;
+  (void)len;
+  espconn_disconnect((struct espconn *)arg);
+}
+static void bad_connect(void *arg) { espconn_send((struct espconn *)arg, (uint8 *)"hi", 2); }
+static void bad_discon(void *arg) { espconn_send((struct espconn *)arg, (uint8 *)"hi", 2); }
+
+static int run_child(int variant) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0)
+      dup2(devnull, 2);
+    setup_conn(server_port);
+    espconn_regist_connectcb(&conn, bad_connect);
+    if (variant == 0) {
+      espconn_regist_recvcb(&conn, bad_recv);
+    } else {
+      espconn_regist_disconcb(&conn, bad_discon);
+      os_timer_setfn(&tdisc, disc_cb, &conn);
+      os_timer_arm(&tdisc, 200, 0);
+    }
+    espconn_connect(&conn);
+    fake_sdk_run();
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+static void test_misuse(void) {
+  CHECK(run_child(0), "disconnect inside recvcb did not abort");
+  CHECK(run_child(1), "send inside disconcb did not abort");
+}
+
+static void test_heap(void) {
+  size_t before = fake_sdk_heap_live();
+  fake_sdk_heap_reset_peak();
+  char *p = os_malloc(10000);
+  CHECK(fake_sdk_heap_live() >= before + 10000, "malloc not counted");
+  p = os_realloc(p, 20000);
+  CHECK(fake_sdk_heap_peak() >= before + 20000, "realloc not counted in peak");
+  os_free(p);
+  CHECK(fake_sdk_heap_live() == before, "free not counted: %zu vs %zu", fake_sdk_heap_live(),
+        before);
+  CHECK(fake_sdk_heap_peak() >= before + 20000, "peak lost");
+  CHECK(system_get_free_heap_size() == fake_sdk_heap_budget() - fake_sdk_heap_live(),
+        "free heap");
+  uint32 r1 = os_random(), r2 = os_random();
+  CHECK(r1 != r2, "os_random repeats");
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  signal(SIGPIPE, SIG_IGN);
+  setenv("FAKE_SDK_SEGMENT", "500", 1);
+  setenv("FAKE_SDK_DNS_HOSTS_ONLY", "1", 1);
+  start_server();
+  test_timers();
+  test_dns();
+  test_refused();
+  test_echo();
+  test_peer_close();
+  test_secure();
+  test_misuse();
+  test_heap();
+  printf("fake SDK: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
