@@ -19,6 +19,7 @@ CONF_PY3 ?= python3
 CONF_PY27 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/2.7*/bin/python2.7) \
                          $(shell command -v python2.7 2>/dev/null))
 CONF_RUNNER ?= $(BUILD)/nodemcu-lua
+CONF_RUNNER_DEP ?= host
 CONF_LUA_FLAGS ?=
 CONF_ENGINE ?= wstest
 CONF_CASES ?=
@@ -53,11 +54,11 @@ conformance-install: $(CONF_DIR)/py3.stamp $(CONF_DIR)/wstest.stamp
 CONF_CLIENT = env WS_BASE_URL={url} WS_AGENT={agent} \
   $(CONF_RUNNER) $(CONF_LUA_FLAGS) $(CONF_SRC)/client.lua {url} {agent}
 
-conformance: $(CONF_DIR)/py3.stamp $(if $(filter wstest,$(CONF_ENGINE)),$(CONF_DIR)/wstest.stamp) $(CONF_RUNNER)
+conformance: $(CONF_DIR)/py3.stamp $(if $(filter wstest,$(CONF_ENGINE)),$(CONF_DIR)/wstest.stamp) $(CONF_RUNNER_DEP)
 	$(CONF_RUN) --engine $(CONF_ENGINE) --out $(CONF_DIR)/full --timeout $(CONF_TIMEOUT) \
 	  $(if $(CONF_CASES),--cases '$(CONF_CASES)') -- $(CONF_CLIENT)
 
-conformance-quick: $(CONF_DIR)/py3.stamp $(CONF_RUNNER)
+conformance-quick: $(CONF_DIR)/py3.stamp $(CONF_RUNNER_DEP)
 	$(CONF_RUN) --engine kosoku --out $(CONF_DIR)/quick --timeout 600 \
 	  --cases '$(CONF_QUICK_CASES)' -- $(CONF_CLIENT)
 
