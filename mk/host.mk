@@ -6,7 +6,7 @@
 #           host-asan       the same under ASan+UBSan in build/asan/
 #           host-sdk-test   smoke test of the fake SDK (in TEST_TARGETS)
 # For other fragments (C programs on the glue port + fake SDK):
-#   $(HOST_CFLAGS) $(HOST_LDFLAGS) $(HOST_SDK_OBJS) $(HOST_PORT_OBJ)
+#   $(CC) $(HOST_CFLAGS) prog.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS_LINK) $(HOST_LDFLAGS)
 #   tests/c/host_NAME.c  ->  make $(BUILD)/host_NAME
 #   (links fake SDK + nodemcu-glue/ws_port_espconn.c + libwebsocket.a)
 
@@ -22,6 +22,9 @@ HOST_INC := -I$(HOST_DIR)/sdk -I$(HOST_BUILD)/include
 HOST_CFLAGS := -std=c99 $(HOST_WARN) -O2 -g $(HOST_INC)
 HOST_WRAP := -Wl,--wrap=malloc,--wrap=free,--wrap=realloc,--wrap=calloc
 HOST_LDFLAGS := $(HOST_WRAP) -lpthread -ldl -lm
+# libm/libc go before the Rust archive, or its compiler_builtins would supply
+# sqrt/fmod/floor to Lua (and drag in an unresolved rust_eh_personality).
+HOST_LIBWS_LINK := -lm -lc $(HOST_LIBWS)
 HOST_SDK_OBJS := $(HOST_BUILD)/fake_sdk.o
 HOST_PORT_OBJ := $(HOST_BUILD)/ws_port_espconn.o
 
@@ -71,7 +74,7 @@ $(1)/lua$(4)/websocket.o: $(HOST_GLUE_MOD) $(HOST_DIR)/lua/module.h $(HOST_HEADE
 
 $(2)/nodemcu-lua$(4): $(1)/lua$(4)/nodemcu_main.o $(1)/lua$(4)/websocket.o $(1)/ws_port_espconn.o $(1)/fake_sdk.o $(1)/lua$(4)/liblua.a $(HOST_LIBWS)
 	mkdir -p $$(@D)
-	$$(CC) $(3) -o $$@ $$^ $$(HOST_LDFLAGS)
+	$$(CC) $(3) -o $$@ $$(filter-out $(HOST_LIBWS),$$^) $$(HOST_LIBWS_LINK) $$(HOST_LDFLAGS)
 endef
 
 $(eval $(call host_objs,$(HOST_BUILD),))
@@ -92,7 +95,7 @@ host-asan: $(BUILD)/asan/nodemcu-lua $(BUILD)/asan/nodemcu-lua51 $(BUILD)/asan/n
 
 # C programs on the glue port over the fake SDK: tests/c/host_NAME.c -> build/host_NAME
 $(BUILD)/host_%: tests/c/host_%.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS) $(HOST_HEADER)
-	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS) $(HOST_LDFLAGS)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS_LINK) $(HOST_LDFLAGS)
 
 # Smoke test of the fake SDK alone (needs neither the library nor the glue).
 $(HOST_BUILD)/sdk_test: $(HOST_DIR)/tests/sdk_test.c $(HOST_SDK_OBJS)

@@ -73,7 +73,10 @@ static void push_rotable(lua_State *L, const ROTable *t) {
       lua_pushcfunction(L, e->func);
       break;
     case FAKE_RO_NUM:
-      lua_pushnumber(L, e->num);
+      if ((lua_Number)(lua_Integer)e->num == e->num)
+        lua_pushinteger(L, (lua_Integer)e->num);
+      else
+        lua_pushnumber(L, e->num);
       break;
     case FAKE_RO_TAB:
       push_rotable(L, e->tab);
@@ -322,12 +325,12 @@ static int tmr_gc(lua_State *L) {
 }
 
 static int tmr_now(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)system_get_time());
+  lua_pushinteger(L, (lua_Integer)system_get_time());
   return 1;
 }
 
 static int tmr_time(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)(fake_sdk_now_ms() / 1000u));
+  lua_pushinteger(L, (lua_Integer)(fake_sdk_now_ms() / 1000u));
   return 1;
 }
 
@@ -384,31 +387,31 @@ static void open_tmr(lua_State *L) {
 /* node                                                                 */
 
 static int node_heap(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)system_get_free_heap_size());
+  lua_pushinteger(L, (lua_Integer)system_get_free_heap_size());
   return 1;
 }
 
 /* host only */
 static int node_heap_peak(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)fake_sdk_heap_peak());
+  lua_pushinteger(L, (lua_Integer)fake_sdk_heap_peak());
   return 1;
 }
 
 /* host only */
 static int node_heap_reset_peak(lua_State *L) {
   fake_sdk_heap_reset_peak();
-  lua_pushnumber(L, (lua_Number)fake_sdk_heap_live());
+  lua_pushinteger(L, (lua_Integer)fake_sdk_heap_live());
   return 1;
 }
 
 /* host only */
 static int node_heap_live(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)fake_sdk_heap_live());
+  lua_pushinteger(L, (lua_Integer)fake_sdk_heap_live());
   return 1;
 }
 
 static int node_uptime(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)(fake_sdk_now_ms() * 1000u));
+  lua_pushinteger(L, (lua_Integer)(fake_sdk_now_ms() * 1000u));
   return 1;
 }
 
