@@ -197,65 +197,68 @@ pub fn write_header(
     payload_len: usize,
     mask: [u8; 4],
 ) -> usize {
-    let mut h = [0u8; 14];
-    h[0] = (u8::from(fin) << 7) | (opcode & 0x0F);
-    let n = if payload_len < 126 {
-        h[1] = 0x80 | payload_len as u8;
-        h[2..6].copy_from_slice(&mask);
-        6
+    let b0 = (u8::from(fin) << 7) | (opcode & 0x0F);
+    let [m0, m1, m2, m3] = mask;
+    let (h, n): ([u8; 14], usize) = if payload_len < 126 {
+        let l = 0x80 | payload_len as u8;
+        ([b0, l, m0, m1, m2, m3, 0, 0, 0, 0, 0, 0, 0, 0], 6)
     } else if payload_len <= 0xFFFF {
-        h[1] = 0x80 | 126;
-        h[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
-        h[4..8].copy_from_slice(&mask);
-        8
+        let [l0, l1] = (payload_len as u16).to_be_bytes();
+        ([b0, 0xFE, l0, l1, m0, m1, m2, m3, 0, 0, 0, 0, 0, 0], 8)
     } else {
-        h[1] = 0x80 | 127;
-        h[2..10].copy_from_slice(&(payload_len as u64).to_be_bytes());
-        h[10..14].copy_from_slice(&mask);
-        14
+        let [l0, l1, l2, l3, l4, l5, l6, l7] = (payload_len as u64).to_be_bytes();
+        (
+            [b0, 0xFF, l0, l1, l2, l3, l4, l5, l6, l7, m0, m1, m2, m3],
+            14,
+        )
     };
-    match (out.get_mut(..n), h.get(..n)) {
-        (Some(dst), Some(src)) => {
-            dst.copy_from_slice(src);
+    match out.get_mut(..n) {
+        Some(dst) => {
+            for (d, s) in dst.iter_mut().zip(h) {
+                *d = s;
+            }
             n
         }
-        _ => 0,
+        None => 0,
     }
 }
 
-/// The mask as a native-endian word pair, rotated so that its first byte is
-/// the one for stream position `offset`.
-fn mask_words(mask: [u8; 4], offset: usize) -> ([u8; 4], u64) {
+/// The mask rotated so that its first byte is the one for stream position
+/// `offset`, and that rotated mask repeated to fill a 16-byte word.
+fn mask_words(mask: [u8; 4], offset: usize) -> ([u8; 4], u128) {
     let m = u32::from_be_bytes(mask)
         .rotate_left(8 * (offset % 4) as u32)
         .to_be_bytes();
-    let w = u64::from_ne_bytes([m[0], m[1], m[2], m[3], m[0], m[1], m[2], m[3]]);
+    let w = u128::from_ne_bytes([
+        m[0], m[1], m[2], m[3], m[0], m[1], m[2], m[3], m[0], m[1], m[2], m[3], m[0], m[1], m[2],
+        m[3],
+    ]);
     (m, w)
 }
 
 /// `dst[i] = src[i] ^ mask[(offset + i) % 4]`. Does nothing unless
-/// `dst.len() == src.len()`. Works 8 bytes at a time.
+/// `dst.len() == src.len()`. Works 16 bytes at a time.
 pub fn mask_into(dst: &mut [u8], src: &[u8], mask: [u8; 4], offset: usize) {
     if dst.len() != src.len() {
         return;
     }
     let (m, w) = mask_words(mask, offset);
-    let (dw, dt) = dst.as_chunks_mut::<8>();
-    let (sw, st) = src.as_chunks::<8>();
+    let (dw, dt) = dst.as_chunks_mut::<16>();
+    let (sw, st) = src.as_chunks::<16>();
     for (d, s) in dw.iter_mut().zip(sw) {
-        *d = (u64::from_ne_bytes(*s) ^ w).to_ne_bytes();
+        *d = (u128::from_ne_bytes(*s) ^ w).to_ne_bytes();
     }
     for ((d, s), k) in dt.iter_mut().zip(st).zip(m.iter().cycle()) {
         *d = s ^ k;
     }
 }
 
-/// `data[i] ^= mask[(offset + i) % 4]`, 8 bytes at a time.
+/// `data[i] ^= mask[(offset + i) % 4]`, 16 bytes at a time.
 pub fn mask_in_place(data: &mut [u8], mask: [u8; 4], offset: usize) {
     let (m, w) = mask_words(mask, offset);
-    let (dw, dt) = data.as_chunks_mut::<8>();
+    let (dw, dt) = data.as_chunks_mut::<16>();
     for d in dw.iter_mut() {
-        *d = (u64::from_ne_bytes(*d) ^ w).to_ne_bytes();
+        *d = (u128::from_ne_bytes(*d) ^ w).to_ne_bytes();
     }
     for (d, k) in dt.iter_mut().zip(m.iter().cycle()) {
         *d ^= k;

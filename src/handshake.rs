@@ -44,14 +44,76 @@ pub fn make_key(random: &[u8; 16]) -> [u8; KEY_LEN] {
     k
 }
 
+/// Copies `min(dst.len(), src.len())` bytes (no length-mismatch panic path).
+fn copy(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+}
+
+/// SHA-1 compression of one 64-byte block (FIPS 180-4), with the message
+/// schedule kept in a 16-word ring.
+fn sha1_block(h: &mut [u32; 5], block: &[u8; 64]) {
+    let mut w = [0u32; 16];
+    for (wi, c) in w.iter_mut().zip(block.as_chunks::<4>().0) {
+        *wi = u32::from_be_bytes(*c);
+    }
+    let [mut a, mut b, mut c, mut d, mut e] = *h;
+    for i in 0..80usize {
+        if i >= 16 {
+            let x = w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ w[i & 15];
+            w[i & 15] = x.rotate_left(1);
+        }
+        let (f, k) = match i {
+            0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
+            20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
+            40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
+            _ => (b ^ c ^ d, 0xCA62_C1D6),
+        };
+        let t = a
+            .rotate_left(5)
+            .wrapping_add(f)
+            .wrapping_add(e)
+            .wrapping_add(k)
+            .wrapping_add(w[i & 15]);
+        e = d;
+        d = c;
+        c = b.rotate_left(30);
+        b = a;
+        a = t;
+    }
+    for (hi, v) in h.iter_mut().zip([a, b, c, d, e]) {
+        *hi = hi.wrapping_add(v);
+    }
+}
+
 /// The `Sec-WebSocket-Accept` value a server must answer to `key`:
-/// base64(SHA-1(key + GUID)).
+/// base64(SHA-1(key + GUID)). Key and GUID are 60 bytes, so the padded
+/// message is exactly two blocks.
 pub fn accept_for(key: &[u8; KEY_LEN]) -> [u8; ACCEPT_LEN] {
-    let mut h = sha1_smol::Sha1::new();
-    h.update(key);
-    h.update(GUID);
+    let mut msg = [0u8; 128];
+    let (k, rest) = msg.split_at_mut(KEY_LEN);
+    copy(k, key);
+    copy(rest, GUID);
+    msg[KEY_LEN + GUID.len()] = 0x80;
+    let bits = ((KEY_LEN + GUID.len()) as u64 * 8).to_be_bytes();
+    copy(&mut msg[120..], &bits);
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
+    for block in msg.as_chunks::<64>().0 {
+        sha1_block(&mut h, block);
+    }
+    let mut digest = [0u8; 20];
+    for (d, v) in digest.as_chunks_mut::<4>().0.iter_mut().zip(h) {
+        *d = v.to_be_bytes();
+    }
     let mut a = [0u8; ACCEPT_LEN];
-    base64_into(&h.digest().bytes(), &mut a);
+    base64_into(&digest, &mut a);
     a
 }
 
@@ -94,7 +156,7 @@ impl Sink<'_> {
     fn put(&mut self, b: &[u8]) {
         let end = self.n.saturating_add(b.len());
         if let Some(dst) = self.out.as_deref_mut().and_then(|o| o.get_mut(self.n..end)) {
-            dst.copy_from_slice(b);
+            copy(dst, b);
         }
         self.n = end;
     }
@@ -1033,6 +1095,17 @@ mod tests {
                     prop_assert!(!all_valid);
                 }
             }
+        }
+
+        #[test]
+        fn accept_matches_reference_sha1(key in any::<[u8; KEY_LEN]>()) {
+            use base64::Engine;
+            let mut h = sha1_smol::Sha1::new();
+            h.update(&key);
+            h.update(GUID);
+            let mut want = [0u8; ACCEPT_LEN];
+            base64::engine::general_purpose::STANDARD.encode_slice(h.digest().bytes(), &mut want).unwrap();
+            prop_assert_eq!(accept_for(&key), want);
         }
 
         #[test]
