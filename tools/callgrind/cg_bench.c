@@ -1,0 +1,334 @@
+/* Instruction counts of libwebsocket (the release archive) per message, for
+ * the same workloads as the criterion benches, under valgrind's callgrind.
+ *
+ * A fake port in C: resolution and TCP connect finish at once, every send is
+ * accepted (recorded during the handshake, discarded afterwards) and
+ * accounted as sent right after the engine call returns; timers do nothing;
+ * random bytes are deterministic. The opening handshake is completed with a
+ * correct Sec-WebSocket-Accept (SHA-1 and base64 below).
+ *
+ * Only run_workload() is measured (callgrind --toggle-collect=run_workload):
+ * the server stream is prepared and cut into 1460-byte segments beforehand,
+ * so the count is the engine (plus the trivial port and callbacks).
+ *
+ * usage: cg_bench recv_16B_x100k | recv_64KiB | recv_64KiB_16frag | send_16B | send_1000B
+ * prints: messages=<n> bytes=<n>; exits 1 when the engine delivered
+ * something else than what was fed. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "websocketclient.h"
+
+#define SEGMENT 1460
+
+/* ---------------- SHA-1 (FIPS 180-4) and base64 ---------------- */
+static uint32_t rol32(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+
+static void sha1_block(uint32_t h[5], const uint8_t *p) {
+  uint32_t w[80];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+           (uint32_t)p[4 * i + 3];
+  for (int i = 16; i < 80; i++) w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+  for (int i = 0; i < 80; i++) {
+    uint32_t f, k;
+    if (i < 20) {
+      f = (b & c) | (~b & d);
+      k = 0x5A827999u;
+    } else if (i < 40) {
+      f = b ^ c ^ d;
+      k = 0x6ED9EBA1u;
+    } else if (i < 60) {
+      f = (b & c) | (b & d) | (c & d);
+      k = 0x8F1BBCDCu;
+    } else {
+      f = b ^ c ^ d;
+      k = 0xCA62C1D6u;
+    }
+    uint32_t t = rol32(a, 5) + f + e + k + w[i];
+    e = d;
+    d = c;
+    c = rol32(b, 30);
+    b = a;
+    a = t;
+  }
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+  h[4] += e;
+}
+
+static void sha1(const uint8_t *msg, size_t len, uint8_t out[20]) {
+  uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+  uint8_t block[64];
+  size_t i = 0;
+  for (; i + 64 <= len; i += 64) sha1_block(h, msg + i);
+  size_t rest = len - i;
+  memset(block, 0, sizeof block);
+  memcpy(block, msg + i, rest);
+  block[rest] = 0x80;
+  if (rest >= 56) {
+    sha1_block(h, block);
+    memset(block, 0, sizeof block);
+  }
+  uint64_t bits = (uint64_t)len * 8;
+  for (int j = 0; j < 8; j++) block[63 - j] = (uint8_t)(bits >> (8 * j));
+  sha1_block(h, block);
+  for (int j = 0; j < 5; j++) {
+    out[4 * j] = (uint8_t)(h[j] >> 24);
+    out[4 * j + 1] = (uint8_t)(h[j] >> 16);
+    out[4 * j + 2] = (uint8_t)(h[j] >> 8);
+    out[4 * j + 3] = (uint8_t)h[j];
+  }
+}
+
+static void base64(const uint8_t *in, size_t len, char *out) {
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < len; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16;
+    if (i + 1 < len) v |= (uint32_t)in[i + 1] << 8;
+    if (i + 2 < len) v |= in[i + 2];
+    out[o++] = tab[(v >> 18) & 63];
+    out[o++] = tab[(v >> 12) & 63];
+    out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < len ? tab[v & 63] : '=';
+  }
+  out[o] = '\0';
+}
+
+/* ---------------- the fake port ---------------- */
+static struct {
+  int connected, closed, failure, failed;
+  unsigned sends_due;
+  unsigned long long messages, bytes, bad;
+  int capturing;
+  char request[4096];
+  size_t request_len;
+} st;
+
+static uint64_t rng_state = 0x0123456789ABCDEFull;
+
+int ws_port_resolve(ws_info *ws, const char *host) {
+  (void)host;
+  ws->port = &st;
+  return WS_PORT_DONE;
+}
+int ws_port_connect(ws_info *ws, uint16_t port, int secure) {
+  (void)ws;
+  (void)port;
+  (void)secure;
+  return 0;
+}
+int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
+  (void)ws;
+  if (st.capturing && st.request_len + len < sizeof st.request) {
+    memcpy(st.request + st.request_len, data, len);
+    st.request_len += len;
+  }
+  st.sends_due++;
+  return 0;
+}
+void ws_port_close(ws_info *ws) {
+  (void)ws;
+  st.closed = 1;
+  st.sends_due = 0;
+}
+void ws_port_timer_arm(ws_info *ws, uint32_t ms) {
+  (void)ws;
+  (void)ms;
+}
+void ws_port_timer_disarm(ws_info *ws) { (void)ws; }
+void ws_port_random(uint8_t *buf, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    buf[i] = (uint8_t)rng_state;
+  }
+}
+
+static void on_connection(ws_info *ws) {
+  (void)ws;
+  st.connected = 1;
+}
+static void on_receive(ws_info *ws, int len, char *message, int op) {
+  (void)ws;
+  (void)message;
+  st.messages++;
+  st.bytes += (unsigned long long)len;
+  if (op != 1 && op != 2) st.bad++;
+}
+static void on_failure(ws_info *ws, int status) {
+  (void)ws;
+  st.failed = 1;
+  st.failure = status;
+  st.connected = 0;
+}
+
+static void pump(ws_info *ws) {
+  while (st.sends_due > 0 && !st.closed) {
+    st.sends_due--;
+    ws_event_sent(ws);
+  }
+}
+
+static void feed(ws_info *ws, uint8_t *data, size_t len) {
+  for (size_t off = 0; off < len && !st.closed; off += SEGMENT) {
+    size_t n = len - off < SEGMENT ? len - off : SEGMENT;
+    ws_event_received(ws, data + off, n);
+    pump(ws);
+  }
+}
+
+static int open_client(ws_info *ws) {
+  memset(ws, 0, sizeof *ws);
+  ws->onConnection = on_connection;
+  ws->onReceive = on_receive;
+  ws->onFailure = on_failure;
+  st.capturing = 1;
+  ws_connect(ws, "ws://127.0.0.1:8080/bench");
+  if (st.failed) return -1;
+  ws_event_connected(ws);
+  pump(ws);
+  st.capturing = 0;
+  st.request[st.request_len] = '\0';
+  const char *k = strstr(st.request, "Sec-WebSocket-Key: ");
+  if (!k) return -2;
+  k += strlen("Sec-WebSocket-Key: ");
+  const char *end = strstr(k, "\r\n");
+  if (!end || end - k > 64) return -3;
+  char keyguid[128];
+  size_t kl = (size_t)(end - k);
+  memcpy(keyguid, k, kl);
+  memcpy(keyguid + kl, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", 36);
+  uint8_t digest[20];
+  sha1((const uint8_t *)keyguid, kl + 36, digest);
+  char accept[32];
+  base64(digest, 20, accept);
+  char resp[512];
+  int n = snprintf(resp, sizeof resp,
+                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+                   "Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
+                   accept);
+  feed(ws, (uint8_t *)resp, (size_t)n);
+  if (!st.connected || ws->connectionState != 3) return -4;
+  return 0;
+}
+
+/* ---------------- workloads (same bytes as bench/src/workloads.rs shapes) ---------------- */
+static size_t put_header(uint8_t *p, int fin, int op, size_t len) {
+  size_t n = 0;
+  p[n++] = (uint8_t)((fin ? 0x80 : 0) | op);
+  if (len < 126) {
+    p[n++] = (uint8_t)len;
+  } else if (len <= 0xFFFF) {
+    p[n++] = 126;
+    p[n++] = (uint8_t)(len >> 8);
+    p[n++] = (uint8_t)len;
+  } else {
+    p[n++] = 127;
+    for (int i = 7; i >= 0; i--) p[n++] = (uint8_t)((uint64_t)len >> (8 * i));
+  }
+  return n;
+}
+
+static uint8_t next_byte(void) {
+  static uint64_t lcg = 42;
+  lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+  return (uint8_t)(lcg >> 56);
+}
+
+static uint8_t *build(const char *name, size_t *len, unsigned long long *msgs,
+                      unsigned long long *bytes) {
+  uint8_t *s;
+  size_t n = 0;
+  if (strcmp(name, "recv_16B_x100k") == 0) {
+    s = malloc(100000u * 18u);
+    if (!s) return NULL;
+    for (int m = 0; m < 100000; m++) {
+      n += put_header(s + n, 1, 1, 16);
+      for (int i = 0; i < 16; i++) s[n++] = (uint8_t)('a' + (m + i) % 26);
+    }
+    *msgs = 100000;
+    *bytes = 1600000;
+  } else if (strcmp(name, "recv_64KiB") == 0 || strcmp(name, "recv_64KiB_16frag") == 0) {
+    int frags = strcmp(name, "recv_64KiB") == 0 ? 1 : 16;
+    size_t step = 65536 / (size_t)frags;
+    s = malloc(65536 + 16 * 14);
+    if (!s) return NULL;
+    for (int f = 0; f < frags; f++) {
+      n += put_header(s + n, f == frags - 1, f == 0 ? 2 : 0, step);
+      for (size_t i = 0; i < step; i++) s[n++] = next_byte();
+    }
+    *msgs = 1;
+    *bytes = 65536;
+  } else {
+    return NULL;
+  }
+  *len = n;
+  return s;
+}
+
+/* The measured region. */
+__attribute__((noinline)) void run_workload(ws_info *ws, uint8_t *data, size_t len, int sends,
+                                            const uint8_t *payload, size_t plen) {
+  if (data) feed(ws, data, len);
+  for (int i = 0; i < sends; i++) {
+    if (ws_send_long(ws, 2, (const char *)payload, plen) != 0) st.bad++;
+    pump(ws);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s <workload>\n", argv[0]);
+    return 2;
+  }
+  static ws_info ws;
+  int rc = open_client(&ws);
+  if (rc != 0) {
+    fprintf(stderr, "cg_bench: opening failed (%d, status %d)\n", rc, st.failure);
+    return 1;
+  }
+  const char *w = argv[1];
+  unsigned long long want_msgs = 0, want_bytes = 0;
+  if (strncmp(w, "send_", 5) == 0) {
+    size_t plen = (size_t)atoi(w + 5);
+    if (plen == 0 || plen > 65536) return 2;
+    uint8_t *payload = malloc(plen);
+    if (!payload) return 1;
+    for (size_t i = 0; i < plen; i++) payload[i] = (uint8_t)(i * 7 + 3);
+    const int sends = 10000;
+    run_workload(&ws, NULL, 0, sends, payload, plen);
+    free(payload);
+    printf("messages=%d bytes=%llu\n", sends, (unsigned long long)sends * plen);
+    if (st.failed || st.bad) {
+      fprintf(stderr, "cg_bench: send failed (status %d, %llu errors)\n", st.failure, st.bad);
+      return 1;
+    }
+    return 0;
+  }
+  size_t len = 0;
+  uint8_t *data = build(w, &len, &want_msgs, &want_bytes);
+  if (!data) {
+    fprintf(stderr, "cg_bench: unknown workload %s\n", w);
+    return 2;
+  }
+  unsigned long long m0 = st.messages, b0 = st.bytes;
+  run_workload(&ws, data, len, 0, NULL, 0);
+  free(data);
+  printf("messages=%llu bytes=%llu\n", st.messages - m0, st.bytes - b0);
+  if (st.failed || st.bad || st.messages - m0 != want_msgs || st.bytes - b0 != want_bytes) {
+    fprintf(stderr, "cg_bench: expected %llu messages / %llu bytes (failure %d)\n", want_msgs,
+            want_bytes, st.failure);
+    return 1;
+  }
+  ws_close(&ws);
+  pump(&ws);
+  return 0;
+}
