@@ -89,7 +89,7 @@ mod raw {
         if let Some(l) = layout(size, align) {
             // SAFETY: `p` was allocated with exactly this layout by this module.
             unsafe { dealloc(p, l) };
-            stats::on_free();
+            stats::on_free(size);
         }
     }
 }
@@ -146,8 +146,9 @@ pub mod stats {
         LIVE_BYTES.with(|c| c.set(c.get() + new - old));
         TOTAL.with(|c| c.set(c.get() + 1));
     }
-    pub(super) fn on_free() {
+    pub(super) fn on_free(size: usize) {
         LIVE.with(|c| c.set(c.get().saturating_sub(1)));
+        LIVE_BYTES.with(|c| c.set(c.get().saturating_sub(size)));
     }
 }
 
@@ -284,7 +285,9 @@ impl Buf {
         if !self.ptr.is_null() {
             raw::release(self.ptr, self.cap, 1);
         }
-        *self = Buf::new();
+        self.ptr = ptr::null_mut();
+        self.len = 0;
+        self.cap = 0;
     }
 
     /// Moves the contents out, leaving this buffer empty.

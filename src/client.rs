@@ -539,11 +539,12 @@ impl Client {
             self.alive = true;
         }
         loop {
-            if self.stop_rx || *pos >= data.len() {
+            if self.stop_rx {
                 *pos = data.len();
                 return Rx::Done;
             }
             match self.phase {
+                Phase::Handshake if *pos >= data.len() => return Rx::Done,
                 Phase::Handshake => {
                     let Some(parser) = self.parser.as_mut() else {
                         self.end(status::OTHER);
@@ -562,6 +563,9 @@ impl Client {
                         Parsed::Done { used } => {
                             *pos = pos.saturating_add(used).min(data.len());
                             self.handshake_done();
+                            // The keep-alive clock starts now: only bytes
+                            // after the response count as traffic.
+                            self.alive = *pos < data.len();
                             return Rx::Again;
                         }
                     }
@@ -645,4 +649,852 @@ impl Client {
 }
 
 #[cfg(test)]
-mod tests {}
+pub(crate) mod tests {
+    use super::*;
+    use crate::buffer::stats;
+    use crate::frame::{OP_BINARY, OP_CONTINUATION, OP_TEXT};
+    use proptest::prelude::*;
+
+    /// An unmasked server frame.
+    pub fn sframe(fin: bool, op: u8, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![(u8::from(fin) << 7) | op];
+        let n = payload.len();
+        if n < 126 {
+            v.push(n as u8);
+        } else if n < 65536 {
+            v.push(126);
+            v.extend_from_slice(&(n as u16).to_be_bytes());
+        } else {
+            v.push(127);
+            v.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// Parses masked client frames: (fin, opcode, unmasked payload).
+    pub fn client_frames(mut b: &[u8]) -> Vec<(bool, u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        while !b.is_empty() {
+            assert!(b.len() >= 2, "truncated frame");
+            let fin = b[0] & 0x80 != 0;
+            let op = b[0] & 0x0F;
+            assert_eq!(b[1] & 0x80, 0x80, "client frames must be masked");
+            let (len, mut at) = match b[1] & 0x7F {
+                126 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
+                127 => (
+                    u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize,
+                    10,
+                ),
+                n => (n as usize, 2),
+            };
+            let mask = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+            at += 4;
+            let p: Vec<u8> = b[at..at + len]
+                .iter()
+                .enumerate()
+                .map(|(i, x)| x ^ mask[i % 4])
+                .collect();
+            out.push((fin, op, p));
+            b = &b[at + len..];
+        }
+        out
+    }
+
+    /// The 101 response answering the request in `req`.
+    pub fn response_for(req: &[u8]) -> Vec<u8> {
+        let text = std::str::from_utf8(req).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Sec-WebSocket-Key: "))
+            .expect("key header");
+        let key: [u8; 24] = line["Sec-WebSocket-Key: ".len()..]
+            .as_bytes()
+            .try_into()
+            .unwrap();
+        let acc = handshake::accept_for(&key);
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            std::str::from_utf8(&acc).unwrap()
+        )
+        .into_bytes()
+    }
+
+    /// A scripted driver around a Client.
+    pub struct H {
+        pub c: Client,
+        pub sent: Vec<u8>,
+        pub req_len: usize,
+        pub chunks: Vec<usize>,
+        pub inflight: usize,
+        pub auto_ack: bool,
+        pub busy: bool,
+        pub timer: Option<u32>,
+        pub opened: u32,
+        pub connect: Option<(u16, bool)>,
+        pub msgs: Vec<(u8, Vec<u8>)>,
+        pub finished: Option<i32>,
+        pub send_error: Option<i32>,
+    }
+
+    enum A {
+        Idle,
+        Send(Vec<u8>),
+        Other,
+        Finish(i32),
+    }
+
+    impl H {
+        pub fn try_new(opts: Options) -> Result<H, i32> {
+            let url = crate::url::parse(b"ws://example.com:8080/chat?x=1").unwrap();
+            let c = Client::new(&url, core::iter::empty::<Header>(), opts, &[7; 16], [3; 16])?;
+            Ok(H {
+                c,
+                sent: Vec::new(),
+                req_len: 0,
+                chunks: Vec::new(),
+                inflight: 0,
+                auto_ack: true,
+                busy: false,
+                timer: None,
+                opened: 0,
+                connect: None,
+                msgs: Vec::new(),
+                finished: None,
+                send_error: None,
+            })
+        }
+        pub fn new() -> H {
+            Self::try_new(Options::DEFAULT).unwrap()
+        }
+        pub fn pump(&mut self) {
+            while self.finished.is_none() {
+                let a = match self.c.poll() {
+                    Action::Idle => A::Idle,
+                    Action::Send(b) => A::Send(b.to_vec()),
+                    Action::Connect { port, secure } => {
+                        self.connect = Some((port, secure));
+                        A::Other
+                    }
+                    Action::ArmTimer(ms) => {
+                        self.timer = Some(ms);
+                        A::Other
+                    }
+                    Action::DisarmTimer => {
+                        self.timer = None;
+                        A::Other
+                    }
+                    Action::Opened => {
+                        self.opened += 1;
+                        A::Other
+                    }
+                    Action::Finish(st) => A::Finish(st),
+                };
+                match a {
+                    A::Idle => return,
+                    A::Other => {}
+                    A::Finish(st) => {
+                        assert!(self.finished.is_none(), "two final statuses");
+                        self.finished = Some(st);
+                        return;
+                    }
+                    A::Send(b) => {
+                        assert!(b.len() <= MAX_CHUNK);
+                        if let Some(e) = self.send_error.take() {
+                            self.c.send_result(e);
+                        } else if self.busy {
+                            self.c.send_result(PORT_BUSY);
+                        } else {
+                            self.sent.extend_from_slice(&b);
+                            self.chunks.push(b.len());
+                            self.c.send_result(0);
+                            self.inflight += 1;
+                            if self.auto_ack {
+                                self.ack();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        pub fn ack(&mut self) {
+            while self.inflight > 0 {
+                self.inflight -= 1;
+                self.c.sent();
+            }
+            self.pump();
+        }
+        pub fn start(&mut self) {
+            self.c.resolved(true);
+            self.pump();
+            self.c.connected();
+            self.pump();
+            self.req_len = self.sent.len();
+        }
+        pub fn response(&self) -> Vec<u8> {
+            response_for(&self.sent[..self.req_len])
+        }
+        pub fn open(&mut self) {
+            self.start();
+            let r = self.response();
+            self.rx(&r);
+            assert_eq!(self.opened, 1);
+            assert!(self.c.is_open());
+        }
+        pub fn rx(&mut self, data: &[u8]) {
+            let mut d = data.to_vec();
+            let mut pos = 0;
+            loop {
+                match self.c.receive(&mut d, &mut pos) {
+                    Rx::Done => break,
+                    Rx::Again => {}
+                    Rx::InPlace {
+                        opcode,
+                        start,
+                        len,
+                        restore,
+                    } => {
+                        assert_eq!(d[start + len], 0, "NUL after in-place message");
+                        self.msgs.push((opcode, d[start..start + len].to_vec()));
+                        if let Some((i, b)) = restore {
+                            d[i] = b;
+                        }
+                    }
+                    Rx::Owned { opcode, buf } => {
+                        let s = buf.as_slice();
+                        assert_eq!(s.last(), Some(&0), "NUL after copied message");
+                        assert_eq!(buf.capacity(), s.len(), "exact size");
+                        self.msgs.push((opcode, s[..s.len() - 1].to_vec()));
+                    }
+                }
+                self.pump();
+            }
+            self.pump();
+        }
+        /// Client frames sent after the handshake request.
+        pub fn frames(&self) -> Vec<(bool, u8, Vec<u8>)> {
+            client_frames(&self.sent[self.req_len..])
+        }
+        pub fn timer_fires(&mut self) {
+            self.c.timer();
+            self.pump();
+        }
+    }
+
+    fn opened() -> H {
+        let mut h = H::new();
+        h.open();
+        h
+    }
+
+    #[test]
+    fn request_goes_out_after_connect_with_connect_timer() {
+        let mut h = H::new();
+        assert_eq!(h.c.connection_state(), 1);
+        h.c.resolved(true);
+        h.pump();
+        assert_eq!(h.connect, Some((8080, false)));
+        assert_eq!(h.timer, Some(10_000));
+        assert_eq!(h.c.connection_state(), 2);
+        assert!(h.sent.is_empty());
+        h.c.connected();
+        h.pump();
+        assert_eq!(h.c.connection_state(), 3);
+        assert!(h.sent.starts_with(b"GET /chat?x=1 HTTP/1.1\r\n"));
+        assert!(h.sent.ends_with(b"\r\n\r\n"));
+    }
+
+    #[test]
+    fn open_arms_keepalive_and_frees_parser() {
+        let mut h = H::new();
+        h.start();
+        let before = h.c.heap_bytes();
+        let r = h.response();
+        h.rx(&r);
+        assert_eq!(h.opened, 1);
+        assert_eq!(h.timer, Some(30_000));
+        assert!(h.c.heap_bytes() < before);
+        assert_eq!(h.c.heap_bytes(), 0, "idle open connection holds no heap");
+    }
+
+    #[test]
+    fn response_split_with_first_frame_glued() {
+        let mut h = H::new();
+        h.start();
+        let mut all = h.response();
+        all.extend(sframe(true, OP_TEXT, b"hello"));
+        all.extend(sframe(true, OP_BINARY, &[1, 2, 3]));
+        for chunk in all.chunks(7) {
+            h.rx(chunk);
+        }
+        assert_eq!(h.opened, 1);
+        assert_eq!(h.msgs, vec![(1, b"hello".to_vec()), (2, vec![1, 2, 3])]);
+    }
+
+    #[test]
+    fn in_place_messages_allocate_nothing() {
+        let mut h = opened();
+        let mut seg = sframe(true, OP_TEXT, b"abc");
+        seg.extend(sframe(true, OP_BINARY, b""));
+        seg.extend(sframe(true, OP_TEXT, b"last one"));
+        let n = stats::total();
+        h.rx(&seg);
+        assert_eq!(stats::total(), n, "no allocation for in-segment messages");
+        assert_eq!(
+            h.msgs,
+            vec![(1, b"abc".to_vec()), (2, vec![]), (1, b"last one".to_vec())]
+        );
+    }
+
+    #[test]
+    fn defect_fragmented_message_joined_correctly() {
+        let mut h = opened();
+        let mut seg = sframe(false, OP_TEXT, b"Hello, ");
+        seg.extend(sframe(false, OP_CONTINUATION, b"fragmented "));
+        seg.extend(sframe(false, OP_CONTINUATION, b""));
+        seg.extend(sframe(true, OP_CONTINUATION, b"world"));
+        h.rx(&seg);
+        assert_eq!(h.msgs, vec![(1, b"Hello, fragmented world".to_vec())]);
+        // Binary, four fragments across segment boundaries.
+        let big: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        let mut seg = sframe(false, OP_BINARY, &big[..100]);
+        seg.extend(sframe(false, OP_CONTINUATION, &big[100..400]));
+        seg.extend(sframe(false, OP_CONTINUATION, &big[400..999]));
+        seg.extend(sframe(true, OP_CONTINUATION, &big[999..]));
+        for c in seg.chunks(33) {
+            h.rx(c);
+        }
+        assert_eq!(h.msgs.len(), 2);
+        assert_eq!(h.msgs[1].0, 2);
+        assert_eq!(h.msgs[1].1.len(), 1000);
+        assert_eq!(h.msgs[1].1, big);
+    }
+
+    #[test]
+    fn defect_control_frame_between_fragments() {
+        let mut h = opened();
+        let mut seg = sframe(false, OP_TEXT, b"one ");
+        seg.extend(sframe(true, OP_PING, b"are you there"));
+        seg.extend(sframe(false, OP_CONTINUATION, b"two "));
+        seg.extend(sframe(true, OP_PONG, b"x"));
+        seg.extend(sframe(true, OP_CONTINUATION, b"three"));
+        for c in seg.chunks(5) {
+            h.rx(c);
+        }
+        assert_eq!(h.msgs, vec![(1, b"one two three".to_vec())]);
+        assert_eq!(h.frames(), vec![(true, OP_PONG, b"are you there".to_vec())]);
+    }
+
+    #[test]
+    fn defect_receive_not_quadratic() {
+        // One 64 KiB frame in 1000 segments: one allocation of exactly
+        // size + 1, each byte copied once (no regrowth).
+        let mut h = opened();
+        let msg: Vec<u8> = (0..65_536u32).map(|i| i as u8).collect();
+        let seg = sframe(true, OP_BINARY, &msg);
+        let n = stats::total();
+        for c in seg.chunks(seg.len() / 1000 + 1) {
+            h.rx(c);
+        }
+        assert_eq!(stats::total() - n, 1);
+        assert_eq!(h.msgs, vec![(2, msg.clone())]);
+        // 16 fragments across many segments: at most one (re)allocation each.
+        let mut seg = Vec::new();
+        for (i, part) in msg.chunks(4096).enumerate() {
+            let op = if i == 0 { OP_BINARY } else { OP_CONTINUATION };
+            seg.extend(sframe(i == 15, op, part));
+        }
+        let n = stats::total();
+        for c in seg.chunks(1400) {
+            h.rx(c);
+        }
+        assert!(
+            stats::total() - n <= 16,
+            "{} allocations",
+            stats::total() - n
+        );
+        assert_eq!(h.msgs[1], (2, msg));
+    }
+
+    #[test]
+    fn defect_no_frame_before_handshake_done() {
+        let mut h = H::new();
+        h.start();
+        assert_eq!(h.c.send(OP_TEXT, b"early"), Ok(()));
+        h.pump();
+        assert_eq!(
+            h.sent.len(),
+            h.req_len,
+            "nothing but the request before the 101"
+        );
+        let r = h.response();
+        h.rx(&r[..10]);
+        assert_eq!(h.sent.len(), h.req_len);
+        h.rx(&r[10..]);
+        assert_eq!(h.frames(), vec![(true, OP_TEXT, b"early".to_vec())]);
+    }
+
+    #[test]
+    fn defect_send_queue_respects_busy() {
+        let mut h = opened();
+        h.auto_ack = false;
+        h.c.send(OP_TEXT, b"first").unwrap();
+        h.pump();
+        h.busy = true;
+        let big = vec![0x5Au8; 70_000];
+        h.c.send(OP_BINARY, &big).unwrap();
+        h.c.send(OP_TEXT, b"third").unwrap();
+        h.pump();
+        let before = h.sent.len();
+        h.busy = false;
+        h.pump(); // nothing moves until a sent event
+        assert_eq!(h.sent.len(), before);
+        h.ack();
+        h.ack();
+        h.ack();
+        let f = h.frames();
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[0].2, b"first");
+        assert_eq!(f[1].2, big);
+        assert_eq!(f[2].2, b"third");
+        assert!(h.chunks.iter().all(|&c| c <= MAX_CHUNK));
+    }
+
+    #[test]
+    fn defect_close_reason_parsed_correctly() {
+        let mut h = opened();
+        h.rx(&sframe(true, OP_CLOSE, &[0x0F, 0xA0, b'b', b'y', b'e']));
+        assert_eq!(h.frames(), vec![(true, OP_CLOSE, vec![0x0F, 0xA0])]);
+        assert_eq!(h.finished, Some(status::SERVER_CLOSED));
+        let mut h = opened();
+        h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8]));
+        assert_eq!(h.frames(), vec![(true, OP_CLOSE, vec![0x03, 0xE8])]);
+        assert_eq!(h.finished, Some(-6));
+    }
+
+    #[test]
+    fn server_close_waits_for_reply_sent() {
+        let mut h = opened();
+        h.auto_ack = false;
+        h.rx(&sframe(true, OP_CLOSE, &[]));
+        assert_eq!(h.frames(), vec![(true, OP_CLOSE, vec![])]);
+        assert_eq!(h.finished, None);
+        assert_eq!(h.c.connection_state(), 4);
+        assert_eq!(h.timer, Some(5_000));
+        h.ack();
+        assert_eq!(h.finished, Some(-6));
+    }
+
+    #[test]
+    fn defect_user_close_reports_zero() {
+        let mut h = opened();
+        h.c.close();
+        h.pump();
+        assert_eq!(
+            h.frames(),
+            vec![(true, OP_CLOSE, 1000u16.to_be_bytes().to_vec())]
+        );
+        assert_eq!(h.c.connection_state(), 4);
+        assert_eq!(h.timer, Some(5_000));
+        h.c.close(); // twice is fine
+        h.rx(&sframe(true, OP_TEXT, b"dropped"));
+        assert!(h.msgs.is_empty());
+        h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8]));
+        assert_eq!(h.finished, None, "waits for the TCP close");
+        h.c.disconnected(0);
+        h.pump();
+        assert_eq!(h.finished, Some(0));
+        // Server never answers: the close timer ends it with 0.
+        let mut h = opened();
+        h.c.close();
+        h.pump();
+        h.timer_fires();
+        assert_eq!(h.finished, Some(0));
+        // Close before the handshake finished: at once, 0, nothing sent.
+        let mut h = H::new();
+        h.start();
+        h.c.close();
+        h.pump();
+        assert_eq!(h.finished, Some(0));
+        assert_eq!(h.sent.len(), h.req_len);
+        let mut h = H::new();
+        h.c.close();
+        h.pump();
+        assert_eq!(h.finished, Some(0));
+    }
+
+    #[test]
+    fn defect_64k_send_not_truncated() {
+        let mut h = opened();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        h.c.send(OP_BINARY, &data).unwrap();
+        h.pump();
+        assert_eq!(h.sent[h.req_len + 1], 0x80 | 127, "64-bit length");
+        assert_eq!(h.frames(), vec![(true, OP_BINARY, data)]);
+        assert_eq!(h.chunks[1..].to_vec(), vec![65_535, 100_014 - 65_535]);
+        assert_eq!(h.c.heap_bytes(), 0, "queue freed when drained");
+    }
+
+    fn status_after(seg: &[u8]) -> (Option<i32>, Vec<(bool, u8, Vec<u8>)>) {
+        let mut h = opened();
+        h.rx(seg);
+        (h.finished, h.frames())
+    }
+
+    #[test]
+    fn protocol_errors_close_with_the_right_code() {
+        let close = |c: u16| vec![(true, OP_CLOSE, c.to_be_bytes().to_vec())];
+        let cases: Vec<(Vec<u8>, i32, u16)> = vec![
+            (
+                sframe(true, OP_CONTINUATION, b"x"),
+                status::FRAGMENTATION,
+                1002,
+            ),
+            (
+                [sframe(false, OP_TEXT, b"a"), sframe(true, OP_TEXT, b"b")].concat(),
+                status::FRAGMENTATION,
+                1002,
+            ),
+            (
+                vec![0x81, 0x81, 1, 2, 3, 4, b'x'],
+                status::MASKED_FRAME,
+                1002,
+            ),
+            (vec![0xC1, 0x01, b'x'], status::RESERVED_BITS, 1002),
+            (vec![0x83, 0x00], status::RESERVED_OPCODE, 1002),
+            (sframe(false, OP_PING, b""), status::BAD_CONTROL_FRAME, 1002),
+            (
+                sframe(true, OP_PING, &[0; 126]),
+                status::BAD_CONTROL_FRAME,
+                1002,
+            ),
+            (
+                sframe(true, OP_CLOSE, &[3]),
+                status::BAD_CLOSE_PAYLOAD,
+                1002,
+            ),
+            (
+                sframe(true, OP_CLOSE, &[0x03, 0xEE]),
+                status::BAD_CLOSE_PAYLOAD,
+                1002,
+            ),
+            (
+                sframe(true, OP_CLOSE, &[0x03, 0xE8, 0xC0]),
+                status::BAD_CLOSE_PAYLOAD,
+                1007,
+            ),
+            (sframe(true, OP_TEXT, &[0xFF]), status::INVALID_UTF8, 1007),
+            (
+                [
+                    sframe(false, OP_TEXT, b"ok"),
+                    sframe(true, OP_CONTINUATION, &[0xE2, 0x82]),
+                ]
+                .concat(),
+                status::INVALID_UTF8,
+                1007,
+            ),
+        ];
+        for (seg, st, code) in cases {
+            let (fin, frames) = status_after(&seg);
+            assert_eq!(fin, Some(st), "segment {seg:02x?}");
+            assert_eq!(frames, close(code), "segment {seg:02x?}");
+        }
+        // Too big: judged on the declared length, before allocating.
+        let mut h = H::try_new(Options {
+            max_message: 100,
+            ..Options::DEFAULT
+        })
+        .unwrap();
+        h.open();
+        h.rx(&sframe(true, OP_BINARY, &[0; 100]));
+        assert_eq!(h.msgs.len(), 1);
+        let n = stats::total();
+        h.rx(&[0x82, 126, 0x00, 101]);
+        assert_eq!(stats::total(), n + 1, "only the close frame is allocated");
+        assert!(stats::live_bytes() < 100);
+        assert_eq!(h.finished, Some(status::MESSAGE_TOO_BIG));
+        assert_eq!(h.frames(), close(1009));
+        // Fragments adding up to more than the limit.
+        let mut h = H::try_new(Options {
+            max_message: 100,
+            ..Options::DEFAULT
+        })
+        .unwrap();
+        h.open();
+        h.rx(&[
+            sframe(false, OP_BINARY, &[0; 60]),
+            sframe(true, OP_CONTINUATION, &[0; 41]),
+        ]
+        .concat());
+        assert_eq!(h.finished, Some(status::MESSAGE_TOO_BIG));
+    }
+
+    #[test]
+    fn protocol_error_close_bounded_by_timer() {
+        let mut h = opened();
+        h.auto_ack = false;
+        h.rx(&[0x83, 0x00]);
+        assert_eq!(h.finished, None);
+        h.rx(&sframe(true, OP_TEXT, b"ignored"));
+        assert!(h.msgs.is_empty());
+        h.timer_fires();
+        assert_eq!(h.finished, Some(status::RESERVED_OPCODE));
+    }
+
+    #[test]
+    fn handshake_failures() {
+        let mut h = H::new();
+        h.start();
+        h.rx(b"HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(h.finished, Some(status::NOT_SWITCHING));
+        let mut h = H::new();
+        h.start();
+        h.rx(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n");
+        assert_eq!(h.finished, Some(status::BAD_ACCEPT));
+        let mut h = H::new();
+        h.start();
+        h.rx(b"HTTP/1.1 101 Switching Protocols\r\n");
+        let junk = vec![b'a'; 9000];
+        h.rx(&junk);
+        assert_eq!(h.finished, Some(status::BAD_HANDSHAKE));
+        assert_eq!(h.opened, 0);
+    }
+
+    #[test]
+    fn timeouts_and_disconnects() {
+        // DNS failure.
+        let mut h = H::new();
+        h.c.resolved(false);
+        h.pump();
+        assert_eq!(h.finished, Some(status::DNS));
+        // Connect timeout while connecting, and during the handshake.
+        let mut h = H::new();
+        h.c.resolved(true);
+        h.pump();
+        h.timer_fires();
+        assert_eq!(h.finished, Some(status::CONNECT_TIMEOUT));
+        let mut h = H::new();
+        h.start();
+        h.timer_fires();
+        assert_eq!(h.finished, Some(status::CONNECT_TIMEOUT));
+        // Port errors.
+        let mut h = H::new();
+        h.c.resolved(true);
+        h.c.port_error(-9);
+        h.pump();
+        assert_eq!(h.finished, Some(-109));
+        let mut h = opened();
+        h.c.disconnected(0);
+        h.pump();
+        assert_eq!(h.finished, Some(-110));
+        let mut h = opened();
+        h.c.disconnected(-8);
+        h.pump();
+        assert_eq!(h.finished, Some(-108));
+        let mut h = opened();
+        h.send_error = Some(-1);
+        h.c.send(OP_TEXT, b"x").unwrap();
+        h.pump();
+        assert_eq!(h.finished, Some(-101));
+        // Server closes TCP after its close frame and our reply.
+        let mut h = opened();
+        h.auto_ack = false;
+        h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8]));
+        h.c.disconnected(0);
+        h.pump();
+        assert_eq!(h.finished, Some(-6));
+    }
+
+    #[test]
+    fn keepalive_pings_then_drops_with_minus_19() {
+        let mut h = opened();
+        h.timer_fires(); // 30 s silence: ping 1
+        assert_eq!(h.frames().len(), 1);
+        assert_eq!(h.frames()[0].1, OP_PING);
+        h.timer_fires(); // 60 s: ping 2
+        assert_eq!(h.frames().len(), 2);
+        assert_eq!(h.finished, None);
+        h.timer_fires(); // 90 s: 2 unanswered pings -> drop
+        assert_eq!(h.finished, Some(status::PING_TIMEOUT));
+        // Traffic resets it.
+        let mut h = opened();
+        for _ in 0..10 {
+            h.rx(&sframe(true, OP_PONG, b""));
+            h.timer_fires();
+        }
+        assert_eq!(h.finished, None);
+        assert!(h.frames().is_empty());
+        // Disabled.
+        let mut h = H::try_new(Options {
+            ping_interval_ms: 0,
+            ..Options::DEFAULT
+        })
+        .unwrap();
+        h.open();
+        for _ in 0..10 {
+            h.timer_fires();
+        }
+        assert_eq!(h.finished, None);
+    }
+
+    #[test]
+    fn user_send_rules() {
+        let mut h = H::new();
+        assert_eq!(h.c.send(OP_TEXT, b"x"), Err(status::NOT_CONNECTED));
+        h.open();
+        assert_eq!(h.c.send(3, b"x"), Err(status::BAD_OPCODE));
+        assert_eq!(h.c.send(OP_CLOSE, b""), Err(status::BAD_OPCODE));
+        assert_eq!(h.c.send(OP_PING, &[0; 126]), Err(status::BAD_OPCODE));
+        assert_eq!(h.c.send(OP_PING, b"p"), Ok(()));
+        h.c.close();
+        assert_eq!(h.c.send(OP_TEXT, b"x"), Err(status::NOT_CONNECTED));
+    }
+
+    #[test]
+    fn bad_extra_header_is_minus_28() {
+        let url = crate::url::parse(b"ws://h/").unwrap();
+        let hs = [Header {
+            name: b"X-Bad",
+            value: b"a\r\nb",
+        }];
+        let r = Client::new(
+            &url,
+            hs.iter().copied(),
+            Options::DEFAULT,
+            &[0; 16],
+            [0; 16],
+        );
+        assert_eq!(r.err(), Some(status::BAD_HEADER));
+    }
+
+    /// Runs a scenario touching every allocation site; returns the final
+    /// status (None if it completed without one).
+    fn scenario() -> Result<Option<i32>, i32> {
+        let mut h = H::try_new(Options::DEFAULT)?;
+        h.start();
+        let mut s = h.response();
+        s.extend(sframe(false, OP_TEXT, b"frag-1 "));
+        s.extend(sframe(true, OP_PING, b"ping"));
+        s.extend(sframe(true, OP_CONTINUATION, b"frag-2"));
+        s.extend(sframe(true, OP_PING, b"split ping payload"));
+        s.extend(sframe(true, OP_BINARY, &[9; 300]));
+        for c in s.chunks(9) {
+            h.rx(c);
+            if h.finished.is_some() {
+                return Ok(h.finished);
+            }
+        }
+        if h.c.send(OP_TEXT, b"reply").is_err() {
+            h.pump();
+            return Ok(h.finished);
+        }
+        h.pump();
+        if h.finished.is_none() {
+            assert_eq!(h.msgs.len(), 2);
+        }
+        Ok(h.finished)
+    }
+
+    #[test]
+    fn allocation_failure_at_each_site() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut k = 1;
+        loop {
+            assert_eq!(stats::live(), 0);
+            stats::fail_nth(k);
+            let r = scenario();
+            stats::fail_nth(0);
+            assert_eq!(stats::live(), 0, "leak after failing allocation {k}");
+            match r {
+                Err(e) => {
+                    assert_eq!(e, status::NO_MEMORY_HANDSHAKE);
+                    seen.insert(e);
+                }
+                Ok(Some(st)) => {
+                    assert!(
+                        [
+                            status::NO_MEMORY_HANDSHAKE,
+                            status::NO_MEMORY_MESSAGE,
+                            status::NO_MEMORY_CONTROL,
+                            status::NO_MEMORY_SEND
+                        ]
+                        .contains(&st),
+                        "allocation {k}: status {st}"
+                    );
+                    seen.insert(st);
+                }
+                Ok(None) => break, // the Nth allocation was never reached
+            }
+            // A new connection works after the failure.
+            assert_eq!(scenario(), Ok(None));
+            k += 1;
+            assert!(k < 100);
+        }
+        for st in [-8, -9, -10, -16] {
+            assert!(seen.contains(&st), "status {st} never produced: {seen:?}");
+        }
+    }
+
+    /// A valid server stream: response + frames; returns the messages.
+    fn valid_stream(req: &[u8], msgs: &[(u8, Vec<u8>)], frag: usize) -> Vec<u8> {
+        let mut s = response_for(req);
+        for (op, m) in msgs {
+            let parts: Vec<&[u8]> = if m.is_empty() {
+                vec![&m[..]]
+            } else {
+                m.chunks(frag.max(1)).collect()
+            };
+            for (i, p) in parts.iter().enumerate() {
+                let op = if i == 0 { *op } else { OP_CONTINUATION };
+                s.extend(sframe(i + 1 == parts.len(), op, p));
+                if i % 2 == 1 {
+                    s.extend(sframe(true, OP_PING, b"pp"));
+                }
+            }
+        }
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn any_segmentation_yields_the_same_messages(
+            msgs in proptest::collection::vec((1u8..=2, proptest::collection::vec(any::<u8>(), 0..300)), 1..6),
+            frag in 1usize..100,
+            cuts in proptest::collection::vec(1usize..200, 0..40),
+        ) {
+            let msgs: Vec<(u8, Vec<u8>)> = msgs
+                .into_iter()
+                .map(|(op, m)| if op == 1 { (1, m.iter().map(|b| b'a' + b % 26).collect()) } else { (2, m) })
+                .collect();
+            let mut h = H::new();
+            h.start();
+            let s = valid_stream(&h.sent[..h.req_len], &msgs, frag);
+            let mut at = 0;
+            for c in cuts {
+                let end = (at + c).min(s.len());
+                h.rx(&s[at..end]);
+                at = end;
+            }
+            h.rx(&s[at..]);
+            prop_assert_eq!(h.finished, None);
+            prop_assert_eq!(&h.msgs, &msgs);
+        }
+
+        #[test]
+        fn arbitrary_bytes_after_handshake_never_panic(
+            segs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..400), 0..20),
+        ) {
+            {
+                let mut h = H::try_new(Options { max_message: 4096, ..Options::DEFAULT }).unwrap();
+                h.open();
+                for s in &segs {
+                    h.rx(s);
+                    prop_assert!(stats::live_bytes() < 4096 + 1024, "{} bytes", stats::live_bytes());
+                    if h.finished.is_some() { break; }
+                }
+            }
+            prop_assert_eq!(stats::live(), 0);
+        }
+    }
+}
