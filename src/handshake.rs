@@ -1067,7 +1067,13 @@ mod tests {
 
         #[test]
         fn request_length_accounting(
-            extra in proptest::collection::vec(("[!-~]{0,12}", "[\\x00-\\x7f]{0,20}"), 0..8),
+            extra in proptest::collection::vec((
+                prop_oneof![
+                    "[!-~]{0,12}",
+                    "(?i)(host|upgrade|connection|user-agent|sec-websocket-(key|version|protocol)|x-a)",
+                ],
+                prop_oneof!["[ -~]{0,20}", "[\\x00-\\x7f]{0,20}"],
+            ), 0..8),
             path in "[/?][ -~]{0,20}",
             port in 1u16..,
         ) {
@@ -1082,13 +1088,25 @@ mod tests {
                     prop_assert_eq!(write_request(&u, &key, it.clone(), &mut out), n);
                     let text = String::from_utf8(out).unwrap();
                     prop_assert!(text.ends_with("\r\n\r\n"));
-                    // Every header name appears at most once (case-insensitive).
-                    let names: Vec<String> = text.split("\r\n").skip(1)
-                        .filter_map(|l| l.split_once(':').map(|(a, _)| a.to_ascii_lowercase())).collect();
-                    let mut dedup = names.clone();
-                    dedup.sort();
-                    dedup.dedup();
-                    prop_assert_eq!(names.len(), dedup.len());
+                    // Independent model: mandatory headers, then extras and
+                    // defaults, first occurrence of a name (any case) wins.
+                    let slash = if path.starts_with('/') { "" } else { "/" };
+                    let mut want = format!(
+                        "GET {slash}{path} HTTP/1.1\r\nHost: host:{port}\r\nUpgrade: websocket\r\n\
+                         Connection: Upgrade\r\nSec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n",
+                        std::str::from_utf8(&key).unwrap()
+                    );
+                    let mut seen: Vec<String> = ["host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version"]
+                        .iter().map(|x| x.to_string()).collect();
+                    let defaults = [("User-Agent".to_string(), "ESP8266".to_string()), ("Sec-WebSocket-Protocol".to_string(), "chat".to_string())];
+                    for (n, v) in extra.iter().chain(defaults.iter()) {
+                        if !seen.contains(&n.to_ascii_lowercase()) {
+                            seen.push(n.to_ascii_lowercase());
+                            want += &format!("{n}: {v}\r\n");
+                        }
+                    }
+                    want += "\r\n";
+                    prop_assert_eq!(text, want);
                 }
                 Err(e) => {
                     prop_assert_eq!(e, BAD_HEADER);
