@@ -166,6 +166,7 @@ static void on_failure(ws_info *ws, int status) {
     break;
   case 3:
     if (st->received != 2) fail("step 3 replies", st->received, 2);
+    printf("PEERCHECK fragping\n"); /* the raw peer's verdict on our pongs */
     st->step = 4;
     start(ws, "http://127.0.0.1/");
     /* -1 must have been reported synchronously from inside ws_connect. */
@@ -198,6 +199,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s ECHO_URL RAW_URL\n", argv[0]);
     return 2;
   }
+  setvbuf(stdout, NULL, _IOLBF, 0);
   echo_url = argv[1];
   raw_url = argv[2];
   memset(&st, 0, sizeof st);
