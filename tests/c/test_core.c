@@ -1,0 +1,521 @@
+/* Core C test: written only against include/websocketclient.h and linked with
+ * build/libwebsocket.a. The ws_port_* functions are a scripted fake: it
+ * records what the library sends (and unmasks the frames to check them),
+ * feeds scripted server bytes, and fires the timer on request.
+ *
+ * Prints "N passed, N failed"; exits non-zero on any failure. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "websocketclient.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                          \
+  do {                                                                       \
+    if (cond) {                                                              \
+      passed++;                                                              \
+    } else {                                                                 \
+      failed++;                                                              \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                        \
+  } while (0)
+
+/* ---------------------------------------------------------------- fake port */
+
+static struct {
+  int resolve_ret;
+  char host[300];
+  int resolves, closes, connects;
+  uint16_t port;
+  int secure;
+  unsigned char *sent;
+  size_t sent_len;
+  int pending_sent; /* ws_event_sent due */
+  long timer_ms;    /* -1 = disarmed */
+  int send_busy_once;
+} fk;
+
+/* Every 16-byte random request returns RFC 6455's sample nonce, so the key is
+ * "dGhlIHNhbXBsZSBub25jZQ==" and the accept value the RFC's example. */
+static const char NONCE[] = "the sample nonce";
+static const char KEY[] = "dGhlIHNhbXBsZSBub25jZQ==";
+static const char ACCEPT[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+int ws_port_resolve(ws_info *ws, const char *host) {
+  (void)ws;
+  fk.resolves++;
+  snprintf(fk.host, sizeof fk.host, "%s", host);
+  return fk.resolve_ret;
+}
+
+int ws_port_connect(ws_info *ws, uint16_t port, int secure) {
+  (void)ws;
+  fk.connects++;
+  fk.port = port;
+  fk.secure = secure;
+  return 0;
+}
+
+int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
+  (void)ws;
+  if (fk.send_busy_once && fk.pending_sent > 0) {
+    fk.send_busy_once = 0;
+    return WS_PORT_BUSY;
+  }
+  unsigned char *p = realloc(fk.sent, fk.sent_len + len);
+  if (!p) return -1;
+  fk.sent = p;
+  memcpy(fk.sent + fk.sent_len, data, len);
+  fk.sent_len += len;
+  fk.pending_sent++;
+  return 0;
+}
+
+void ws_port_close(ws_info *ws) {
+  (void)ws;
+  fk.closes++;
+  fk.timer_ms = -1;
+  fk.pending_sent = 0;
+}
+
+void ws_port_timer_arm(ws_info *ws, uint32_t ms) {
+  (void)ws;
+  fk.timer_ms = (long)ms;
+}
+
+void ws_port_timer_disarm(ws_info *ws) {
+  (void)ws;
+  fk.timer_ms = -1;
+}
+
+void ws_port_random(uint8_t *buf, size_t len) {
+  size_t i;
+  for (i = 0; i < len; i++) buf[i] = len == 16 ? (uint8_t)NONCE[i] : (uint8_t)(0x5A + i);
+}
+
+static void fake_reset(void) {
+  free(fk.sent);
+  memset(&fk, 0, sizeof fk);
+  fk.timer_ms = -1;
+  fk.resolve_ret = WS_PORT_DONE;
+}
+
+/* Delivers all due ws_event_sent. */
+static void ack_all(ws_info *ws) {
+  while (fk.pending_sent > 0) {
+    fk.pending_sent--;
+    ws_event_sent(ws);
+  }
+}
+
+/* The port hands the library a modifiable copy, as espconn does. */
+static void feed(ws_info *ws, const void *data, size_t len) {
+  uint8_t *copy = malloc(len ? len : 1);
+  memcpy(copy, data, len);
+  ws_event_received(ws, copy, len);
+  free(copy);
+}
+
+/* ------------------------------------------------------------- callbacks */
+
+static int opened;
+static int failures;
+static int last_status;
+static int state_at_failure;
+static int closes_at_failure;
+static int nmsgs;
+static char last_msg[70000];
+static int last_len, last_op;
+
+static void on_connection(struct ws_info *ws) {
+  (void)ws;
+  opened++;
+}
+
+static void on_receive(struct ws_info *ws, int len, char *message, int opCode) {
+  (void)ws;
+  nmsgs++;
+  last_len = len;
+  last_op = opCode;
+  CHECK(message[len] == '\0');
+  if (len >= 0 && (size_t)len < sizeof last_msg) memcpy(last_msg, message, (size_t)len + 1);
+}
+
+static void on_failure(struct ws_info *ws, int status) {
+  failures++;
+  last_status = status;
+  state_at_failure = ws->connectionState;
+  closes_at_failure = fk.closes;
+}
+
+static void reset_callbacks(void) {
+  opened = failures = nmsgs = 0;
+  last_status = 12345;
+  last_len = last_op = -1;
+  last_msg[0] = 0;
+}
+
+/* A ws_info as the Lua binding makes it: not zeroed. */
+static void init_ws(ws_info *ws) {
+  memset(ws, 0xA5, sizeof *ws);
+  ws->connectionState = 0;
+  ws->extraHeaders = NULL;
+  ws->reservedData = NULL;
+  ws->onConnection = on_connection;
+  ws->onReceive = on_receive;
+  ws->onFailure = on_failure;
+}
+
+/* ----------------------------------------------------------- frame helpers */
+
+/* Unmasked server frame into out; returns its length. */
+static size_t sframe(uint8_t *out, int fin, int op, const void *payload, size_t n) {
+  size_t h = 2;
+  out[0] = (uint8_t)((fin ? 0x80 : 0) | op);
+  if (n < 126) {
+    out[1] = (uint8_t)n;
+  } else if (n < 65536) {
+    out[1] = 126;
+    out[2] = (uint8_t)(n >> 8);
+    out[3] = (uint8_t)n;
+    h = 4;
+  } else {
+    int i;
+    out[1] = 127;
+    for (i = 0; i < 8; i++) out[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+    h = 10;
+  }
+  if (n) memcpy(out + h, payload, n);
+  return h + n;
+}
+
+/* Parses the masked client frame at fk.sent[*off]; unmasks its payload into
+ * payload (cap bytes). Returns the opcode, or -1 if there is none/invalid. */
+static int cframe(size_t *off, int *fin, uint8_t *payload, size_t cap, size_t *n) {
+  const uint8_t *b = fk.sent + *off;
+  size_t avail = fk.sent_len - *off, h = 2, len, i;
+  if (avail < 2 || !(b[1] & 0x80)) return -1;
+  len = b[1] & 0x7F;
+  if (len == 126) {
+    len = ((size_t)b[2] << 8) | b[3];
+    h = 4;
+  } else if (len == 127) {
+    len = 0;
+    for (i = 0; i < 8; i++) len = (len << 8) | b[2 + i];
+    h = 10;
+  }
+  if (avail < h + 4 + len || len > cap) return -1;
+  for (i = 0; i < len; i++) payload[i] = b[h + 4 + i] ^ b[h + (i & 3)];
+  *fin = (b[0] & 0x80) != 0;
+  *n = len;
+  *off += h + 4 + len;
+  return b[0] & 0x0F;
+}
+
+static size_t request_end(void) {
+  size_t i;
+  for (i = 3; i < fk.sent_len; i++)
+    if (memcmp(fk.sent + i - 3, "\r\n\r\n", 4) == 0) return i + 1;
+  return 0;
+}
+
+static int sent_contains(const char *needle) {
+  size_t n = strlen(needle), i;
+  for (i = 0; i + n <= fk.sent_len; i++)
+    if (memcmp(fk.sent + i, needle, n) == 0) return 1;
+  return 0;
+}
+
+static const char RESPONSE_HEAD[] =
+    "HTTP/1.1 101 Switching Protocols\r\n"
+    "Upgrade: websocket\r\n"
+    "Connection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: ";
+
+/* Connects ws to url with the fake resolving at once and TCP up. */
+static void connect_tcp(ws_info *ws, const char *url) {
+  fake_reset();
+  reset_callbacks();
+  ws_connect(ws, url);
+  CHECK(ws->connectionState == 2);
+  CHECK(fk.timer_ms == 10000);
+  CHECK(fk.sent_len == 0);
+  ws_event_connected(ws);
+  ack_all(ws);
+  CHECK(ws->connectionState == 3);
+}
+
+/* Answers the handshake in one segment. */
+static void open_ws(ws_info *ws, const char *url) {
+  char resp[256];
+  connect_tcp(ws, url);
+  snprintf(resp, sizeof resp, "%s%s\r\n\r\n", RESPONSE_HEAD, ACCEPT);
+  feed(ws, resp, strlen(resp));
+  CHECK(opened == 1);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_url_errors(void) {
+  static const struct {
+    const char *url;
+    int status;
+  } cases[] = {
+      {"http://example.com/", WS_ERR_BAD_SCHEME},
+      {"ws://:80/", WS_ERR_NO_HOST},
+      {"ws://", WS_ERR_NO_HOST},
+      {"ws://example.com:0/", WS_ERR_BAD_PORT},
+      {"ws://example.com:70000/", WS_ERR_BAD_PORT},
+  };
+  char longurl[400];
+  ws_info ws;
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fake_reset();
+    reset_callbacks();
+    init_ws(&ws);
+    ws_connect(&ws, cases[i].url);
+    CHECK(failures == 1 && last_status == cases[i].status);
+    CHECK(ws.connectionState == 4);
+    CHECK(fk.resolves == 0 && fk.closes == 0);
+  }
+  strcpy(longurl, "ws://");
+  memset(longurl + 5, 'a', 256);
+  strcpy(longurl + 5 + 256, "/");
+  reset_callbacks();
+  init_ws(&ws);
+  ws_connect(&ws, longurl);
+  CHECK(failures == 1 && last_status == WS_ERR_HOST_TOO_LONG);
+  reset_callbacks();
+  ws_connect(&ws, NULL);
+  CHECK(failures == 1 && last_status == WS_ERR_BAD_SCHEME);
+  /* NULLs never crash. */
+  ws_connect(NULL, "ws://x/");
+  ws_send(NULL, 1, "x", 1);
+  ws_close(NULL);
+  ws_release(NULL);
+  /* Not connected: ignored, -30 from ws_send_long. */
+  init_ws(&ws);
+  CHECK(ws_send_long(&ws, 1, "x", 1) == WS_ERR_NOT_CONNECTED);
+  ws_close(&ws);
+  CHECK(ws.connectionState == 0);
+}
+
+static void test_dns_failure(void) {
+  ws_info ws;
+  init_ws(&ws);
+  fake_reset();
+  reset_callbacks();
+  fk.resolve_ret = WS_PORT_PENDING;
+  ws_connect(&ws, "ws://nowhere.invalid/");
+  CHECK(ws.connectionState == 1);
+  CHECK(strcmp(fk.host, "nowhere.invalid") == 0);
+  ws_event_resolved(&ws, 0);
+  CHECK(failures == 1 && last_status == WS_ERR_DNS);
+  CHECK(fk.closes == 1 && closes_at_failure == 1 && state_at_failure == 4);
+  CHECK(ws.engine == NULL);
+}
+
+static void test_session(ws_info *ws) {
+  char resp[256];
+  uint8_t seg[512], pl[256];
+  size_t n = 0, off, req, plen, rlen;
+  int fin, op;
+
+  /* Handshake request. */
+  connect_tcp(ws, "ws://Example.COM:8080/chat?room=1");
+  CHECK(strcmp(fk.host, "Example.COM") == 0);
+  CHECK(fk.port == 8080 && fk.secure == 0);
+  req = request_end();
+  CHECK(req > 0 && req == fk.sent_len);
+  CHECK(memcmp(fk.sent, "GET /chat?room=1 HTTP/1.1\r\n", 27) == 0);
+  CHECK(sent_contains(KEY));
+  CHECK(sent_contains("\r\nHost: Example.COM:8080\r\n"));
+
+  /* ws_send during the handshake: held until the 101. */
+  ws_send(ws, 1, "early", 5);
+  CHECK(fk.sent_len == req);
+
+  /* 101 split over three segments, a frame glued to the end of the last. */
+  rlen = (size_t)snprintf(resp, sizeof resp, "%s%s\r\n\r\n", RESPONSE_HEAD, ACCEPT);
+  feed(ws, resp, 10);
+  feed(ws, resp + 10, 40);
+  CHECK(opened == 0);
+  memcpy(seg, resp + 50, rlen - 50);
+  n = rlen - 50;
+  n += sframe(seg + n, 1, 1, "hello", 5);
+  feed(ws, seg, n);
+  ack_all(ws);
+  CHECK(opened == 1);
+  CHECK(ws->connectionState == 3);
+  CHECK(nmsgs == 1 && last_op == 1 && last_len == 5 && strcmp(last_msg, "hello") == 0);
+  CHECK(fk.timer_ms == 30000);
+  off = req;
+  op = cframe(&off, &fin, pl, sizeof pl, &plen);
+  CHECK(op == 1 && fin && plen == 5 && memcmp(pl, "early", 5) == 0);
+
+  /* Fragmented binary message with a ping between the fragments, spread over
+   * segments of 3 bytes. */
+  n = sframe(seg, 0, 2, "frag", 4);
+  n += sframe(seg + n, 1, 9, "ping!", 5);
+  n += sframe(seg + n, 0, 0, "ment", 4);
+  n += sframe(seg + n, 1, 0, "ed", 2);
+  {
+    size_t i;
+    for (i = 0; i < n; i += 3) feed(ws, seg + i, n - i < 3 ? n - i : 3);
+  }
+  ack_all(ws);
+  CHECK(nmsgs == 2 && last_op == 2 && last_len == 10 && memcmp(last_msg, "fragmented", 11) == 0);
+  op = cframe(&off, &fin, pl, sizeof pl, &plen);
+  CHECK(op == 10 && fin && plen == 5 && memcmp(pl, "ping!", 5) == 0);
+
+  /* Long message from us: 70000 bytes, 64-bit length, pipelined chunks,
+   * and one BUSY refusal on the way. */
+  {
+    static uint8_t big[70000], back[70000];
+    size_t i;
+    for (i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 31);
+    fk.send_busy_once = 1;
+    fk.pending_sent = 1; /* pretend one chunk is still in flight */
+    CHECK(ws_send_long(ws, 2, (const char *)big, sizeof big) == 0);
+    ack_all(ws);
+    ack_all(ws);
+    CHECK(fk.sent[off] == 0x82 && fk.sent[off + 1] == 0xFF);
+    op = cframe(&off, &fin, back, sizeof back, &plen);
+    CHECK(op == 2 && plen == sizeof big && memcmp(back, big, sizeof big) == 0);
+  }
+
+  /* Bad opcode: ignored. */
+  CHECK(ws_send_long(ws, 3, "x", 1) == WS_ERR_BAD_OPCODE);
+  CHECK(fk.sent_len == off);
+
+  /* Server close 4000 -> our reply carries 4000, then -6 once it is sent. */
+  {
+    uint8_t code[2] = {0x0F, 0xA0};
+    n = sframe(seg, 1, 8, code, 2);
+    feed(ws, seg, n);
+    CHECK(ws->connectionState == 4);
+    CHECK(failures == 0);
+    op = cframe(&off, &fin, pl, sizeof pl, &plen);
+    CHECK(op == 8 && plen == 2 && pl[0] == 0x0F && pl[1] == 0xA0);
+    ack_all(ws);
+    CHECK(failures == 1 && last_status == WS_ERR_SERVER_CLOSED);
+    CHECK(closes_at_failure == 1 && state_at_failure == 4);
+    CHECK(ws->engine == NULL);
+  }
+}
+
+static void test_user_close(ws_info *ws) {
+  uint8_t seg[16], pl[8], code[2] = {0x03, 0xE8};
+  size_t off, plen, n;
+  int fin, op;
+  open_ws(ws, "ws://127.0.0.1/");
+  off = request_end();
+  ws_close(ws);
+  CHECK(ws->connectionState == 4);
+  CHECK(fk.timer_ms == 5000);
+  ws_close(ws); /* twice is fine */
+  ack_all(ws);
+  op = cframe(&off, &fin, pl, sizeof pl, &plen);
+  CHECK(op == 8 && plen == 2 && pl[0] == 0x03 && pl[1] == 0xE8);
+  CHECK(failures == 0);
+  n = sframe(seg, 1, 8, code, 2);
+  feed(ws, seg, n);
+  CHECK(failures == 0);
+  ws_event_disconnected(ws, 0);
+  CHECK(failures == 1 && last_status == WS_OK);
+  CHECK(fk.closes == 1);
+}
+
+static void test_handshake_errors(ws_info *ws) {
+  char resp[256];
+  /* Not 101 -> -17 */
+  connect_tcp(ws, "ws://h/");
+  feed(ws, "HTTP/1.1 404 Not Found\r\n\r\n", 26);
+  CHECK(failures == 1 && last_status == WS_ERR_NOT_SWITCHING && opened == 0);
+  /* Wrong accept -> -7 */
+  connect_tcp(ws, "ws://h/");
+  snprintf(resp, sizeof resp, "%s%s\r\n\r\n", RESPONSE_HEAD, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+  feed(ws, resp, strlen(resp));
+  CHECK(failures == 1 && last_status == WS_ERR_BAD_ACCEPT && opened == 0);
+  /* No answer -> the connect timer fires -> -18 */
+  connect_tcp(ws, "ws://h/");
+  CHECK(fk.timer_ms == 10000);
+  ws_event_timer(ws);
+  CHECK(failures == 1 && last_status == WS_ERR_CONNECT_TIMEOUT);
+  /* Peer resets TCP -> -109 */
+  open_ws(ws, "ws://h/");
+  ws_event_disconnected(ws, -9);
+  CHECK(failures == 1 && last_status == -109);
+  /* User close during the handshake: at once, status 0. */
+  connect_tcp(ws, "ws://h/");
+  ws_close(ws);
+  CHECK(failures == 1 && last_status == 0 && fk.closes == 1);
+  /* Keep-alive: two unanswered pings, then -19. */
+  open_ws(ws, "ws://h/");
+  ws_event_timer(ws);
+  ws_event_timer(ws);
+  ack_all(ws);
+  CHECK(failures == 0);
+  ws_event_timer(ws);
+  CHECK(failures == 1 && last_status == WS_ERR_PING_TIMEOUT);
+  /* Protocol violation: masked server frame -> close 1002, then -20. */
+  open_ws(ws, "ws://h/");
+  {
+    const uint8_t masked[] = {0x81, 0x81, 1, 2, 3, 4, 'x'};
+    uint8_t pl[8];
+    size_t off = request_end(), plen;
+    int fin;
+    feed(ws, masked, sizeof masked);
+    CHECK(cframe(&off, &fin, pl, sizeof pl, &plen) == 8 && plen == 2 && pl[0] == 0x03 && pl[1] == 0xEA);
+    ack_all(ws);
+    CHECK(failures == 1 && last_status == WS_ERR_MASKED_FRAME);
+  }
+}
+
+static void test_options(ws_info *ws) {
+  ws_options o;
+  ws_options_init(&o);
+  CHECK(o.max_message == WS_DEFAULT_MAX_MESSAGE && o.connect_timeout_ms == 10000 &&
+        o.ping_interval_ms == 30000 && o.pong_timeout_ms == 60000 && o.close_timeout_ms == 5000);
+  o.max_message = 8;
+  o.ping_interval_ms = 0;
+  fake_reset();
+  reset_callbacks();
+  ws_connect_with(ws, "ws://h/", &o);
+  ws_event_connected(ws);
+  ack_all(ws);
+  {
+    char resp[256];
+    uint8_t seg[32];
+    size_t n;
+    snprintf(resp, sizeof resp, "%s%s\r\n\r\n", RESPONSE_HEAD, ACCEPT);
+    feed(ws, resp, strlen(resp));
+    CHECK(opened == 1 && fk.timer_ms == -1);
+    n = sframe(seg, 1, 2, "123456789", 9);
+    feed(ws, seg, n);
+    ack_all(ws);
+    CHECK(failures == 1 && last_status == WS_ERR_MESSAGE_TOO_BIG && nmsgs == 0);
+  }
+}
+
+int main(void) {
+  ws_info ws;
+  test_url_errors();
+  test_dns_failure();
+  init_ws(&ws);
+  test_session(&ws);      /* first connection on ws */
+  test_user_close(&ws);   /* second connection on the same ws_info */
+  test_handshake_errors(&ws);
+  test_options(&ws);
+  open_ws(&ws, "ws://h/"); /* and once more: release without callback */
+  ws_release(&ws);
+  CHECK(failures == 0 && ws.engine == NULL && fk.closes == 1);
+  fake_reset();
+  free(fk.sent);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
