@@ -39,6 +39,7 @@ LUA_TESTS = [
     ("gc", "gc.lua", {}, 30),
     ("burst", "burst.lua", {"FAKE_SDK_SEND_LIMIT": "64"}, 60),
     ("api_errors", "api_errors.lua", {}, 30),
+    ("headers", "headers.lua", {}, 30),
     ("heap", "heap.lua", {}, 30),
 ]
 # name, program (under the build dir), timeout

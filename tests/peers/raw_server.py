@@ -34,6 +34,7 @@ Scenarios
   badutf8        text message that is not UTF-8      (-25, 1007)
   toobig-<n>     binary message of n bytes           (-26 with max_message < n, 1009)
   contnostart    continuation frame with no message   (-15, 1002)
+  headers        101, then one text message holding the request head verbatim
   echo           plain echo (text, binary, ping->pong, close)
 """
 import argparse
@@ -118,6 +119,7 @@ def _unmask_fast(data, mask):
 
 async def read_request(reader):
     data = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    reader.request_head = data
     lines = data.decode("latin-1").split("\r\n")
     method, path, _ = lines[0].split(" ", 2)
     headers = {}
@@ -300,6 +302,10 @@ async def scenario(tid, scn, arg, key, reader, writer):
         await writer.drain()
         ok, detail = await expect_close(reader, want)
         report(tid, scn, ok, detail)
+    elif scn == "headers":
+        w(response(key) + frame(1, reader.request_head))
+        await writer.drain()
+        await serve_echo(reader, writer)
     elif scn == "echo":
         w(response(key))
         await writer.drain()
