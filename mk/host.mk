@@ -101,5 +101,10 @@ $(BUILD)/host_%: tests/c/host_%.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS
 $(HOST_BUILD)/sdk_test: $(HOST_DIR)/tests/sdk_test.c $(HOST_SDK_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_SDK_OBJS) $(HOST_LDFLAGS)
 
-host-sdk-test: $(HOST_BUILD)/sdk_test
+$(HOST_BUILD)/sdk_test_asan: $(HOST_DIR)/tests/sdk_test.c $(HOST_DIR)/fake_sdk.c $(wildcard $(HOST_DIR)/sdk/*.h $(HOST_DIR)/sdk/lwip/*.h)
+	mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) $(HOST_ASAN_FLAGS) -o $@ $(HOST_DIR)/tests/sdk_test.c $(HOST_DIR)/fake_sdk.c $(HOST_LDFLAGS)
+
+host-sdk-test: $(HOST_BUILD)/sdk_test $(HOST_BUILD)/sdk_test_asan
 	FAKE_SDK_DNS_HOSTS_ONLY=1 $(HOST_BUILD)/sdk_test
+	FAKE_SDK_DNS_HOSTS_ONLY=1 $(HOST_BUILD)/sdk_test_asan

@@ -843,11 +843,14 @@ static void *dns_worker(void *p) {
     if (res)
       freeaddrinfo(res);
   }
+  /* Once written, the request belongs to the loop thread again: write a local
+   * copy of the pointer and never touch *r afterwards. */
+  dnsreq_t *self = r->self;
   ssize_t w;
   do {
-    w = write(dns_pipe[1], &r->self, sizeof r->self);
+    w = write(dns_pipe[1], &self, sizeof self);
   } while (w < 0 && errno == EINTR);
-  if (w != (ssize_t)sizeof r->self)
+  if (w != (ssize_t)sizeof self)
     die("DNS worker could not report back");
   return NULL;
 }
