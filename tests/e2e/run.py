@@ -194,7 +194,10 @@ def main():
             if problems:
                 failed += 1
                 print(f"FAIL {tid} ({dt:.1f}s): {'; '.join(problems)}", flush=True)
-                tail = out.splitlines()[-40:]
+                lines = out.splitlines()
+                marks = [i for i, ln in enumerate(lines) if any(m in ln for m in SANITIZER_MARKS)]
+                # Sanitizer report: its head and stack; otherwise the output's end.
+                tail = lines[max(0, marks[0] - 5):marks[0] + 30] if marks else lines[-40:]
                 print("\n".join("    | " + ln for ln in tail), flush=True)
             else:
                 passed += 1
