@@ -321,7 +321,8 @@ extern void ws_port_random(uint8_t *buf, size_t len);
 void ws_options_init(struct ws_options *options);
 
 /*
- Starts a connection (states 0 and 4 only, else ignored). URL errors are
+ Starts a connection (states 0 and 4 only, else ignored; also ignored in
+ state 4 while a closing handshake is still running). URL errors are
  reported at once through `onFailure`.
  */
 void ws_connect(struct ws_info *ws, const char *url);
