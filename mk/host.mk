@@ -4,7 +4,9 @@
 #
 # Targets:  host            build/nodemcu-lua{,51,53}
 #           host-asan       the same under ASan+UBSan in build/asan/
-#           host-sdk-test   smoke test of the fake SDK (in TEST_TARGETS)
+#           host-sdk-test   smoke test of the fake SDK, plain and ASan (in TEST_TARGETS)
+#           host-runner-test  tmr/node/errors/exit codes/websocket registration
+#                           of build/nodemcu-lua on Lua 5.1 and 5.3 (in TEST_TARGETS)
 # For other fragments (C programs on the glue port + fake SDK):
 #   $(CC) $(HOST_CFLAGS) prog.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS_LINK) $(HOST_LDFLAGS)
 #   tests/c/host_NAME.c  ->  make $(BUILD)/host_NAME
@@ -34,9 +36,9 @@ HOST_LUA_STAMP := $(HOST_LUA_SRC)/.stamp
 HOST_LUA51_CFLAGS := -std=gnu99 -O2 -g -DLUA_USE_LINUX -w
 HOST_LUA53_CFLAGS := -std=gnu99 -O2 -g -DLUA_USE_LINUX -DLUA_COMPAT_5_2 -w
 
-.PHONY: host host-asan host-sdk-test
+.PHONY: host host-asan host-sdk-test host-runner-test
 ALL_TARGETS += host
-TEST_TARGETS += host-sdk-test
+TEST_TARGETS += host-sdk-test host-runner-test
 
 $(HOST_LUA_STAMP): $(HOST_DIR)/luasrc/Cargo.toml $(HOST_DIR)/luasrc/Cargo.lock $(HOST_DIR)/fetch-lua.sh
 	$(HOST_DIR)/fetch-lua.sh $(HOST_LUA_SRC)
@@ -108,3 +110,6 @@ $(HOST_BUILD)/sdk_test_asan: $(HOST_DIR)/tests/sdk_test.c $(HOST_DIR)/fake_sdk.c
 host-sdk-test: $(HOST_BUILD)/sdk_test $(HOST_BUILD)/sdk_test_asan
 	FAKE_SDK_DNS_HOSTS_ONLY=1 $(HOST_BUILD)/sdk_test
 	FAKE_SDK_DNS_HOSTS_ONLY=1 $(HOST_BUILD)/sdk_test_asan
+
+host-runner-test: host
+	$(HOST_DIR)/tests/runner_test.sh $(BUILD)
