@@ -12,10 +12,12 @@ Heap figures (HEAP lines of the Lua tests): build/e2e-heap.txt.
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -145,8 +147,9 @@ def main():
     runner = os.path.join(build, "nodemcu-lua")
     logdir = os.path.join(build, "e2e-logs")
     os.makedirs(logdir, exist_ok=True)
-    report_path = os.path.join(logdir, "peer-verdicts.jsonl")
-    open(report_path, "w").close()
+    # Private verdict file: another run in the same tree must not truncate it.
+    fd, report_path = tempfile.mkstemp(prefix="peer-verdicts.", suffix=".jsonl", dir=logdir)
+    os.close(fd)
 
     base_env = dict(os.environ)
     for k in list(base_env):
@@ -207,6 +210,8 @@ def main():
     finally:
         for p in peers:
             p.stop()
+        shutil.copyfile(report_path, os.path.join(logdir, "peer-verdicts.jsonl"))
+        os.unlink(report_path)
 
     if heap_lines:
         with open(os.path.join(build, "e2e-heap.txt"), "w") as f:

@@ -27,6 +27,7 @@ local msgs = {
   { pattern(65536, 7), 2 },
   { text100k, 1 },
   { pattern(100000, 42), 2 },
+  { string.rep("0123456789abcdef", 65536), 1 }, -- exactly the default max_message (1 MiB)
 }
 
 local i = 0

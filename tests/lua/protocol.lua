@@ -13,4 +13,6 @@ T.run_cases({
   { name = "message over max_message", url = T.raw("toobig-2000"), config = { max_message = 1000 },
     status = -26, connected = true, peer = "toobig" },
   { name = "continuation without a message", url = T.raw("contnostart"), status = -15, connected = true, peer = "contnostart" },
+  { name = "message over the default 1 MiB limit", url = T.raw("toobig-1048577"),
+    status = -26, connected = true, peer = "toobig" },
 }, function() T.pass() end)

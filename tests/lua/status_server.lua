@@ -18,4 +18,8 @@ T.run_cases({
   { name = "connection refused", url = T.refused, status = -109, connected = false }, -- the fake SDK maps ECONNREFUSED to ESPCONN_RST
   { name = "TCP reset", url = T.raw("reset"), status = -109, connected = true }, -- ECONNRESET -> ESPCONN_RST
   { name = "TCP closed without close frame", url = T.raw("eof"), status = -110, connected = true },
+  { name = "close while handshaking", url = T.raw("mute"), status = 0, connected = false,
+    after_connect = function(w) T.later(100, function() w:close() end) end },
+  { name = "user close, server never replies", url = T.echo .. "/silent", config = { close_timeout = 0.3 },
+    status = 0, connected = true, on_connect = function(w) w:close() end },
 }, function() T.pass() end)

@@ -18,4 +18,6 @@ T.run_cases({
   { name = "255-char host is not too long", url = "ws://" .. string.rep("b", 247) .. ".invalid/", status = -5, connected = false },
   { name = "upper-case scheme", url = "WS://127.0.0.1:" .. port .. "/", status = 0, connected = true, on_connect = close_at_once },
   { name = "localhost via hosts", url = "ws://localhost:" .. port .. "/path?q=1&r=2", status = 0, connected = true, on_connect = close_at_once },
+  { name = "close while resolving", url = "ws://localhost:" .. port .. "/", status = 0, connected = false,
+    after_connect = close_at_once },
 }, function() T.pass() end)

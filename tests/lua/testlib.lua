@@ -97,7 +97,8 @@ end
 -- Run connection cases one after the other. A case:
 --   name, url, config (table for ws:config), status (number or list),
 --   connected (true/false: whether the connection event must have fired),
---   on_connect(ws), on_receive(ws, msg, opcode), peer (raw-peer scenario
+--   on_connect(ws), on_receive(ws, msg, opcode), after_connect(ws) (runs
+--   right after ws:connect returns), peer (raw-peer scenario
 --   whose verdict the driver must check; printed as "PEERCHECK <scenario>").
 function T.run_cases(cases, done)
   local i = 0
@@ -131,6 +132,7 @@ function T.run_cases(cases, done)
     end))
     T.log(c.name, "connect", c.url)
     ws:connect(c.url)
+    if c.after_connect then c.after_connect(ws) end
   end
   nxt()
 end
