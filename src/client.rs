@@ -105,14 +105,8 @@ struct Rng([u32; 4]);
 impl Rng {
     fn new(seed: [u8; 16]) -> Self {
         let mut s = [0u32; 4];
-        for (i, w) in s.iter_mut().enumerate() {
-            let b = [
-                seed[i * 4],
-                seed[i * 4 + 1],
-                seed[i * 4 + 2],
-                seed[i * 4 + 3],
-            ];
-            *w = u32::from_le_bytes(b);
+        for (w, b) in s.iter_mut().zip(seed.chunks_exact(4)) {
+            *w = b.iter().rev().fold(0, |acc, &x| (acc << 8) | u32::from(x));
         }
         if s == [0; 4] {
             s[0] = 0x9E37_79B9;
@@ -313,10 +307,7 @@ impl Client {
     pub fn sent(&mut self) {
         self.inflight = self.inflight.saturating_sub(1);
         self.busy = false;
-        if self.finish_when_sent && self.inflight == 0 && self.out.is_empty() {
-            let p = self.pending;
-            self.end(p);
-        }
+        self.sent_check();
     }
 
     /// Name resolution ended (for `ws_port_resolve` == DONE call it at once).
@@ -494,10 +485,13 @@ impl Client {
         };
     }
 
+    // A side effect in a match guard would be less obvious than this `if`.
+    #[allow(clippy::collapsible_match)]
     fn control(&mut self, opcode: u8, p: &[u8]) {
         match opcode {
-            OP_PING if self.phase == Phase::Open => {
-                if self.queue_frame(OP_PONG, p).is_err() {
+            OP_PING => {
+                // Answer pings while open; after a close frame nothing more is sent.
+                if self.phase == Phase::Open && self.queue_frame(OP_PONG, p).is_err() {
                     self.end(status::NO_MEMORY_SEND);
                 }
             }
@@ -708,8 +702,7 @@ pub(crate) mod tests {
             .lines()
             .find(|l| l.starts_with("Sec-WebSocket-Key: "))
             .expect("key header");
-        let key: [u8; 24] = line["Sec-WebSocket-Key: ".len()..]
-            .as_bytes()
+        let key: [u8; 24] = line.as_bytes()["Sec-WebSocket-Key: ".len()..]
             .try_into()
             .unwrap();
         let acc = handshake::accept_for(&key);
@@ -1135,7 +1128,9 @@ pub(crate) mod tests {
         assert_eq!(h.c.heap_bytes(), 0, "queue freed when drained");
     }
 
-    fn status_after(seg: &[u8]) -> (Option<i32>, Vec<(bool, u8, Vec<u8>)>) {
+    type Frames = Vec<(bool, u8, Vec<u8>)>;
+
+    fn status_after(seg: &[u8]) -> (Option<i32>, Frames) {
         let mut h = opened();
         h.rx(seg);
         (h.finished, h.frames())
