@@ -1,5 +1,7 @@
 # mk/nodemcu.mk — install libwebsocket into a nodemcu-firmware checkout, and test that.
 #   make nodemcu-install NODEMCU=<checkout> [WS_ARCHIVE=<xtensa archive>]
+#     WS_ARCHIVE defaults to the host build; for a firmware use
+#     build/cross/xtensa-esp8266-none-elf/libwebsocket.a (see nodemcu-glue/README.md)
 #   make nodemcu-install-test   (part of `make test`)
 NODEMCU ?=
 WS_ARCHIVE ?= $(BUILD)/libwebsocket.a
