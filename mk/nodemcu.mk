@@ -11,7 +11,8 @@ NODEMCU_TEST_DIR := $(BUILD)/nodemcu-install-test
 .PHONY: nodemcu-install nodemcu-install-test
 TEST_TARGETS += nodemcu-install-test
 
-nodemcu-install: $(WS_ARCHIVE)
+# Only the default (host) archive is built here; another WS_ARCHIVE must exist.
+nodemcu-install: $(filter $(BUILD)/libwebsocket.a,$(WS_ARCHIVE))
 	@test -n "$(NODEMCU)" || { echo "usage: make nodemcu-install NODEMCU=<nodemcu-firmware checkout> [WS_ARCHIVE=<archive>]"; exit 2; }
 	tools/nodemcu-install.sh --archive "$(WS_ARCHIVE)" "$(NODEMCU)"
 
