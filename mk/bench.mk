@@ -17,14 +17,24 @@ BENCH_CARGO := CARGO_TARGET_DIR=$(abspath $(BENCH_DIR))/target $(CARGO) --quiet
 BENCH_MANIFEST := --manifest-path bench/Cargo.toml
 SIZE_TARGETS := thumbv7em-none-eabi riscv32imc-unknown-none-elf
 CG_BIN := $(BENCH_DIR)/cg_bench
+HEAP32_TARGET := i686-unknown-linux-gnu
+HEAP32_BIN := $(BENCH_DIR)/cg_heap32
 
-.PHONY: bench bench-criterion bench-heap bench-callgrind size size-tools bench-tools
+.PHONY: bench bench-criterion bench-heap bench-heap32 bench-callgrind size size-tools bench-tools \
+  heap32-tools
 
 # valgrind for callgrind; clang for the bare-metal C of the size images
 # (the linker is rustup's rust-lld).
 bench-tools:
 	@command -v valgrind >/dev/null 2>&1 || { apt-get update -q >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null; }
+
+# 32-bit host build for the heap figures at the device's pointer width.
+heap32-tools:
+	@rustup target list --installed | grep -qx $(HEAP32_TARGET) || rustup target add $(HEAP32_TARGET)
+	@echo 'int main(void){return 0;}' > $(BENCH_DIR)/m32.c
+	@$(CC) -m32 $(BENCH_DIR)/m32.c -o $(BENCH_DIR)/m32 2>/dev/null || { apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-multilib >/dev/null; }
 
 size-tools:
 	@{ command -v clang >/dev/null 2>&1 && command -v llvm-nm >/dev/null 2>&1; } || { \
@@ -33,10 +43,13 @@ size-tools:
 	@for t in $(SIZE_TARGETS); do \
 	  rustup target list --installed | grep -qx $$t || rustup target add $$t; done
 
-bench: bench-criterion bench-heap bench-callgrind
+# Every part runs even when an earlier one fails; the exit status says whether all passed.
+bench:
+	@st=0; for part in bench-criterion bench-heap bench-heap32 bench-callgrind; do \
+	  $(MAKE) --no-print-directory $$part || { echo "bench: $$part FAILED"; st=1; }; done; exit $$st
 
 bench-criterion:
-	@mkdir -p $(BENCH_DIR)/criterion
+	@rm -rf $(BENCH_DIR)/criterion && mkdir -p $(BENCH_DIR)/criterion
 	CRITERION_HOME=$(abspath $(BENCH_DIR))/criterion $(BENCH_CARGO) bench $(BENCH_MANIFEST) \
 	  --bench throughput -- --noplot
 	@echo "== criterion medians =="
@@ -45,6 +58,18 @@ bench-criterion:
 bench-heap:
 	@echo "== heap (counting allocator) =="
 	$(BENCH_CARGO) run --release $(BENCH_MANIFEST) --bin heap
+
+bench-heap32: | $(BENCH_DIR)
+	@$(MAKE) --no-print-directory heap32-tools
+	$(CARGO) rustc -q --release --lib --crate-type staticlib --target $(HEAP32_TARGET)
+	$(CC) -m32 -std=c99 -O2 -Wall -Wextra -Werror -DCOUNT_HEAP -Iinclude tools/callgrind/cg_bench.c \
+	  target/$(HEAP32_TARGET)/release/libwebsocket.a -Wl,--wrap=malloc,--wrap=realloc,--wrap=free \
+	  -o $(HEAP32_BIN)
+	@echo "== heap on 32-bit ($(HEAP32_TARGET), release archive) =="
+	tools/callgrind/heap32.sh $(HEAP32_BIN)
+
+$(BENCH_DIR):
+	@mkdir -p $@
 
 $(CG_BIN): tools/callgrind/cg_bench.c include/websocketclient.h $(BUILD)/libwebsocket.a
 	@mkdir -p $(@D)

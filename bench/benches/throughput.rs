@@ -54,13 +54,20 @@ fn receive(c: &mut Criterion) {
             })
         });
 
+        // A trial run first: a peer that cannot take the workload is left out
+        // of the table (with the reason) instead of failing the whole run.
         let mut emb = Embedded::open(BIG_SIZE);
-        g.bench_function("embedded-websocket", |b| {
-            b.iter(|| {
-                let got = emb.receive(black_box(stream)).unwrap();
-                assert_eq!(got, (msgs, bytes), "embedded-websocket messages/bytes");
-            })
-        });
+        match emb.receive(stream) {
+            Ok(got) if got == (msgs, bytes) => {
+                g.bench_function("embedded-websocket", |b| {
+                    b.iter(|| {
+                        let got = emb.receive(black_box(stream)).unwrap();
+                        assert_eq!(got, (msgs, bytes), "embedded-websocket messages/bytes");
+                    })
+                });
+            }
+            other => eprintln!("{}: embedded-websocket not benchmarked: {other:?}", w.name),
+        }
         g.finish();
     }
 }

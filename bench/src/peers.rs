@@ -130,7 +130,11 @@ impl Embedded {
     pub fn feed(&mut self, seg: &[u8]) -> Result<(u64, u64), String> {
         let end = self.rx_len + seg.len();
         if end > self.rx.len() {
-            return Err("embedded-websocket: receive buffer overflow".into());
+            return Err(format!(
+                "embedded-websocket: receive buffer overflow ({} + {})",
+                self.rx_len,
+                seg.len()
+            ));
         }
         self.rx[self.rx_len..end].copy_from_slice(seg);
         self.rx_len = end;
@@ -149,8 +153,14 @@ impl Embedded {
                         bytes += self.msg_len as u64;
                         self.msg_len = 0;
                     }
-                    if r.len_from == 0 {
-                        break;
+                    if r.len_from == 0 && r.len_to == 0 {
+                        // Bytes are waiting but nothing moves: embedded-websocket
+                        // 0.9 keeps the finished continuation state of a non-final
+                        // fragment that spanned reads and reads 0 bytes forever.
+                        return Err(format!(
+                            "embedded-websocket: stalled with {} unread bytes (fragment state not cleared)",
+                            self.rx_len - pos
+                        ));
                     }
                 }
                 Err(ews::Error::ReadFrameIncomplete) => break,

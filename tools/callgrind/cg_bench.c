@@ -11,8 +11,9 @@
  * the server stream is prepared and cut into 1460-byte segments beforehand,
  * so the count is the engine (plus the trivial port and callbacks).
  *
- * usage: cg_bench recv_16B_x100k | recv_64KiB | recv_64KiB_16frag | send_16B | send_1000B
- * prints: messages=<n> bytes=<n>; exits 1 when the engine delivered
+ * usage: cg_bench recv_16B_x100k | recv_64KiB | recv_64KiB_16frag | send_16B | send_1000B | idle
+ * prints: messages=<n> bytes=<n> (receive workloads also allocs= and peak_above_idle=, which
+ * count only when built with -DCOUNT_HEAP; idle prints idle_heap=); exits 1 when the engine delivered
  * something else than what was fed. */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,50 @@
 #include "websocketclient.h"
 
 #define SEGMENT 1460
+
+/* ---------------- heap accounting (built with -DCOUNT_HEAP and
+ * -Wl,--wrap=malloc,--wrap=realloc,--wrap=free: the archive's calls land here) */
+/* volatile: the compiler assumes malloc/free leave globals alone */
+static volatile size_t heap_live, heap_peak, heap_allocs;
+#ifdef COUNT_HEAP
+#define HDR 16 /* keeps malloc's alignment */
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+static void heap_grow(size_t n) {
+  heap_live += n;
+  if (heap_live > heap_peak) heap_peak = heap_live;
+}
+void *__wrap_malloc(size_t n) {
+  unsigned char *p = __real_malloc(n + HDR);
+  if (!p) return NULL;
+  memcpy(p, &n, sizeof n);
+  heap_allocs++;
+  heap_grow(n);
+  return p + HDR;
+}
+void __wrap_free(void *q) {
+  if (!q) return;
+  unsigned char *p = (unsigned char *)q - HDR;
+  size_t n;
+  memcpy(&n, p, sizeof n);
+  heap_live -= n;
+  __real_free(p);
+}
+void *__wrap_realloc(void *q, size_t n) {
+  if (!q) return __wrap_malloc(n);
+  unsigned char *p = (unsigned char *)q - HDR;
+  size_t old;
+  memcpy(&old, p, sizeof old);
+  p = __real_realloc(p, n + HDR);
+  if (!p) return NULL;
+  memcpy(p, &n, sizeof n);
+  heap_allocs++;
+  heap_live -= old;
+  heap_grow(n);
+  return p + HDR;
+}
+#endif
 
 /* ---------------- SHA-1 (FIPS 180-4) and base64 ---------------- */
 static uint32_t rol32(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
@@ -290,12 +335,18 @@ int main(int argc, char **argv) {
     return 2;
   }
   static ws_info ws;
+  size_t live0 = heap_live;
   int rc = open_client(&ws);
   if (rc != 0) {
     fprintf(stderr, "cg_bench: opening failed (%d, status %d)\n", rc, st.failure);
     return 1;
   }
   const char *w = argv[1];
+  size_t idle = heap_live - live0;
+  if (strcmp(w, "idle") == 0) {
+    printf("idle_heap=%zu sizeof(ws_info)=%zu\n", idle, sizeof(ws_info));
+    return 0;
+  }
   unsigned long long want_msgs = 0, want_bytes = 0;
   if (strncmp(w, "send_", 5) == 0) {
     size_t plen = (size_t)atoi(w + 5);
@@ -320,9 +371,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   unsigned long long m0 = st.messages, b0 = st.bytes;
+  size_t allocs0 = heap_allocs, base = heap_live;
+  heap_peak = base;
   run_workload(&ws, data, len, 0, NULL, 0);
   free(data);
-  printf("messages=%llu bytes=%llu\n", st.messages - m0, st.bytes - b0);
+  printf("messages=%llu bytes=%llu allocs=%zu peak_above_idle=%zu\n", st.messages - m0,
+         st.bytes - b0, heap_allocs - allocs0, heap_peak - base);
   if (st.failed || st.bad || st.messages - m0 != want_msgs || st.bytes - b0 != want_bytes) {
     fprintf(stderr, "cg_bench: expected %llu messages / %llu bytes (failure %d)\n", want_msgs,
             want_bytes, st.failure);

@@ -3,7 +3,8 @@
 //!   * a message arriving within one segment costs 0 allocations;
 //!   * a 64 KiB message peaks at most its size + SLACK bytes above idle;
 //!   * an open, idle connection holds < IDLE_LIMIT bytes of heap (ws_info is
-//!     the caller's and not counted).
+//!     the caller's and not counted) -- a 32-bit figure (docs/DESIGN.md), so it
+//!     is checked by `make bench-heap32`; this 64-bit host figure is printed.
 //! Exits non-zero when a check fails.
 
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ static ALLOC: Counting = Counting;
 
 /// Allowed heap above a message's own size (+1 for its NUL) while it is assembled.
 const SLACK: usize = 64;
-/// Allowed heap of an open idle connection.
+/// Allowed heap of an open idle connection on 32-bit (checked by heap32.sh).
 const IDLE_LIMIT: isize = 200;
 
 struct Figure {
@@ -90,10 +91,9 @@ fn main() -> ExitCode {
     let tung = Tung::open();
     let tung_idle = counting::snapshot().live - before;
     drop(tung);
-    println!("heap idle-open ours={idle} B tungstenite={tung_idle} B embedded-websocket=0 B (caller buffers: {} B rx + message/send buffers)", 2 * SEGMENT);
-    check(
-        idle < IDLE_LIMIT,
-        format!("idle open connection holds {idle} B of heap (< {IDLE_LIMIT})"),
+    println!("heap idle-open tungstenite={tung_idle} B embedded-websocket=0 B (caller buffers: {} B rx + message/send buffers)", 2 * SEGMENT);
+    println!(
+        "heap idle-open ours: {idle} B on this 64-bit host (the < {IDLE_LIMIT} B budget is for 32-bit: make bench-heap32)"
     );
 
     // Whole frames inside one segment: zero allocations.
@@ -172,9 +172,13 @@ fn main() -> ExitCode {
         let mut emb = Embedded::open(BIG_SIZE);
         let mut got = Ok((0, 0));
         let fig = measure(|| got = emb.receive(&w.stream));
-        print_row(w.name, "embedded-websocket", &fig, msgs);
-        if got != Ok((msgs, bytes)) {
-            println!("  embedded-websocket delivered {got:?}, expected ({msgs}, {bytes})");
+        if got == Ok((msgs, bytes)) {
+            print_row(w.name, "embedded-websocket", &fig, msgs);
+        } else {
+            println!(
+                "{:<18} {:<19} failed: {got:?}",
+                w.name, "embedded-websocket"
+            );
         }
     }
 
