@@ -11,6 +11,7 @@ Heap figures (HEAP lines of the Lua tests): build/e2e-heap.txt.
 """
 import argparse
 import json
+import re
 import os
 import shutil
 import signal
@@ -113,7 +114,7 @@ def check_peer(report_path, tid, wanted, wait=4.0):
     return problems
 
 
-def run_one(tid, argv, env, timeout, logdir, report_path, asan):
+def run_one(tid, argv, env, timeout, logdir, report_path, asan, expect):
     t0 = time.time()
     try:
         p = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -128,6 +129,9 @@ def run_one(tid, argv, env, timeout, logdir, report_path, asan):
     problems = []
     if rc != 0:
         problems.append("timed out" if rc is None else f"exit code {rc}")
+    elif not re.search(expect, out, re.M):
+        # e.g. the event loop ran dry before the test reached its end
+        problems.append(f"exit code 0 but no line matching {expect!r}")
     wanted = [ln.split()[1] for ln in out.splitlines() if ln.startswith("PEERCHECK ")]
     problems += check_peer(report_path, tid, wanted)
     if asan:
@@ -175,24 +179,24 @@ def main():
         base_env["WS_ECHO"] = f"ws://127.0.0.1:{echo_port}"
         base_env["WS_REFUSED"] = f"ws://127.0.0.1:{free_port()}/"
 
-        jobs = [("peers_selftest", [PY, "tests/peers/selftest.py", str(echo_port), str(raw_port)], {}, 30)]
+        jobs = [("peers_selftest", [PY, "tests/peers/selftest.py", str(echo_port), str(raw_port)], {}, 30, r"^0 failed$")]
         for name, script, env, timeout in LUA_TESTS:
             for flavour in ("lua51", "lua53"):
                 argv = [runner, "--" + flavour, os.path.join("tests", "lua", script), base_env["WS_ECHO"] + "/"]
-                jobs.append((f"{name}.{flavour}", argv, env, timeout))
+                jobs.append((f"{name}.{flavour}", argv, env, timeout, r"^PASS " + re.escape(script[:-4]) + r"\b"))
         for name, prog, timeout in C_TESTS:
             argv = [os.path.join(build, prog), base_env["WS_ECHO"] + "/", f"ws://127.0.0.1:{raw_port}/t/{name}"]
-            jobs.append((name, argv, {}, timeout))
+            jobs.append((name, argv, {}, timeout, r"^PASS " + name + "$"))
         if a.k:
             jobs = [j for j in jobs if any(k in j[0] for k in a.k)]
 
-        for tid, argv, env, timeout in jobs:
+        for tid, argv, env, timeout, expect in jobs:
             if not os.path.exists(argv[0]):
                 print(f"FAIL {tid}: {os.path.relpath(argv[0], ROOT)} not built", flush=True)
                 failed += 1
                 continue
             e = dict(base_env, WS_RAW=f"ws://127.0.0.1:{raw_port}/t/{tid}", **env)
-            problems, dt, out, heap = run_one(tid, argv, e, timeout * (3 if a.asan else 1), logdir, report_path, a.asan)
+            problems, dt, out, heap = run_one(tid, argv, e, timeout * (3 if a.asan else 1), logdir, report_path, a.asan, expect)
             heap_lines += [f"{tid} {w} {b}" for w, b in heap]
             if problems:
                 failed += 1
