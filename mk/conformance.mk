@@ -4,6 +4,8 @@
 #                            on build/nodemcu-lua; prints the per-section tally
 #   make conformance-quick   sections 1-7 and 10 with kosoku (Python 3), < 1 min;
 #                            part of `make test`
+#   make conformance-asan / conformance-quick-asan   the same on the ASan+UBSan
+#                            runner build/asan/nodemcu-lua (quick one in `make test`)
 #   make conformance-selftest  the harness itself, with a Python stand-in testee:
 #                            a correct one must pass, a broken one must fail
 # Variables: CONF_LUA_FLAGS=--lua51|--lua53 (runner flavour), CONF_CASES='1.*,9.*'
@@ -29,8 +31,9 @@ CONF_VENV := $(BUILD)/venv
 CONF_WSTEST_VENV := $(CONF_DIR)/wstest-venv
 CONF_RUN = $(CONF_VENV)/bin/python $(CONF_SRC)/run.py
 
-.PHONY: conformance conformance-quick conformance-selftest conformance-install
-TEST_TARGETS += conformance-selftest conformance-quick
+.PHONY: conformance conformance-quick conformance-selftest conformance-install \
+        conformance-asan conformance-quick-asan
+TEST_TARGETS += conformance-selftest conformance-quick conformance-quick-asan
 
 # Python 3 tools (shared build/venv: create it only if missing).
 $(CONF_DIR)/py3.stamp: $(CONF_SRC)/requirements-py3.txt tests/peers/requirements.txt
@@ -51,16 +54,28 @@ $(CONF_DIR)/wstest.stamp: $(CONF_SRC)/requirements-py27.txt $(CONF_DIR)/py3.stam
 
 conformance-install: $(CONF_DIR)/py3.stamp $(CONF_DIR)/wstest.stamp
 
-CONF_CLIENT = env WS_BASE_URL={url} WS_AGENT={agent} \
-  $(CONF_RUNNER) $(CONF_LUA_FLAGS) $(CONF_SRC)/client.lua {url} {agent}
+# $(call conf_client,RUNNER): the client command; run.py fills in {url} {agent}
+conf_client = env WS_BASE_URL={url} WS_AGENT={agent} \
+  $(1) $(CONF_LUA_FLAGS) $(CONF_SRC)/client.lua {url} {agent}
+CONF_FULL_DEPS = $(CONF_DIR)/py3.stamp $(if $(filter wstest,$(CONF_ENGINE)),$(CONF_DIR)/wstest.stamp)
+conf_full = $(CONF_RUN) --engine $(CONF_ENGINE) --out $(CONF_DIR)/$(1) --timeout $(CONF_TIMEOUT) \
+  $(if $(CONF_CASES),--cases '$(CONF_CASES)') -- $(call conf_client,$(2))
+conf_quick = $(CONF_RUN) --engine kosoku --out $(CONF_DIR)/$(1) --timeout 600 \
+  --cases '$(or $(CONF_CASES),$(CONF_QUICK_CASES))' -- $(call conf_client,$(2))
 
-conformance: $(CONF_DIR)/py3.stamp $(if $(filter wstest,$(CONF_ENGINE)),$(CONF_DIR)/wstest.stamp) $(CONF_RUNNER_DEP)
-	$(CONF_RUN) --engine $(CONF_ENGINE) --out $(CONF_DIR)/full --timeout $(CONF_TIMEOUT) \
-	  $(if $(CONF_CASES),--cases '$(CONF_CASES)') -- $(CONF_CLIENT)
+conformance: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP)
+	$(call conf_full,full,$(CONF_RUNNER))
 
 conformance-quick: $(CONF_DIR)/py3.stamp $(CONF_RUNNER_DEP)
-	$(CONF_RUN) --engine kosoku --out $(CONF_DIR)/quick --timeout 600 \
-	  --cases '$(CONF_QUICK_CASES)' -- $(CONF_CLIENT)
+	$(call conf_quick,quick,$(CONF_RUNNER))
+
+# The same under AddressSanitizer + UBSan (build/asan/nodemcu-lua): any memory
+# error, leak or UB report makes the client exit non-zero, which fails the run.
+conformance-asan: $(CONF_FULL_DEPS) host-asan
+	$(call conf_full,full-asan,$(BUILD)/asan/nodemcu-lua)
+
+conformance-quick-asan: $(CONF_DIR)/py3.stamp host-asan
+	$(call conf_quick,quick-asan,$(BUILD)/asan/nodemcu-lua)
 
 # The harness must pass a correct testee and fail a broken one.
 conformance-selftest: $(CONF_DIR)/py3.stamp

@@ -176,15 +176,24 @@ def main():
 
         argv = [a.replace("{url}", url).replace("{agent}", args.agent) for a in client]
         print("conformance: client: %s" % " ".join(shlex.quote(a) for a in argv), flush=True)
-        client_proc = subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
+        client_log = os.path.join(out, "client.log")
+        print("conformance: client log %s" % os.path.relpath(client_log, ROOT), flush=True)
+        with open(client_log, "w") as log:
+            client_proc = subprocess.Popen(argv, cwd=ROOT, start_new_session=True,
+                                           stdout=log, stderr=subprocess.STDOUT)
         try:
             rc = client_proc.wait(timeout=args.timeout)
             print("conformance: client exited with %d" % rc, flush=True)
         except subprocess.TimeoutExpired:
             print("conformance: client still running after %ds, killed" % args.timeout)
             os.killpg(client_proc.pid, signal.SIGKILL)
-            client_proc.wait()
-        if args.engine == "kosoku":
+            rc = client_proc.wait()
+        with open(client_log, errors="replace") as log:
+            tail = log.readlines()[-15:]
+        if rc != 0:
+            print("conformance: last lines of the client log:")
+        print("".join("  | " + line for line in (tail if rc != 0 else tail[-1:])), end="")
+        if args.engine == "kosoku" and rc == 0:
             # kosoku writes its reports and exits at the client's updateReports
             try:
                 server.wait(timeout=30)
@@ -201,9 +210,18 @@ def main():
     print("conformance: %.0f s" % (time.monotonic() - started), flush=True)
 
     index = os.path.join(reports, "index.json")
-    return subprocess.call([sys.executable, os.path.join(HERE, "report.py"), index,
-                            "--agent", args.agent, "--expect", str(count),
-                            "--allow", args.allow])
+    if not os.path.exists(index):
+        print("conformance: no report written: the client ran no case to its end")
+    status = subprocess.call([sys.executable, os.path.join(HERE, "report.py"), index,
+                              "--agent", args.agent, "--expect", str(count),
+                              "--allow", args.allow])
+    if rc != 0:
+        # a crash, sanitizer report, stuck case or leak fails the run even
+        # when every case it finished was fine
+        print("conformance: FAIL: the client exited with status %d (see %s)" % (
+            rc, os.path.relpath(client_log, ROOT)))
+        return 1
+    return status
 
 
 if __name__ == "__main__":
