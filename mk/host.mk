@@ -19,11 +19,21 @@ HOST_LIBWS := $(BUILD)/libwebsocket.a
 HOST_GLUE_MOD := nodemcu-glue/websocket.c
 HOST_GLUE_PORT := nodemcu-glue/ws_port_espconn.c
 
+# TLS for espconn_secure_* comes from OpenSSL (libssl-dev, installed here if
+# missing and we are root); without it the fake SDK fails every TLS handshake.
+HOST_TLS := $(shell test -f /usr/include/openssl/ssl.h || \
+  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+    { apt-get install -y -q libssl-dev >/dev/null 2>&1 || \
+      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libssl-dev >/dev/null 2>&1; }; }; }; \
+  test -f /usr/include/openssl/ssl.h && echo yes)
+HOST_TLS_CFLAGS := $(if $(HOST_TLS),-DFAKE_SDK_TLS)
+HOST_TLS_LIBS := $(if $(HOST_TLS),-lssl -lcrypto)
+
 HOST_WARN := -Wall -Wextra
 HOST_INC := -I$(HOST_DIR)/sdk -I$(HOST_BUILD)/include
-HOST_CFLAGS := -std=c99 $(HOST_WARN) -O2 -g $(HOST_INC)
+HOST_CFLAGS := -std=c99 $(HOST_WARN) -O2 -g $(HOST_INC) $(HOST_TLS_CFLAGS)
 HOST_WRAP := -Wl,--wrap=malloc,--wrap=free,--wrap=realloc,--wrap=calloc
-HOST_LDFLAGS := $(HOST_WRAP) -lpthread -ldl -lm
+HOST_LDFLAGS := $(HOST_WRAP) $(HOST_TLS_LIBS) -lpthread -ldl -lm
 # libm/libc go before the Rust archive, or its compiler_builtins would supply
 # sqrt/fmod/floor to Lua (and drag in an unresolved rust_eh_personality).
 HOST_LIBWS_LINK := -lm -lc $(HOST_LIBWS)

@@ -28,6 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef FAKE_SDK_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
+
 #include "c_types.h"
 #include "espconn.h"
 #include "fake_sdk.h"
@@ -312,7 +317,7 @@ static void run_timers(void) {
 /* ------------------------------------------------------------------ */
 /* espconn                                                              */
 
-enum fc_state { FC_CONNECTING, FC_TLS_FAIL, FC_CONNECTED, FC_CLOSING, FC_DEAD };
+enum fc_state { FC_CONNECTING, FC_TLS_FAIL, FC_HANDSHAKE, FC_CONNECTED, FC_CLOSING, FC_DEAD };
 
 typedef struct sendrec {
   struct sendrec *next;
@@ -328,6 +333,11 @@ typedef struct fconn {
   sendrec_t *sq_head, *sq_tail;
   size_t pending; /* bytes of accepted sends whose sentcb is still due */
   int in_cb;      /* callbacks of this connection running now */
+  int tls;        /* espconn_secure_connect */
+#ifdef FAKE_SDK_TLS
+  SSL *ssl;
+  short want; /* poll events the TLS engine waits for */
+#endif
 } fconn_t;
 
 static fconn_t *conns;
@@ -368,6 +378,14 @@ static void sq_free(fconn_t *fc) {
 /* Ends the connection: closes the socket, marks it dead and queues its final
  * callback for the loop. */
 static void fc_finish(fconn_t *fc, int err) {
+#ifdef FAKE_SDK_TLS
+  if (fc->ssl != NULL) {
+    if (err == 0 && fc->state != FC_HANDSHAKE)
+      SSL_shutdown(fc->ssl); /* best effort close_notify */
+    SSL_free(fc->ssl);
+    fc->ssl = NULL;
+  }
+#endif
   if (fc->fd >= 0) {
     close(fc->fd);
     fc->fd = -1;
@@ -483,12 +501,15 @@ static sint8 start_connect(struct espconn *ec, int tls) {
   fc->next = conns;
   conns = fc;
   ec->state = ESPCONN_WAIT;
+  fc->tls = tls;
+#ifndef FAKE_SDK_TLS
   if (tls) {
-    /* No TLS on the host: fail the handshake from the loop. */
+    /* Built without TLS: fail the handshake from the loop. */
     fc->state = FC_TLS_FAIL;
     fc_finish(fc, ESPCONN_HANDSHAKE);
     return ESPCONN_OK;
   }
+#endif
   fc->state = FC_CONNECTING;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -523,7 +544,7 @@ sint8 espconn_disconnect(struct espconn *ec) {
   if (fc == NULL || fc->state == FC_CLOSING || fc->state == FC_TLS_FAIL)
     return ESPCONN_ARG;
   TRACE("conn %p: espconn_disconnect\n", (void *)ec);
-  if (fc->state == FC_CONNECTING || fc->sq_head == NULL) {
+  if (fc->state == FC_CONNECTING || fc->state == FC_HANDSHAKE || fc->sq_head == NULL) {
     fc_finish(fc, 0);
   } else {
     fc->state = FC_CLOSING; /* flush what was accepted, then close */
@@ -623,6 +644,105 @@ bool espconn_secure_cert_req_disable(uint8 level) {
 
 /* --- loop side of espconn --- */
 
+static void conn_established(fconn_t *fc);
+
+#ifdef FAKE_SDK_TLS
+/* TLS client on top of the connected socket (OpenSSL). Like the SDK without
+ * espconn_secure_ca_enable, the server certificate is not verified. */
+static SSL_CTX *tls_ctx;
+
+static int tls_handshake_step(fconn_t *fc) {
+  ERR_clear_error();
+  int r = SSL_do_handshake(fc->ssl);
+  if (r == 1) {
+    fc->want = 0;
+    TRACE("conn %p: TLS handshake done (%s)\n", (void *)fc->ec, SSL_get_version(fc->ssl));
+    conn_established(fc);
+    return 1;
+  }
+  int e = SSL_get_error(fc->ssl, r);
+  if (e == SSL_ERROR_WANT_READ) {
+    fc->want = POLLIN;
+    return 1;
+  }
+  if (e == SSL_ERROR_WANT_WRITE) {
+    fc->want = POLLOUT;
+    return 1;
+  }
+  TRACE("conn %p: TLS handshake failed\n", (void *)fc->ec);
+  return 0;
+}
+
+static int tls_start(fconn_t *fc) {
+  if (tls_ctx == NULL) {
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (tls_ctx == NULL)
+      return 0;
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  }
+  fc->ssl = SSL_new(tls_ctx);
+  if (fc->ssl == NULL || SSL_set_fd(fc->ssl, fc->fd) != 1)
+    return 0;
+  SSL_set_connect_state(fc->ssl);
+  fc->state = FC_HANDSHAKE;
+  return tls_handshake_step(fc);
+}
+
+/* recv/send over TLS with the socket calls' conventions: >0 bytes, 0 peer
+ * closed, -1 with errno (EAGAIN when the engine waits for the socket). */
+static ssize_t tls_io(fconn_t *fc, void *buf, size_t len, int writing) {
+  ERR_clear_error();
+  int r = writing ? SSL_write(fc->ssl, buf, (int)len) : SSL_read(fc->ssl, buf, (int)len);
+  if (r > 0)
+    return r;
+  int e = SSL_get_error(fc->ssl, r);
+  switch (e) {
+  case SSL_ERROR_WANT_READ:
+  case SSL_ERROR_WANT_WRITE:
+    errno = EAGAIN;
+    return -1;
+  case SSL_ERROR_ZERO_RETURN:
+    return 0;
+  case SSL_ERROR_SYSCALL:
+    if (!writing && errno == 0)
+      return 0; /* EOF without close_notify */
+    if (errno == 0 || errno == EAGAIN)
+      errno = ECONNRESET;
+    return -1;
+  default:
+    errno = ECONNRESET;
+    return -1;
+  }
+}
+#endif
+
+static ssize_t conn_recv(fconn_t *fc, char *buf, size_t len) {
+#ifdef FAKE_SDK_TLS
+  if (fc->ssl != NULL)
+    return tls_io(fc, buf, len, 0);
+#endif
+  return recv(fc->fd, buf, len, 0);
+}
+
+static ssize_t conn_send(fconn_t *fc, const uint8_t *data, size_t len) {
+#ifdef FAKE_SDK_TLS
+  if (fc->ssl != NULL)
+    return tls_io(fc, (void *)data, len, 1);
+#endif
+  return send(fc->fd, data, len, MSG_NOSIGNAL);
+}
+
+/* Bytes already decrypted and waiting inside the TLS engine. */
+static int conn_buffered(fconn_t *fc) {
+#ifdef FAKE_SDK_TLS
+  return fc->ssl != NULL && fc->state == FC_CONNECTED && SSL_pending(fc->ssl) > 0;
+#else
+  (void)fc;
+  return 0;
+#endif
+}
+
 static void on_connect_ready(fconn_t *fc) {
   int err = 0;
   socklen_t el = sizeof err;
@@ -632,6 +752,17 @@ static void on_connect_ready(fconn_t *fc) {
     fc_finish(fc, errno_to_espconn(err));
     return;
   }
+#ifdef FAKE_SDK_TLS
+  if (fc->tls) {
+    if (!tls_start(fc))
+      fc_finish(fc, ESPCONN_HANDSHAKE);
+    return;
+  }
+#endif
+  conn_established(fc);
+}
+
+static void conn_established(fconn_t *fc) {
   struct sockaddr_in sa;
   socklen_t sl = sizeof sa;
   if (getsockname(fc->fd, (struct sockaddr *)&sa, &sl) == 0) {
@@ -655,7 +786,8 @@ static void on_readable(fconn_t *fc) {
     fc_finish(fc, ESPCONN_MEM);
     return;
   }
-  ssize_t n = recv(fc->fd, buf, cfg_segment, 0);
+  errno = 0;
+  ssize_t n = conn_recv(fc, buf, cfg_segment);
   if (n > 0) {
     fc->ec->state = ESPCONN_READ;
     espconn_recv_callback cb = fc->ec->recv_callback;
@@ -680,7 +812,8 @@ static void on_writable(fconn_t *fc) {
     if (fc->state != FC_CONNECTED && fc->state != FC_CLOSING)
       return;
     sendrec_t *r = fc->sq_head;
-    ssize_t n = send(fc->fd, r->data + r->off, r->len - r->off, MSG_NOSIGNAL);
+    errno = 0;
+    ssize_t n = conn_send(fc, r->data + r->off, r->len - r->off);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
         return;
@@ -921,7 +1054,10 @@ int fake_sdk_step(int timeout_ms) {
   if (!fake_sdk_pending())
     return 0;
   int wait = timeout_ms;
-  if (ev_head != NULL) {
+  int buffered = 0;
+  for (fconn_t *fc = conns; fc != NULL; fc = fc->next)
+    buffered |= conn_buffered(fc);
+  if (ev_head != NULL || buffered) {
     wait = 0;
   } else if (timers != NULL) {
     uint64_t now = fake_sdk_now_ms();
@@ -949,6 +1085,10 @@ int fake_sdk_step(int timeout_ms) {
     short evs = 0;
     if (fc->state == FC_CONNECTING)
       evs = POLLOUT;
+#ifdef FAKE_SDK_TLS
+    else if (fc->state == FC_HANDSHAKE)
+      evs = fc->want ? fc->want : (POLLIN | POLLOUT);
+#endif
     else if (fc->state == FC_CONNECTED)
       evs = POLLIN | (fc->sq_head ? POLLOUT : 0);
     else if (fc->state == FC_CLOSING)
@@ -975,12 +1115,25 @@ int fake_sdk_step(int timeout_ms) {
       on_connect_ready(fc);
       continue;
     }
+#ifdef FAKE_SDK_TLS
+    if (fc->state == FC_HANDSHAKE) {
+      if (!tls_handshake_step(fc))
+        fc_finish(fc, ESPCONN_HANDSHAKE);
+      continue;
+    }
+#endif
     if (fc->state == FC_CONNECTED && (re & (POLLIN | POLLHUP | POLLERR)))
       on_readable(fc);
-    if ((fc->state == FC_CONNECTED || fc->state == FC_CLOSING) &&
-        (re & (POLLOUT | POLLERR | POLLHUP)) && fc->sq_head != NULL)
+    /* a TLS write may wait for the socket to become readable */
+    if ((fc->state == FC_CONNECTED || fc->state == FC_CLOSING) && fc->sq_head != NULL &&
+        (re & (POLLOUT | POLLERR | POLLHUP | (fc->tls ? POLLIN : 0))))
       on_writable(fc);
   }
+  /* decrypted data left inside a TLS engine: no socket event will announce it */
+  if (buffered)
+    for (fconn_t *fc = conns; fc != NULL; fc = fc->next)
+      if (conn_buffered(fc))
+        on_readable(fc);
   __real_free(pfd);
   __real_free(who);
   run_timers();

@@ -14,6 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifdef FAKE_SDK_TLS
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#endif
+
 #include "c_types.h"
 #include "espconn.h"
 #include "fake_sdk.h"
@@ -328,6 +334,118 @@ static void test_peer_close(void) {
   CHECK(conn.state == ESPCONN_CLOSE, "state after close %d", conn.state);
 }
 
+#ifdef FAKE_SDK_TLS
+/* ---------------- TLS echo server (self-signed certificate made here) ---- */
+
+static int tls_server_fd, tls_server_port;
+static SSL_CTX *srv_ctx;
+
+static void *tls_server_main(void *arg) {
+  (void)arg;
+  for (;;) {
+    int c = accept(tls_server_fd, NULL, NULL);
+    if (c < 0)
+      continue;
+    SSL *ssl = SSL_new(srv_ctx);
+    SSL_set_fd(ssl, c);
+    if (SSL_accept(ssl) == 1) {
+      char buf[4096];
+      for (;;) {
+        int n = SSL_read(ssl, buf, sizeof buf);
+        if (n <= 0)
+          break;
+        if (n >= 3 && memmem(buf, (size_t)n, "BYE", 3) != NULL) {
+          SSL_shutdown(ssl);
+          break;
+        }
+        if (SSL_write(ssl, buf, n) != n)
+          break;
+      }
+    }
+    SSL_free(ssl);
+    close(c);
+  }
+  return NULL;
+}
+
+static int start_tls_server(void) {
+  EVP_PKEY *pkey = EVP_EC_gen("P-256");
+  X509 *x = X509_new();
+  if (pkey == NULL || x == NULL)
+    return 0;
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, pkey);
+  X509_NAME *name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
+                             -1, 0);
+  X509_set_issuer_name(x, name);
+  if (X509_sign(x, pkey, EVP_sha256()) == 0)
+    return 0;
+  srv_ctx = SSL_CTX_new(TLS_server_method());
+  if (srv_ctx == NULL || SSL_CTX_use_certificate(srv_ctx, x) != 1 ||
+      SSL_CTX_use_PrivateKey(srv_ctx, pkey) != 1)
+    return 0;
+  tls_server_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t sl = sizeof sa;
+  if (bind(tls_server_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      listen(tls_server_fd, 8) != 0 ||
+      getsockname(tls_server_fd, (struct sockaddr *)&sa, &sl) != 0)
+    return 0;
+  tls_server_port = ntohs(sa.sin_port);
+  pthread_t th;
+  pthread_create(&th, NULL, tls_server_main, NULL);
+  pthread_detach(th);
+  return 1;
+}
+
+static void test_secure(void) {
+  CHECK(start_tls_server(), "TLS test server did not start");
+  /* handshake against a plain TCP echo server fails */
+  setup_conn(server_port);
+  CHECK(espconn_secure_connect(&conn) == ESPCONN_OK, "secure connect");
+  CHECK(n_recon == 0, "reconcb from inside espconn_secure_connect");
+  fake_sdk_run_until(have_connect, NULL, 5000);
+  fake_sdk_run();
+  CHECK(n_recon == 1 && last_err == ESPCONN_HANDSHAKE && n_connect == 0,
+        "tls to plain server: recon=%d err=%d connect=%d", n_recon, last_err, n_connect);
+
+  /* echo over TLS */
+  setup_conn(tls_server_port);
+  CHECK(espconn_secure_connect(&conn) == ESPCONN_OK, "secure connect");
+  int rc = fake_sdk_run_until(have_connect, NULL, 5000);
+  CHECK(rc == 0 && n_connect == 1 && n_recon == 0, "tls connect: rc=%d n=%d recon=%d err=%d", rc,
+        n_connect, n_recon, last_err);
+  static uint8 data[2000];
+  for (size_t i = 0; i < sizeof data; i++)
+    data[i] = (uint8)('A' + i % 23);
+  CHECK(espconn_secure_send(&conn, data, 1000) == ESPCONN_OK, "tls send 1");
+  CHECK(espconn_secure_send(&conn, data + 1000, 1000) == ESPCONN_OK, "tls send 2");
+  rc = fake_sdk_run_until(have_2000, NULL, 5000);
+  CHECK(rc == 0 && n_sent == 2 && recv_total == 2000 && memcmp(recv_buf, data, 2000) == 0,
+        "tls echo: rc=%d sent=%d recv=%d", rc, n_sent, recv_total);
+  CHECK(recv_max <= 500, "tls segment of %d bytes", recv_max);
+  os_timer_setfn(&tdisc, disc_cb, &conn);
+  os_timer_arm(&tdisc, 0, 0);
+  fake_sdk_run();
+  CHECK(n_discon == 1 && n_recon == 0, "tls user disconnect: discon=%d recon=%d", n_discon,
+        n_recon);
+
+  /* server closes (close_notify) */
+  setup_conn(tls_server_port);
+  espconn_secure_connect(&conn);
+  fake_sdk_run_until(have_connect, NULL, 5000);
+  CHECK(espconn_secure_send(&conn, (uint8 *)"BYE", 3) == ESPCONN_OK, "tls send BYE");
+  fake_sdk_run();
+  CHECK(n_connect == 1 && n_discon == 1 && n_recon == 0, "tls peer close: discon=%d recon=%d",
+        n_discon, n_recon);
+}
+#else
 static void test_secure(void) {
   setup_conn(server_port);
   CHECK(espconn_secure_connect(&conn) == ESPCONN_OK, "secure connect");
@@ -336,6 +454,7 @@ static void test_secure(void) {
   CHECK(n_recon == 1 && last_err == ESPCONN_HANDSHAKE && n_connect == 0, "tls: recon=%d err=%d",
         n_recon, last_err);
 }
+#endif
 
 /* misuse: espconn_disconnect from inside the recv callback must abort */
 static void bad_recv(void *arg, char *data, unsigned short len) {
