@@ -44,6 +44,7 @@ LUA_TESTS = [
     ("api_errors", "api_errors.lua", {}, 30),
     ("headers", "headers.lua", {}, 30),
     ("heap", "heap.lua", {}, 30),
+    ("wss", "wss.lua", {}, 30),
 ]
 # name, program (under the build dir), timeout
 C_TESTS = [
@@ -58,6 +59,16 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def make_cert(logdir):
+    """Throw-away self-signed certificate for the wss:// echo server (the
+    client, like the SDK without a CA, does not verify it)."""
+    cert, key = os.path.join(logdir, "tls-cert.pem"), os.path.join(logdir, "tls-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
 
 
 class Peer:
@@ -176,6 +187,9 @@ def main():
         peers.append(Peer("echo_server", [PY, "tests/peers/echo_server.py"], logdir))
         peers.append(Peer("raw_server", [PY, "tests/peers/raw_server.py", "--report", report_path], logdir))
         echo_port, raw_port = peers[0].port, peers[1].port
+        cert, key = make_cert(logdir)
+        peers.append(Peer("echo_server_tls", [PY, "tests/peers/echo_server.py", "--tls-cert", cert, "--tls-key", key], logdir))
+        base_env["WS_ECHO_TLS"] = f"wss://127.0.0.1:{peers[2].port}"
         base_env["WS_ECHO"] = f"ws://127.0.0.1:{echo_port}"
         base_env["WS_REFUSED"] = f"ws://127.0.0.1:{free_port()}/"
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Echo peer built on the third-party `websockets` asyncio server.
 
-Usage: echo_server.py [--host 127.0.0.1] [--port 0]
+Usage: echo_server.py [--host 127.0.0.1] [--port 0] [--tls-cert PEM --tls-key PEM]
 The first line on stdout is the listening port number (useful with --port 0).
+With --tls-cert/--tls-key it serves wss:// (TLS) instead of ws://.
 
 Paths:
   /               echo every text and binary message back unchanged
@@ -12,6 +13,7 @@ Paths:
 """
 import argparse
 import asyncio
+import ssl
 import sys
 
 from websockets.asyncio.server import serve
@@ -50,7 +52,13 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
+    tls = None
+    if a.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(a.tls_cert, a.tls_key)
     async with serve(
         handler,
         a.host,
@@ -59,6 +67,7 @@ async def main():
         ping_interval=None,
         compression=None,
         close_timeout=2,
+        ssl=tls,
     ) as server:
         port = server.sockets[0].getsockname()[1]
         print(port, flush=True)
