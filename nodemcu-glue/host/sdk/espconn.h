@@ -104,8 +104,9 @@ sint8 espconn_regist_sentcb(struct espconn *espconn, espconn_sent_callback sent_
 sint8 espconn_set_opt(struct espconn *espconn, uint8 opt);
 sint8 espconn_clear_opt(struct espconn *espconn, uint8 opt);
 
-/* TLS: not implemented by the fake SDK. espconn_secure_connect answers 0 and
- * then fails from the loop with reconcb(ESPCONN_HANDSHAKE). */
+/* TLS through OpenSSL when built with FAKE_SDK_TLS (no certificate check, as
+ * the SDK without a CA); without it espconn_secure_connect answers 0 and then
+ * fails from the loop with reconcb(ESPCONN_HANDSHAKE). */
 sint8 espconn_secure_connect(struct espconn *espconn);
 sint8 espconn_secure_disconnect(struct espconn *espconn);
 sint8 espconn_secure_send(struct espconn *espconn, uint8 *psent, uint16 length);
