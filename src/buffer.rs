@@ -212,7 +212,9 @@ impl Buf {
     pub fn extend(&mut self, data: &[u8]) -> Result<(), NoMemory> {
         self.reserve_exact(data.len())?;
         let dst = self.spare(data.len()).ok_or(NoMemory)?;
-        dst.copy_from_slice(data);
+        for (d, s) in dst.iter_mut().zip(data) {
+            *d = *s;
+        }
         self.len += data.len();
         Ok(())
     }
@@ -271,7 +273,7 @@ impl Buf {
             return;
         }
         let len = self.len;
-        self.as_mut_slice().copy_within(n..len, 0);
+        shift_left(self.as_mut_slice(), n, len, n);
         self.len = len - n;
     }
 
@@ -300,6 +302,18 @@ impl Drop for Buf {
     fn drop(&mut self) {
         self.free();
     }
+}
+
+/// Moves `data[start..end]` down by `by` bytes (memmove). Does nothing if
+/// the ranges are not inside `data`.
+pub fn shift_left(data: &mut [u8], start: usize, end: usize, by: usize) {
+    if start > end || end > data.len() || by > start {
+        return;
+    }
+    let p = data.as_mut_ptr();
+    // SAFETY: `start - by <= start <= end <= data.len()` (checked above), so
+    // source and destination lie inside `data`; `ptr::copy` allows overlap.
+    unsafe { ptr::copy(p.add(start), p.add(start - by), end - start) };
 }
 
 /// A single value on the heap (`Box` without `alloc`).

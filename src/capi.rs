@@ -485,9 +485,11 @@ pub extern "C" fn ws_connect_with(
         }
     };
     let mut host = [0u8; 257];
-    match host.get_mut(..u.host.len()) {
-        Some(h) => h.copy_from_slice(u.host),
-        None => return fail(status::HOST_TOO_LONG),
+    if u.host.len() >= host.len() {
+        return fail(status::HOST_TOO_LONG);
+    }
+    for (d, s) in host.iter_mut().zip(u.host) {
+        *d = *s;
     }
     let headers = HeaderIter {
         // SAFETY: valid ws; extraHeaders is set by the caller (or NULL).

@@ -404,7 +404,7 @@ impl Client {
             .map_err(|_| status::NO_MEMORY_SEND)?;
         let mask = self.rng.mask();
         let dst = self.out.spare(total).ok_or(status::NO_MEMORY_SEND)?;
-        let (h, body) = dst.split_at_mut(hl);
+        let (h, body) = dst.split_at_mut_checked(hl).ok_or(status::OTHER)?;
         if frame::write_header(h, true, opcode, payload.len(), mask) != hl {
             return Err(status::OTHER);
         }
@@ -618,7 +618,7 @@ impl Client {
         if start >= 1 && end == data.len() {
             // The frame header precedes the payload in this segment: move the
             // payload back one byte over it and put the NUL in the freed byte.
-            data.copy_within(start..end, start - 1);
+            crate::buffer::shift_left(data, start, end, 1);
             if let Some(last) = data.last_mut() {
                 *last = 0;
             }
