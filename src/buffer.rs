@@ -104,6 +104,16 @@ pub mod stats {
         static LIVE_BYTES: Cell<usize> = const { Cell::new(0) };
         static TOTAL: Cell<usize> = const { Cell::new(0) };
         static FAIL_AT: Cell<usize> = const { Cell::new(0) };
+        static COPIED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Bytes copied by this thread so far: appended to buffers, plus the old
+    /// contents of every reallocation (counted as if realloc always moved).
+    pub fn copied() -> usize {
+        COPIED.with(|c| c.get())
+    }
+    pub(super) fn on_copy(n: usize) {
+        COPIED.with(|c| c.set(c.get() + n));
     }
 
     /// Blocks currently allocated by this thread.
@@ -143,6 +153,7 @@ pub mod stats {
         TOTAL.with(|c| c.set(c.get() + 1));
     }
     pub(super) fn on_realloc(old: usize, new: usize) {
+        on_copy(old);
         LIVE_BYTES.with(|c| c.set(c.get() + new - old));
         TOTAL.with(|c| c.set(c.get() + 1));
     }
@@ -215,6 +226,8 @@ impl Buf {
         for (d, s) in dst.iter_mut().zip(data) {
             *d = *s;
         }
+        #[cfg(any(test, feature = "std"))]
+        stats::on_copy(data.len());
         self.len += data.len();
         Ok(())
     }

@@ -1129,4 +1129,43 @@ mod tests {
         assert_eq!(fake(|f| f.failures.clone()), vec![0]);
         assert_eq!(stats::live(), 0);
     }
+
+    #[test]
+    fn allocation_failure_at_each_site_in_the_api() {
+        let mut seen = Vec::new();
+        for k in 1.. {
+            assert!(k < 20);
+            fake(|f| *f = Fake::default());
+            let mut ws = new_ws();
+            stats::fail_nth(k);
+            fake(|f| f.resolve_ret = WS_PORT_DONE);
+            ws_connect(&mut *ws, c"ws://h/".as_ptr());
+            if ws.connectionState == 2 {
+                ws_event_connected(&mut *ws);
+                ack_all(&mut *ws);
+                let mut r = response_for(&fake(|f| f.sent.clone()));
+                ws_event_received(&mut *ws, r.as_mut_ptr(), r.len());
+                let st = ws_send_long(&mut *ws, 1, c"hi".as_ptr(), 2);
+                assert!(st == 0 || st == WS_ERR_NO_MEMORY_SEND);
+            }
+            stats::fail_nth(0);
+            let fails = fake(|f| f.failures.clone());
+            if fails.is_empty() {
+                // The k-th allocation was never reached: all sites covered.
+                ws_release(&mut *ws);
+                assert_eq!(stats::live(), 0);
+                break;
+            }
+            assert_eq!(fails.len(), 1);
+            assert!(ws.engine.is_null());
+            assert_eq!(stats::live(), 0, "leak after failing allocation {k}");
+            seen.push(fails[0]);
+            // The same ws_info connects fine afterwards.
+            fake(|f| *f = Fake::default());
+            open(&mut ws);
+            ws_release(&mut *ws);
+            assert_eq!(stats::live(), 0);
+        }
+        assert_eq!(seen, vec![-10, -10, -10, -16]);
+    }
 }

@@ -986,10 +986,13 @@ pub(crate) mod tests {
         let msg: Vec<u8> = (0..65_536u32).map(|i| i as u8).collect();
         let seg = sframe(true, OP_BINARY, &msg);
         let n = stats::total();
+        let copied = stats::copied();
         for c in seg.chunks(seg.len() / 1000 + 1) {
             h.rx(c);
         }
         assert_eq!(stats::total() - n, 1);
+        // Each payload byte copied once, plus the NUL.
+        assert!(stats::copied() - copied <= msg.len() + 1);
         assert_eq!(h.msgs, vec![(2, msg.clone())]);
         // 16 fragments across many segments: at most one (re)allocation each.
         let mut seg = Vec::new();
