@@ -142,35 +142,39 @@ def main():
     exclude = list(spec.get("exclude-cases", []))
     if args.exclude:
         exclude += args.exclude.split(",")
-    port = free_port()
-    url = "ws://127.0.0.1:%d" % port
-
-    if args.engine == "wstest":
-        spec.update(url=url, outdir=reports, cases=cases)
-        spec["exclude-cases"] = exclude
-        spec_path = os.path.join(out, "fuzzingserver.json")
-        with open(spec_path, "w") as f:
-            json.dump(spec, f, indent=2)
-        cmd = [args.wstest_python, os.path.join(HERE, "wstest_local.py"),
-               "-m", "fuzzingserver", "-s", spec_path, "-u", "0"]
-    else:
-        cmd = [args.kosoku, "-m", "fuzzingserver", "127.0.0.1:%d" % port, "-o", reports]
-        for c in cases:
-            cmd += ["-i", c]
-        for c in exclude:
-            cmd += ["-x", c]
-
     server_log = open(os.path.join(out, "server.log"), "w")
-    print("conformance: %s on %s, cases %s (log %s)" % (
-        args.engine, url, ",".join(cases), os.path.relpath(server_log.name, ROOT)), flush=True)
     started = time.monotonic()
-    # own process group, so stopping it never touches anything else
-    server = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT,
-                              cwd=out, start_new_session=True)
+    for attempt in range(3):  # the free port may be taken before the server binds it
+        port = free_port()
+        url = "ws://127.0.0.1:%d" % port
+        if args.engine == "wstest":
+            spec.update(url=url, outdir=reports, cases=cases)
+            spec["exclude-cases"] = exclude
+            spec_path = os.path.join(out, "fuzzingserver.json")
+            with open(spec_path, "w") as f:
+                json.dump(spec, f, indent=2)
+            cmd = [args.wstest_python, os.path.join(HERE, "wstest_local.py"),
+                   "-m", "fuzzingserver", "-s", spec_path, "-u", "0"]
+        else:
+            cmd = [args.kosoku, "-m", "fuzzingserver", "127.0.0.1:%d" % port, "-o", reports]
+            for c in cases:
+                cmd += ["-i", c]
+            for c in exclude:
+                cmd += ["-x", c]
+        print("conformance: %s on %s, cases %s (log %s)" % (
+            args.engine, url, ",".join(cases), os.path.relpath(server_log.name, ROOT)),
+            flush=True)
+        # own process group, so stopping it never touches anything else
+        server = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT,
+                                  cwd=out, start_new_session=True)
+        if wait_listening(port, server, 60):
+            break
+        stop(server, 0)
+    else:
+        server_log.close()
+        print("conformance: the fuzzing server did not come up, see %s" % server_log.name)
+        return 2
     try:
-        if not wait_listening(port, server, 60):
-            print("conformance: the fuzzing server did not come up, see %s" % server_log.name)
-            return 2
         count = int(fetch_one_message(port, "/getCaseCount"))
         print("conformance: %d cases" % count, flush=True)
 
