@@ -60,7 +60,7 @@ phase2 = function()
     late:connect(T.echo .. "/late")
     late = nil
     collectgarbage()
-    T.pass("exit with live connections")
+    T.pass_exit("exit with live connections")
   end))
   ws:connect(T.echo .. "/")
 end
