@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpus of the cargo-fuzz targets into
+fuzz/corpus/<target>/ (deterministic: same files on every run).
+
+Input layouts (see fuzz/src/lib.rs `split_input` and the targets):
+  url                 raw URL bytes
+  utf8                split header + bytes
+  handshake_response  split header + response bytes
+  frame_decoder       split header + server frame stream
+  engine              flags byte + fail-nth byte + split header + server stream
+The split header is: 1 byte n (low nibble), then n little-endian u16 cut
+positions, then the body.
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "corpus")
+
+ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def split(body, cuts=()):
+    cuts = list(cuts)[:15]
+    return bytes([len(cuts)]) + b"".join(struct.pack("<H", c) for c in cuts) + body
+
+
+def frame(opcode, payload=b"", fin=True, ext=None, rsv=0, mask=None):
+    """Server frame; ext forces the length encoding: 0 (7-bit), 2, 8."""
+    n = len(payload)
+    if ext is None:
+        ext = 0 if n < 126 else 2 if n <= 0xFFFF else 8
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    m = 0x80 if mask is not None else 0
+    if ext == 0:
+        hdr = bytes([b0, m | n])
+    elif ext == 2:
+        hdr = bytes([b0, m | 126]) + struct.pack(">H", n)
+    else:
+        hdr = bytes([b0, m | 127]) + struct.pack(">Q", n)
+    if mask is not None:
+        hdr += bytes(mask)
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return hdr + payload
+
+
+def close(code=None, reason=b""):
+    return frame(8, b"" if code is None else struct.pack(">H", code) + reason)
+
+
+def response(extra=b"", accept=ACCEPT, eol=b"\r\n", status=b"HTTP/1.1 101 Switching Protocols"):
+    lines = [status, b"Upgrade: websocket", b"Connection: Upgrade",
+             b"Sec-WebSocket-Accept: " + accept]
+    return eol.join(lines) + eol + extra + eol
+
+
+STREAMS = {
+    "text": frame(1, b"hello"),
+    "binary": frame(2, bytes(range(40))),
+    "len16": frame(2, bytes(i & 0xFF for i in range(300))),
+    "len16_text": frame(1, b"x" * 200),
+    "len16_text_70000": frame(1, b"y" * 1500, ext=8),
+    "len64_nonminimal": frame(2, b"sixty-four", ext=8),
+    "len16_nonminimal": frame(1, b"abc", ext=2),
+    "empty_frames": frame(1) + frame(2) + frame(9) + frame(10),
+    "fragmented_ping": frame(1, b"Hel", fin=False) + frame(9, b"ping!") +
+        frame(0, b"lo, ", fin=False) + frame(10, b"pong") + frame(0, b"world"),
+    "fragmented_binary": frame(2, b"\x00\x01", fin=False) + frame(0, b"", fin=False) +
+        frame(0, b"\x02\x03"),
+    "utf8_split_fragments": frame(1, "h\u00e9".encode()[:2], fin=False) +
+        frame(0, "h\u00e9".encode()[2:] + "\u20ac\U0001F600".encode()),
+    "several": frame(1, b"one") + frame(2, b"two") + frame(9, b"") + frame(1, b"three"),
+    "close_1000": frame(1, b"bye") + close(1000, b"normal"),
+    "close_empty": close(),
+    "close_then_data": close(1001) + frame(1, b"after close"),
+    "close_4000_reason": close(4000, "r\u00e9ason".encode()),
+    # invalid streams
+    "bad_masked": frame(1, b"masked", mask=[1, 2, 3, 4]),
+    "bad_rsv": frame(1, b"rsv", rsv=4),
+    "bad_opcode": frame(3, b"op"),
+    "bad_long_ping": frame(9, b"p" * 126, ext=2),
+    "bad_fragmented_ping": frame(9, b"p", fin=False),
+    "bad_continuation": frame(0, b"orphan"),
+    "bad_nested_start": frame(1, b"a", fin=False) + frame(1, b"b"),
+    "bad_utf8": frame(1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"),
+    "bad_utf8_fragment": frame(1, b"ok", fin=False) + frame(0, b"\xf4\x90\x80\x80"),
+    "bad_close_1byte": frame(8, b"\x03"),
+    "bad_close_code": close(1005),
+    "bad_close_reason": close(1000, b"\xff"),
+    "bad_len64_msb": bytes([0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+    "huge_len64": bytes([0x82, 127, 0, 0, 0, 1, 0, 0, 0, 0]) + b"abc",
+    "truncated": frame(2, b"truncated payload")[:9],
+}
+
+URLS = [
+    b"ws://127.0.0.1:8080/", b"ws://localhost", b"wss://example.com", b"WS://Host:80/a/b?c=d",
+    b"wss://h:443/?q=1#frag", b"ws://h?x", b"ws://h#f", b"ws://h:00080/x", b"ws://h:65535",
+    b"ws://" + b"a" * 255 + b"/", b"ws://" + b"a" * 256, b"ws://h:0", b"ws://h:65536",
+    b"ws://h:", b"ws://:80/", b"ws://", b"http://h/", b"ws://user@h/", b"ws://[::1]:80/",
+    b"ws://h/a b", b"ws://h/\r\nX: y", b"wss:/h", b"ws://h:8x/", b"ws://h:99999999999999999999",
+]
+
+UTF8 = [
+    "plain ascii".encode(), "h\u00e9llo w\u00f6rld \u20ac \U0001F600".encode(),
+    b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\xe0\x80\xaf", b"\xf0\x9f\x98",
+    b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", b"\xff", b"\xef\xbf\xbf\xf4\x8f\xbf\xbf",
+]
+
+
+def write(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    count = 0
+
+    def put(target, name, data):
+        nonlocal count
+        write(target, name, data)
+        count += 1
+
+    for i, u in enumerate(URLS):
+        put("url", "url_%02d" % i, u)
+
+    for i, s in enumerate(UTF8):
+        put("utf8", "whole_%02d" % i, split(s))
+        put("utf8", "split_%02d" % i, split(s, [1, 2, 3, len(s) // 2]))
+
+    good = response()
+    variants = {
+        "good": good,
+        "good_lf": response(eol=b"\n"),
+        "good_protocol": response(b"Sec-WebSocket-Protocol: chat\r\nServer: x\r\n"),
+        "good_mixed_case": b"HTTP/1.1 101\r\nuPgRaDe: WebSocket \r\nCONNECTION: keep-alive, Upgrade\r\n"
+            b"sec-websocket-accept:  " + ACCEPT + b"\t\r\n\r\n",
+        "good_with_frame": good + frame(1, b"early"),
+        "bad_status": response(status=b"HTTP/1.1 200 OK"),
+        "bad_http10": response(status=b"HTTP/1.0 101 Switching"),
+        "bad_accept": response(accept=b"A" * 28),
+        "bad_no_upgrade": b"HTTP/1.1 101\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + ACCEPT + b"\r\n\r\n",
+        "bad_extensions": response(b"Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+        "bad_two_protocols": response(b"Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n"),
+        "bad_cr": b"HTTP/1.1 101\r\rUpgrade: websocket\r\n\r\n",
+        "bad_fold": b"HTTP/1.1 101\r\nUpgrade: websocket\r\n folded\r\n\r\n",
+        "bad_nul": b"HTTP/1.1 101 OK\x00\r\n\r\n",
+        "long_protocol": response(b"Sec-WebSocket-Protocol: " + b"p" * 64 + b"\r\n"),
+        "too_long_protocol": response(b"Sec-WebSocket-Protocol: " + b"p" * 65 + b"\r\n"),
+        "oversized": b"HTTP/1.1 101\r\n" + b"X-Pad: " + b"y" * 8200 + b"\r\n\r\n",
+        "partial": good[:40],
+    }
+    for name, r in sorted(variants.items()):
+        put("handshake_response", name, split(r))
+        n = len(r)
+        put("handshake_response", name + "_split", split(r, [1, 12, 13, n // 3, n // 2, n - 3, n - 1]))
+
+    for name, s in sorted(STREAMS.items()):
+        put("frame_decoder", name, split(s))
+        put("frame_decoder", name + "_split",
+            split(s, [1, 2, 3, 4, 9, len(s) // 2, len(s) - 1]))
+
+    # engine: flags | max_message select (bits 0-1), busy port (2), user close
+    # mid-stream (3), timer after each segment (4), echo from onReceive (5),
+    # response glued to the stream (6), asynchronous resolve (7).
+    engine_flags = {
+        "text": [0x00, 0x40 | 0x20],
+        "binary": [0x04],
+        "len16": [0x02, 0x01],
+        "len16_text": [0x60],
+        "len64_nonminimal": [0x00],
+        "len16_text_70000": [0x03],
+        "empty_frames": [0x10],
+        "fragmented_ping": [0x00, 0x44 | 0x20, 0x10],
+        "fragmented_binary": [0x80],
+        "utf8_split_fragments": [0x00],
+        "several": [0x08, 0x24],
+        "close_1000": [0x00, 0x40],
+        "close_empty": [0x00],
+        "close_then_data": [0x00],
+        "close_4000_reason": [0x04],
+        "bad_masked": [0x00],
+        "bad_rsv": [0x00],
+        "bad_opcode": [0x00],
+        "bad_long_ping": [0x00],
+        "bad_fragmented_ping": [0x00],
+        "bad_continuation": [0x00],
+        "bad_nested_start": [0x00],
+        "bad_utf8": [0x00],
+        "bad_utf8_fragment": [0x00],
+        "bad_close_1byte": [0x00],
+        "bad_close_code": [0x00],
+        "bad_close_reason": [0x00],
+        "bad_len64_msb": [0x00],
+        "huge_len64": [0x00],
+        "truncated": [0x08],
+    }
+    for name, flags in sorted(engine_flags.items()):
+        s = STREAMS[name]
+        for f in flags:
+            cuts = [] if f & 1 else [1, 2, 5, len(s) // 2, len(s) - 1]
+            put("engine", "%s_%02x" % (name, f), bytes([f, 0]) + split(s, cuts))
+
+    # out-of-memory paths: make the n-th engine allocation fail
+    for name in ("fragmented_ping", "close_1000"):
+        s = STREAMS[name]
+        for n in (1, 2, 3, 4, 5):
+            put("engine", "%s_oom%d" % (name, n), bytes([0x00, n]) + split(s, [3, len(s) // 2]))
+
+    print("wrote %d seed files under %s" % (count, OUT))
+    if count >= 200:
+        sys.exit("corpus too large: keep it under 200 files")
+
+
+if __name__ == "__main__":
+    main()
