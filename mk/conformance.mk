@@ -2,8 +2,8 @@
 #   make conformance         full run: Autobahn wstest (Python 2.7) fuzzingserver,
 #                            sections 1-7, 9, 10, against tests/conformance/client.lua
 #                            on build/nodemcu-lua; prints the per-section tally
-#   make conformance-quick   sections 1-7 and 10 with kosoku (Python 3), < 1 min;
-#                            part of `make test`
+#   make conformance-quick   the same cases with kosoku (Python 3 + Rust replay of
+#                            Autobahn's case files), ~10 s; part of `make test`
 #   make conformance-asan / conformance-quick-asan   the same on the ASan+UBSan
 #                            runner build/asan/nodemcu-lua (quick one in `make test`)
 #   make conformance-selftest  the harness itself, with a Python stand-in testee:
@@ -25,7 +25,12 @@ CONF_RUNNER_DEP ?= host
 CONF_LUA_FLAGS ?=
 CONF_ENGINE ?= wstest
 CONF_CASES ?=
-CONF_QUICK_CASES ?= 1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*
+CONF_QUICK_CASES ?= 1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*
+# Left out under ASan only: 4 MiB messages in 64/256-byte fragments take
+# minutes there because the engine reallocs the reassembly buffer to the exact
+# size at every fragment (every ASan realloc copies): O(size x fragments).
+# Drop this exclusion once reassembly grows geometrically.
+CONF_QUICK_ASAN_EXCLUDE ?= 9.3.1,9.3.2,9.4.1,9.4.2
 CONF_TIMEOUT ?= 3600
 CONF_VENV := $(BUILD)/venv
 CONF_WSTEST_VENV := $(CONF_DIR)/wstest-venv
@@ -61,7 +66,8 @@ CONF_FULL_DEPS = $(CONF_DIR)/py3.stamp $(if $(filter wstest,$(CONF_ENGINE)),$(CO
 conf_full = $(CONF_RUN) --engine $(CONF_ENGINE) --out $(CONF_DIR)/$(1) --timeout $(CONF_TIMEOUT) \
   $(if $(CONF_CASES),--cases '$(CONF_CASES)') -- $(call conf_client,$(2))
 conf_quick = $(CONF_RUN) --engine kosoku --out $(CONF_DIR)/$(1) --timeout 600 \
-  --cases '$(or $(CONF_CASES),$(CONF_QUICK_CASES))' -- $(call conf_client,$(2))
+  --cases '$(or $(CONF_CASES),$(CONF_QUICK_CASES))' $(if $(3),--exclude '$(3)') \
+  -- $(call conf_client,$(2))
 
 conformance: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP)
 	$(call conf_full,full,$(CONF_RUNNER))
@@ -75,7 +81,7 @@ conformance-asan: $(CONF_FULL_DEPS) host-asan
 	$(call conf_full,full-asan,$(BUILD)/asan/nodemcu-lua)
 
 conformance-quick-asan: $(CONF_DIR)/py3.stamp host-asan
-	$(call conf_quick,quick-asan,$(BUILD)/asan/nodemcu-lua)
+	$(call conf_quick,quick-asan,$(BUILD)/asan/nodemcu-lua,$(CONF_QUICK_ASAN_EXCLUDE))
 
 # The harness must pass a correct testee and fail a broken one.
 conformance-selftest: $(CONF_DIR)/py3.stamp
