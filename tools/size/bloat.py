@@ -14,8 +14,12 @@ def module_of(name):
     parts = [p for p in name.split("::") if p]
     if len(parts) >= 2 and parts[0] in ("websocket", "core", "alloc", "compiler_builtins", "heapless", "sha1_smol", "base64"):
         return "::".join(parts[:2])
-    if name.startswith(("ws_", "_start", "malloc", "realloc", "free", "on_")):
-        return "C api/glue: " + name.split("(")[0]
+    if name.startswith(("mem", "__aeabi_mem")):
+        return "mem* (compiler_builtins, or the platform's in the variant)"
+    if name.startswith(("ws_port_", "_start", "malloc", "realloc", "free", "on_", "sink", "port_result", "heap_top", "rx")):
+        return "image stub (not the library)"
+    if name.startswith("ws_"):
+        return "websocket C API entry (with inlined callees): " + name.split("(")[0]
     return "other"
 
 
