@@ -195,21 +195,36 @@ impl Buf {
         self.cap
     }
 
-    /// Makes room for exactly `total` bytes (no-op if already there).
+    /// Makes room for at least `total` bytes (no-op if already there).
+    ///
+    /// The first allocation is exact, so a message or frame that is sized
+    /// up front costs exactly its size. Growing an existing allocation
+    /// takes at least half as much again: a message assembled from many
+    /// small fragments, or a send queue filled by many small sends, then
+    /// costs O(n) copies instead of O(n^2) (one realloc per fragment copies
+    /// the whole buffer on allocators that cannot grow in place), for at
+    /// most 50 % slack.
     pub fn reserve_total(&mut self, total: usize) -> Result<(), NoMemory> {
         if total <= self.cap {
             return Ok(());
         }
-        let p = if self.ptr.is_null() {
-            raw::alloc(total, 1)
+        let (p, cap) = if self.ptr.is_null() {
+            (raw::alloc(total, 1), total)
         } else {
-            raw::grow(self.ptr, self.cap, 1, total)
+            let cap = total.max(self.cap.saturating_add(self.cap / 2));
+            let p = raw::grow(self.ptr, self.cap, 1, cap);
+            // Short of memory for the slack: settle for the exact size.
+            if p.is_null() && cap > total {
+                (raw::grow(self.ptr, self.cap, 1, total), total)
+            } else {
+                (p, cap)
+            }
         };
         if p.is_null() {
             return Err(NoMemory);
         }
         self.ptr = p;
-        self.cap = total;
+        self.cap = cap;
         Ok(())
     }
 
@@ -390,15 +405,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn growth_is_exact_and_contents_survive() {
+    fn first_allocation_exact_growth_amortized_contents_survive() {
         let mut b = Buf::new();
         b.extend(b"abc").unwrap();
         assert_eq!(b.capacity(), 3);
         b.extend(b"de").unwrap();
         assert_eq!(b.capacity(), 5);
-        assert_eq!(b.as_slice(), b"abcde");
+        b.extend(b"f").unwrap();
+        assert_eq!(b.capacity(), 7, "grows by half again, not by one");
+        assert_eq!(b.as_slice(), b"abcdef");
         b.drop_front(2);
-        assert_eq!(b.as_slice(), b"cde");
+        assert_eq!(b.as_slice(), b"cdef");
         b.free();
         assert_eq!(stats::live(), 0);
     }
