@@ -88,7 +88,7 @@ fn send(c: &mut Criterion) {
         });
         let framed = ours.sent_bytes() - before;
         assert!(
-            framed > 0 && framed % (size as u64 + 6 + if size > 125 { 2 } else { 0 }) == 0,
+            framed > 0 && framed.is_multiple_of(size as u64 + 6 + if size > 125 { 2 } else { 0 }),
             "libwebsocket sent {framed} bytes: not a whole number of masked frames"
         );
         drop(ours);

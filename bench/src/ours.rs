@@ -82,19 +82,19 @@ extern "C" fn on_failure(ws: *mut WsInfo, status: c_int) {
 }
 
 #[no_mangle]
-pub extern "C" fn ws_port_resolve(ws: *mut WsInfo, _host: *const c_char) -> c_int {
+extern "C" fn ws_port_resolve(ws: *mut WsInfo, _host: *const c_char) -> c_int {
     // SAFETY: the engine passes the `ws_info` it was given, a live `Conn`.
     unsafe { (*ws).port = ws as *mut c_void };
     1 // WS_PORT_DONE
 }
 
 #[no_mangle]
-pub extern "C" fn ws_port_connect(_ws: *mut WsInfo, _port: u16, _secure: c_int) -> c_int {
+extern "C" fn ws_port_connect(_ws: *mut WsInfo, _port: u16, _secure: c_int) -> c_int {
     0
 }
 
 #[no_mangle]
-pub extern "C" fn ws_port_send(ws: *mut WsInfo, data: *const u8, len: u16) -> c_int {
+extern "C" fn ws_port_send(ws: *mut WsInfo, data: *const u8, len: u16) -> c_int {
     // SAFETY: `ws` is a live `Conn` (as in `on_connection`); `data` points to
     // `len` readable bytes for the duration of the call (port contract).
     let (c, bytes) = unsafe {
@@ -112,7 +112,7 @@ pub extern "C" fn ws_port_send(ws: *mut WsInfo, data: *const u8, len: u16) -> c_
 }
 
 #[no_mangle]
-pub extern "C" fn ws_port_close(ws: *mut WsInfo) {
+extern "C" fn ws_port_close(ws: *mut WsInfo) {
     // SAFETY: as in `ws_port_send`.
     let c = unsafe { &mut *(ws as *mut Conn) };
     c.port_closed = true;
@@ -120,13 +120,13 @@ pub extern "C" fn ws_port_close(ws: *mut WsInfo) {
 }
 
 #[no_mangle]
-pub extern "C" fn ws_port_timer_arm(_ws: *mut WsInfo, _ms: u32) {}
+extern "C" fn ws_port_timer_arm(_ws: *mut WsInfo, _ms: u32) {}
 
 #[no_mangle]
-pub extern "C" fn ws_port_timer_disarm(_ws: *mut WsInfo) {}
+extern "C" fn ws_port_timer_disarm(_ws: *mut WsInfo) {}
 
 #[no_mangle]
-pub extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
+extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
     // SAFETY: the engine passes `len` writable bytes.
     let out = unsafe { std::slice::from_raw_parts_mut(buf, len) };
     RNG.with(|s| {

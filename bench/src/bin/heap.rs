@@ -5,6 +5,7 @@
 //!   * an open, idle connection holds < IDLE_LIMIT bytes of heap (ws_info is
 //!     the caller's and not counted) -- a 32-bit figure (docs/DESIGN.md), so it
 //!     is checked by `make bench-heap32`; this 64-bit host figure is printed.
+//!
 //! Exits non-zero when a check fails.
 
 use std::process::ExitCode;
