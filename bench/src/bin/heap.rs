@@ -1,7 +1,8 @@
 //! Heap figures of every engine for every workload, measured with a counting
 //! global allocator, and the checks libwebsocket must pass:
 //!   * a message arriving within one segment costs 0 allocations;
-//!   * a 64 KiB message peaks at most its size + SLACK bytes above idle;
+//!   * a 64 KiB message peaks at most its size + 1 + SLACK bytes above idle
+//!     (joined fragments: size * 3/2 + 1 + SLACK, the engine's growth rule);
 //!   * an open, idle connection holds < IDLE_LIMIT bytes of heap (ws_info is
 //!     the caller's and not counted) -- a 32-bit figure (docs/DESIGN.md), so it
 //!     is checked by `make bench-heap32`; this 64-bit host figure is printed.
@@ -130,11 +131,20 @@ fn main() -> ExitCode {
         print_row(w.name, "ours", &fig, msgs);
         check(delivered.is_ok(), format!("{}: {:?}", w.name, delivered));
         if w.messages == 1 {
-            let bound = w.payload_bytes + 1 + SLACK;
+            // One frame: one exact buffer. Joined fragments: the total is not
+            // known in advance and the engine grows by half again (at most
+            // 50 % slack, to keep reassembly linear -- SPEC section 6).
+            let fragmented = w.name.contains("frag");
+            let bound = if fragmented {
+                w.payload_bytes * 3 / 2 + 1 + SLACK
+            } else {
+                w.payload_bytes + 1 + SLACK
+            };
+            let rule = if fragmented { "size*3/2" } else { "size" };
             check(
                 fig.peak_above_idle <= bound,
                 format!(
-                    "{}: peak {} B above idle (<= size+1+{SLACK} = {bound})",
+                    "{}: peak {} B above idle (<= {rule}+1+{SLACK} = {bound})",
                     w.name, fig.peak_above_idle
                 ),
             );
