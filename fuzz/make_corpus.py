@@ -5,6 +5,7 @@ fuzz/corpus/<target>/ (deterministic: same files on every run).
 Input layouts (see fuzz/src/lib.rs `split_input` and the targets):
   url                 raw URL bytes
   utf8                split header + bytes
+  handshake_request   first line: URL path; further lines: name=value headers
   handshake_response  split header + response bytes
   frame_decoder       split header + server frame stream
   engine              flags byte + fail-nth byte + split header + server stream
@@ -129,6 +130,16 @@ def main():
     for i, s in enumerate(UTF8):
         put("utf8", "whole_%02d" % i, split(s))
         put("utf8", "split_%02d" % i, split(s, [1, 2, 3, len(s) // 2]))
+
+    requests = {
+        "overrides": b"/chat?room=1\nX-Token=abc\nuser-agent=Mine\nHOST=evil\n"
+                     b"Sec-WebSocket-Protocol=\nX-Token=dup",
+        "bad_name": b"/\nBad Name=x",
+        "bad_value": b"?q\nX=a\rb",
+        "empty": b"",
+    }
+    for name, r in sorted(requests.items()):
+        put("handshake_request", name, r)
 
     good = response()
     variants = {

@@ -12,7 +12,7 @@ root=$(cd "$here/.." && pwd)
 secs=${1:?usage: run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(url utf8 handshake_response frame_decoder engine)
+[ ${#targets[@]} -gt 0 ] || targets=(url utf8 handshake_request handshake_response frame_decoder engine)
 work="$root/build/fuzz"
 status=0
 summary=()

@@ -6,7 +6,7 @@
 # Restrict to some targets with FUZZ_TARGETS="url engine".  Each run prints
 # stat::number_of_executed_units, coverage and corpus size per target and fails
 # if a target crashes; artifacts land in $(BUILD)/fuzz/artifacts/<target>/.
-FUZZ_TARGETS ?= url utf8 handshake_response frame_decoder engine
+FUZZ_TARGETS ?= url utf8 handshake_request handshake_response frame_decoder engine
 FUZZ_SECONDS ?= 600
 FUZZ_PYTHON ?= python3
 
