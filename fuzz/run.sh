@@ -38,7 +38,10 @@ for t in "${targets[@]}"; do
         line="$line FAILED (exit $rc)"
         echo "---- $t failed; end of log:"
         tail -n 60 "$log"
-        ls -1 "$work/artifacts/$t/" 2>/dev/null | sed "s|^|artifact: $work/artifacts/$t/|"
+        for a in "$work/artifacts/$t" "$here/artifacts/$t"; do
+            ls -1 "$a" 2>/dev/null | sed "s|^|artifact: $a/|"
+        done
+        echo "reproduce: (cd fuzz && cargo +nightly fuzz run --debug-assertions $t <artifact>)"
     else
         line="$line ok"
     fi
