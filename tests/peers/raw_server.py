@@ -36,6 +36,26 @@ Scenarios
   contnostart    continuation frame with no message   (-15, 1002)
   headers        101, then one text message holding the request head verbatim
   echo           plain echo (text, binary, ping->pong, close)
+
+Fault scenarios (tests/lua/fault_*.lua):
+  vanish-<where>-<how>  the server disappears; <how> is fin (TCP close) or
+                 rst (TCP reset, SO_LINGER 0); <where> is
+                   handshake  after half of the 101 response     (-110/-109)
+                   header     after 101 + 5 of a 10-byte frame header
+                   payload    after 101 + header + 500 of 1000 payload bytes
+                   closing    after reading the client's close frame (1000,
+                              verdict), without replying      (0/-109)
+  flood-<n>      after 101, n text frames "flood <i> " + (i % 61) dots in
+                 one write (as fast as TCP takes them), then echo
+                 (verdict: all written, and how long the client held it back)
+  biglen-<n>     after 101, a binary frame header with the 64-bit length
+                 n (decimal, may be >= 2^63), 16 payload bytes; verdict:
+                 the client's close code is 1009 (1002 also accepted for
+                 a length with the top bit set)                   (-26)
+  megaheaders    101 status line, then 1 MiB of header lines      (-27)
+  blackhole      opens a listener whose accept queue is full (SYNs are
+                 dropped), sends its port as one text message, then echo;
+                 the listener stays for 20 s            (connect: -18)
 """
 import argparse
 import asyncio
@@ -310,9 +330,131 @@ async def scenario(tid, scn, arg, key, reader, writer):
         w(response(key))
         await writer.drain()
         await serve_echo(reader, writer)
+    elif scn in FAULTS:
+        await FAULTS[scn](tid, scn, arg, key, reader, writer)
     else:
         w(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
         report(tid, scn, False, "unknown scenario")
+
+
+def vanish_now(writer, how):
+    if how == "rst":
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+    else:
+        writer.close()
+
+
+async def fault_vanish(tid, scn, arg, key, reader, writer):
+    where, _, how = arg.partition("-")
+    if how not in ("fin", "rst") or where not in ("handshake", "header", "payload", "closing"):
+        report(tid, scn, False, f"bad argument {arg!r}")
+        return
+    resp = response(key)
+    if where == "handshake":
+        writer.write(resp[: len(resp) // 2])
+    elif where == "header":
+        writer.write(resp + struct.pack("!BBBBB", 0x82, 127, 0, 0, 0))
+    elif where == "payload":
+        writer.write(resp + struct.pack("!BBH", 0x82, 126, 1000) + b"p" * 500)
+    else:
+        writer.write(resp)
+        await writer.drain()
+        ok, detail = await expect_close(reader, {1000}, limit=8)
+        report(tid, scn + "-" + arg, ok, detail)
+    await writer.drain()
+    # Let the client take in what was sent before the connection goes.
+    await asyncio.sleep(0.2)
+    log("vanish", tid, arg)
+    vanish_now(writer, how)
+
+
+def flood_message(i):
+    return b"flood %d " % i + b"." * (i % 61)
+
+
+async def fault_flood(tid, scn, arg, key, reader, writer):
+    n = int(arg or 20000)
+    stream = response(key) + b"".join(frame(1, flood_message(i)) for i in range(1, n + 1))
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    # One write: what the kernel does not take at once waits in the
+    # transport's buffer; drain() returns once the client has read enough.
+    writer.write(stream)
+    await writer.drain()
+    dt = loop.time() - t0
+    log(f"flood: {n} messages, {len(stream)} bytes, held back by the client for {dt:.2f} s", tid)
+    report(tid, scn, True, f"wrote {n} messages ({len(stream)} bytes) in {dt:.2f} s")
+    await serve_echo(reader, writer)
+
+
+async def fault_biglen(tid, scn, arg, key, reader, writer):
+    n = int(arg)
+    writer.write(response(key) + struct.pack("!BBQ", 0x82, 127, n) + b"z" * 16)
+    await writer.drain()
+    want = {1002, 1009} if n >> 63 else {1009}
+    ok, detail = await expect_close(reader, want)
+    report(tid, scn, ok, f"length {n}: {detail}")
+    await wait_eof(reader, 5)
+
+
+async def fault_megaheaders(tid, scn, arg, key, reader, writer):
+    writer.write(b"HTTP/1.1 101 Switching Protocols\r\n")
+    line = b"X-Filler: " + b"m" * 1012 + b"\r\n"  # 1024 bytes
+    sent = 0
+    try:
+        for _ in range(1024):
+            writer.write(line)
+            sent += len(line)
+            if sent % 65536 == 0:
+                await writer.drain()
+        writer.write(b"\r\n")
+        await writer.drain()
+        log("megaheaders: wrote", sent, "header bytes")
+    except ConnectionError as e:
+        log("megaheaders: client went away after", sent, "bytes:", repr(e))
+        return
+    await wait_eof(reader, 10)
+
+
+BLACKHOLES = []
+
+
+async def fault_blackhole(tid, scn, arg, key, reader, writer):
+    loop = asyncio.get_running_loop()
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(0)
+    port = lsock.getsockname()[1]
+    # With listen(0) the accept queue holds one connection; once it is full
+    # the kernel drops further SYNs, so a client's connect never completes.
+    filler = socket.socket()
+    filler.setblocking(False)
+    await asyncio.wait_for(loop.sock_connect(filler, ("127.0.0.1", port)), 2)
+    probe = socket.socket()
+    probe.setblocking(False)
+    try:
+        await asyncio.wait_for(loop.sock_connect(probe, ("127.0.0.1", port)), 0.3)
+        report(tid, scn, False, "accept queue not full: a second connect succeeded")
+    except asyncio.TimeoutError:
+        pass
+    probe.close()
+    held = (lsock, filler)
+    BLACKHOLES.append(held)
+    loop.call_later(20, lambda: (BLACKHOLES.remove(held), lsock.close(), filler.close()))
+    writer.write(response(key) + frame(1, str(port)))
+    await writer.drain()
+    await serve_echo(reader, writer)
+
+
+FAULTS = {
+    "vanish": fault_vanish,
+    "flood": fault_flood,
+    "biglen": fault_biglen,
+    "megaheaders": fault_megaheaders,
+    "blackhole": fault_blackhole,
+}
 
 
 async def handle(reader, writer):
