@@ -45,6 +45,11 @@ LUA_TESTS = [
     ("headers", "headers.lua", {}, 30),
     ("heap", "heap.lua", {}, 30),
     ("wss", "wss.lua", {}, 30),
+    ("fault_vanish", "fault_vanish.lua", {}, 30),
+    ("fault_limits", "fault_limits.lua", {}, 30),
+    ("fault_timeouts", "fault_timeouts.lua", {"FAKE_SDK_DNS_HOSTS_ONLY": "1"}, 30),
+    ("fault_flood", "fault_flood.lua", {}, 60),
+    ("soak", "soak.lua", {}, 120),
 ]
 # name, program (under the build dir), timeout
 C_TESTS = [
