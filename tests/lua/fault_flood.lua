@@ -19,8 +19,9 @@ for i = 1, N do
   for k = 1, #m do want_sum = want_sum + m:byte(k) end
 end
 local t_first
-F.run({
-  { id = "flood", name = N .. " messages as fast as possible", url = T.raw("flood-" .. N), status = 0, connected = true,
+local LIVE_MAX, live_max = 16384, 0
+local case
+case = { id = "flood", name = N .. " messages as fast as possible", url = T.raw("flood-" .. N), status = 0, connected = true,
     -- Garbage from the callback (the message strings) is part of the peak:
     -- Lua collects it in steps, so a bound above F.HEAP is allowed; still
     -- far below the ~1.1 MB of the whole stream.
@@ -40,14 +41,25 @@ F.run({
         for k = 1, #msg do x = (x * 31 + msg:byte(k)) % 65521 end
         busy = (busy + x) % 65521
       end
+      if got % 1000 == 0 then
+        -- What stays alive while the flood goes on (garbage collected):
+        -- the connection, the segment being processed, this message.
+        collectgarbage()
+        collectgarbage()
+        local live = node.heap_live() - case.base
+        if live > live_max then live_max = live end
+        if live > LIVE_MAX then T.fail(string.format("message %d: live heap %d above the level before connect > %d", got, live, LIVE_MAX)) end
+      end
       if got % 5000 == 0 then T.log("received", got, "in order") end
       if got == N then
         local secs = (tmr.now() - t_first) / 1e6
         T.log(string.format("%d messages in %.2f s after the first", N, secs))
         w:close()
       end
-    end },
-}, function()
+    end }
+F.run({ case }, function()
+  print("HEAP fault_flood_live_max " .. live_max)
+  T.check(live_max > 0, "flood live heap sampled: at most " .. live_max .. " bytes above the level before connect")
   T.eq(got, N, "every message received")
   T.eq(sum, want_sum, "byte sum of all messages")
   F.summary()
