@@ -6,9 +6,14 @@
  *
  * Lifecycle: fill a ws_info (connectionState 0, callbacks, extraHeaders,
  * reservedData; nothing else needs zeroing), call ws_connect. Every
- * connection ends with exactly one onFailure(ws, status) call; before it the
- * library has already called ws_port_close and freed all its memory, so
- * onFailure may call ws_connect again on the same ws_info.
+ * connection ends with exactly one onFailure(ws, status) call (or
+ * onClose(ws, status, code, reason, len) when ws_options.onClose is set);
+ * before it the library has already called ws_port_close and freed the
+ * connection, so it may call ws_connect again on the same ws_info.
+ * Optional features via ws_connect_with + ws_options (ws_options_init
+ * first): offered protocols (ws_protocol gives the server's choice), the
+ * server's close code and reason (onClose, ws_close_with to send one), and
+ * streaming of received messages piece by piece (onFragment).
  *
  * Status codes (onFailure, ws_send_long):
  *    0 user close or graceful end     -1 bad scheme      -2 host too long
@@ -34,6 +39,10 @@ struct ws_info;
 typedef void (*ws_onConnectionCallback)(struct ws_info *ws);
 typedef void (*ws_onReceiveCallback)(struct ws_info *ws, int len, char *message, int opCode);
 typedef void (*ws_onFailureCallback)(struct ws_info *ws, int errorCode);
+typedef void (*ws_onCloseCallback)(struct ws_info *ws, int status, int code, const char *reason,
+                                   int reason_len);
+typedef void (*ws_onFragmentCallback)(struct ws_info *ws, const char *chunk, int len, int opCode,
+                                      int fin);
 
 /*
  Default `max_message`: 1 MiB.
@@ -242,7 +251,8 @@ typedef struct ws_info {
 } ws_info;
 
 /*
- Tunables for `ws_connect_with`.
+ Tunables for `ws_connect_with`. Always fill with `ws_options_init` first,
+ then set fields: fields may be added at the end in later versions.
  */
 typedef struct ws_options {
   /*
@@ -265,6 +275,22 @@ typedef struct ws_options {
    Closing handshake deadline (default 5000).
    */
   uint32_t close_timeout_ms;
+  /*
+   `Sec-WebSocket-Protocol` offered, comma-separated (e.g. "a, b"):
+   NULL = the default "chat", "" = no protocol header. The server must
+   choose one of them or none, else -7. Read during `ws_connect_with`
+   only. An extra header of that name takes precedence.
+   */
+  const char *protocols;
+  /*
+   Called instead of `onFailure` when set (default NULL).
+   */
+  ws_onCloseCallback onClose;
+  /*
+   When set, data messages are streamed to it instead of `onReceive`:
+   no reassembly buffer and no `max_message` limit (default NULL).
+   */
+  ws_onFragmentCallback onFragment;
 } ws_options;
 
 #ifdef __cplusplus
@@ -351,6 +377,22 @@ int ws_send_long(struct ws_info *ws, int opCode, const char *message, size_t len
  (at most `close_timeout_ms`), then status 0.
  */
 void ws_close(struct ws_info *ws);
+
+/*
+ `ws_close` sending `code` and `reason` (`len` bytes, UTF-8, at most 123)
+ in the close frame. A code not in 1000-1003, 1007-1014, 3000-4999, or a
+ reason that is too long, not UTF-8 or NULL with `len` > 0, is replaced by
+ 1000 without a reason (the connection is closed either way).
+ */
+void ws_close_with(struct ws_info *ws, int code, const char *reason, size_t len);
+
+/*
+ The protocol the server chose (NUL-terminated), or NULL if it chose none.
+ Available from `onConnection` on while the connection lasts; NULL in
+ `onFailure`/`onClose` and afterwards (the string is freed with the
+ connection: copy it if needed later).
+ */
+const char *ws_protocol(struct ws_info *ws);
 
 /*
  Tears down at once without any callback (for a client being freed).

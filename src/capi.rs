@@ -38,6 +38,34 @@ pub type ws_onReceiveCallback =
 /// Called exactly once per connection with its final status (`WS_OK` or a
 /// `WS_ERR_*` code, or an espconn error minus 100).
 pub type ws_onFailureCallback = Option<unsafe extern "C" fn(ws: *mut ws_info, errorCode: c_int)>;
+/// Optional replacement for `onFailure` (set in `ws_options`): called
+/// exactly once per connection, at the same point, with the final status and
+/// the server's close frame: its `code` (1005 when it carried none) and its
+/// `reason` (`reason_len` bytes, not NUL-terminated, valid during the call
+/// only); `code` -1, `reason` NULL and `reason_len` 0 when no valid close
+/// frame was received.
+pub type ws_onCloseCallback = Option<
+    unsafe extern "C" fn(
+        ws: *mut ws_info,
+        status: c_int,
+        code: c_int,
+        reason: *const c_char,
+        reason_len: c_int,
+    ),
+>;
+/// Streaming (set in `ws_options`): called with each piece of a received
+/// data message as it arrives, instead of `onReceive`. `chunk` holds `len`
+/// bytes, is NOT NUL-terminated and is valid during the call only; `opCode`
+/// is the message's (1 or 2) on every piece; `fin` is 1 on its last piece.
+pub type ws_onFragmentCallback = Option<
+    unsafe extern "C" fn(
+        ws: *mut ws_info,
+        chunk: *const c_char,
+        len: c_int,
+        opCode: c_int,
+        fin: c_int,
+    ),
+>;
 
 /// A connection, allocated by the caller. Before `ws_connect` only
 /// `connectionState` (0 or 4), `extraHeaders`, `reservedData` and the
@@ -60,7 +88,8 @@ pub struct ws_info {
     pub port: *mut c_void,
 }
 
-/// Tunables for `ws_connect_with`.
+/// Tunables for `ws_connect_with`. Always fill with `ws_options_init` first,
+/// then set fields: fields may be added at the end in later versions.
 #[repr(C)]
 pub struct ws_options {
     /// Largest received message in bytes (default `WS_DEFAULT_MAX_MESSAGE`).
@@ -73,6 +102,16 @@ pub struct ws_options {
     pub pong_timeout_ms: u32,
     /// Closing handshake deadline (default 5000).
     pub close_timeout_ms: u32,
+    /// `Sec-WebSocket-Protocol` offered, comma-separated (e.g. "a, b"):
+    /// NULL = the default "chat", "" = no protocol header. The server must
+    /// choose one of them or none, else -7. Read during `ws_connect_with`
+    /// only. An extra header of that name takes precedence.
+    pub protocols: *const c_char,
+    /// Called instead of `onFailure` when set (default NULL).
+    pub onClose: ws_onCloseCallback,
+    /// When set, data messages are streamed to it instead of `onReceive`:
+    /// no reassembly buffer and no `max_message` limit (default NULL).
+    pub onFragment: ws_onFragmentCallback,
 }
 
 /// Default `max_message`: 1 MiB.
@@ -213,6 +252,8 @@ extern "C" {
 struct Engine {
     /// Distinguishes this connection from a later one on the same ws_info.
     serial: u32,
+    on_close: ws_onCloseCallback,
+    on_fragment: ws_onFragmentCallback,
     client: Client,
 }
 
@@ -281,11 +322,53 @@ fn teardown(ws: *mut ws_info) {
     }
 }
 
-fn call_failure(ws: *mut ws_info, st: i32) {
+/// The end of a connection as reported to the caller.
+struct Ending {
+    on_close: ws_onCloseCallback,
+    /// Close code, -1 for none.
+    code: c_int,
+    reason: [u8; 123],
+    reason_len: u8,
+}
+
+impl Ending {
+    const NONE: Ending = Ending {
+        on_close: None,
+        code: -1,
+        reason: [0; 123],
+        reason_len: 0,
+    };
+
+    fn of(e: &Engine) -> Ending {
+        let mut end = Ending {
+            on_close: e.on_close,
+            ..Ending::NONE
+        };
+        if let Some((code, reason)) = e.client.close_info() {
+            end.code = c_int::from(code);
+            for (d, s) in end.reason.iter_mut().zip(reason) {
+                *d = *s;
+            }
+            end.reason_len = u8::try_from(reason.len().min(123)).unwrap_or(0);
+        }
+        end
+    }
+}
+
+/// The final callback: `onClose` if the connection has one, else `onFailure`.
+fn call_failure(ws: *mut ws_info, st: i32, end: &Ending) {
     // SAFETY: `ws` is valid; the callback is the caller's, called with no
-    // engine borrow alive.
+    // engine borrow alive; `reason` points at `reason_len` bytes of `end`,
+    // alive during the call.
     unsafe {
-        if let Some(cb) = (*ws).onFailure {
+        if let Some(cb) = end.on_close {
+            let reason = if end.code < 0 {
+                ptr::null()
+            } else {
+                end.reason.as_ptr() as *const c_char
+            };
+            cb(ws, st, end.code, reason, c_int::from(end.reason_len));
+        } else if let Some(cb) = (*ws).onFailure {
             cb(ws, st);
         }
     }
@@ -319,7 +402,7 @@ enum Do {
     Arm(u32),
     Disarm,
     Opened,
-    Finish(i32),
+    Finish(i32, Ending),
 }
 
 /// Carries out the engine's actions until it is idle or gone.
@@ -332,7 +415,7 @@ fn drive(ws: *mut ws_info) {
             Action::ArmTimer(ms) => Do::Arm(ms),
             Action::DisarmTimer => Do::Disarm,
             Action::Opened => Do::Opened,
-            Action::Finish(st) => Do::Finish(st),
+            Action::Finish(st) => Do::Finish(st, Ending::of(e)),
         });
         let Some(next) = next else { return };
         match next {
@@ -356,9 +439,9 @@ fn drive(ws: *mut ws_info) {
             // SAFETY: valid ws, plain port call.
             Do::Disarm => unsafe { ws_port_timer_disarm(ws) },
             Do::Opened => call_connection(ws),
-            Do::Finish(st) => {
+            Do::Finish(st, end) => {
                 teardown(ws);
-                call_failure(ws, st);
+                call_failure(ws, st, &end);
                 return;
             }
         }
@@ -421,6 +504,9 @@ pub extern "C" fn ws_options_init(options: *mut ws_options) {
             ping_interval_ms: d.ping_interval_ms,
             pong_timeout_ms: d.pong_timeout_ms,
             close_timeout_ms: d.close_timeout_ms,
+            protocols: ptr::null(),
+            onClose: None,
+            onFragment: None,
         })
     };
 }
@@ -457,10 +543,18 @@ pub extern "C" fn ws_connect_with(
     }
     // SAFETY: as above; `engine` may be garbage in state 0, overwrite it.
     unsafe { (*ws).engine = ptr::null_mut() };
+    // SAFETY: NULL or a caller-owned ws_options, read during this call only.
+    let o = unsafe { options.as_ref() };
+    let on_close = o.and_then(|o| o.onClose);
+    let on_fragment = o.and_then(|o| o.onFragment);
     let fail = |st: i32| {
         // SAFETY: valid ws (checked above).
         unsafe { (*ws).connectionState = 4 };
-        call_failure(ws, st);
+        let end = Ending {
+            on_close,
+            ..Ending::NONE
+        };
+        call_failure(ws, st, &end);
     };
     if url.is_null() {
         return fail(status::BAD_SCHEME);
@@ -471,18 +565,24 @@ pub extern "C" fn ws_connect_with(
         Ok(u) => u,
         Err(e) => return fail(e),
     };
-    let opts = if options.is_null() {
-        Options::DEFAULT
-    } else {
-        // SAFETY: non-NULL pointer to a caller-owned ws_options.
-        let o = unsafe { &*options };
-        Options {
+    let opts = match o {
+        None => Options::DEFAULT,
+        Some(o) => Options {
             max_message: o.max_message,
             connect_timeout_ms: o.connect_timeout_ms,
             ping_interval_ms: o.ping_interval_ms,
             pong_timeout_ms: o.pong_timeout_ms,
             close_timeout_ms: o.close_timeout_ms,
+            stream: on_fragment.is_some(),
+        },
+    };
+    let protocols = match o {
+        Some(o) if !o.protocols.is_null() => {
+            // SAFETY: non-NULL, NUL-terminated by the caller's contract,
+            // used during this call only.
+            Some(unsafe { CStr::from_ptr(o.protocols) }.to_bytes())
         }
+        _ => None,
     };
     let mut host = [0u8; 257];
     if u.host.len() >= host.len() {
@@ -496,12 +596,14 @@ pub extern "C" fn ws_connect_with(
         p: unsafe { (*ws).extraHeaders },
         _life: PhantomData,
     };
-    let client = match Client::new(&u, headers, opts, &random16(), random16()) {
+    let client = match Client::new(&u, headers, protocols, opts, &random16(), random16()) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
     let engine = match Boxed::new(Engine {
         serial: next_serial(),
+        on_close,
+        on_fragment,
         client,
     }) {
         Ok(b) => b,
@@ -576,9 +678,44 @@ pub extern "C" fn ws_send_long(
 /// (at most `close_timeout_ms`), then status 0.
 #[no_mangle]
 pub extern "C" fn ws_close(ws: *mut ws_info) {
-    if with_engine(ws, None, |e| e.client.close()).is_some() {
+    ws_close_with(ws, 1000, ptr::null(), 0);
+}
+
+/// `ws_close` sending `code` and `reason` (`len` bytes, UTF-8, at most 123)
+/// in the close frame. A code not in 1000-1003, 1007-1014, 3000-4999, or a
+/// reason that is too long, not UTF-8 or NULL with `len` > 0, is replaced by
+/// 1000 without a reason (the connection is closed either way).
+#[no_mangle]
+pub extern "C" fn ws_close_with(ws: *mut ws_info, code: c_int, reason: *const c_char, len: usize) {
+    // 0 is never a valid code: the engine then sends 1000 without a reason.
+    let mut code = u16::try_from(code).unwrap_or(0);
+    let reason: &[u8] = if len == 0 {
+        &[]
+    } else if reason.is_null() || len > 123 {
+        code = 0;
+        &[]
+    } else {
+        // SAFETY: the caller passes `len` readable bytes at `reason`; the
+        // slice is only used inside this call, before any callback.
+        unsafe { core::slice::from_raw_parts(reason as *const u8, len) }
+    };
+    if with_engine(ws, None, |e| e.client.close_with(code, reason)).is_some() {
         drive(ws);
     }
+}
+
+/// The protocol the server chose (NUL-terminated), or NULL if it chose none.
+/// Available from `onConnection` on while the connection lasts; NULL in
+/// `onFailure`/`onClose` and afterwards (the string is freed with the
+/// connection: copy it if needed later).
+#[no_mangle]
+pub extern "C" fn ws_protocol(ws: *mut ws_info) -> *const c_char {
+    with_engine(ws, None, |e| {
+        e.client
+            .protocol()
+            .map_or(ptr::null(), |p| p.as_ptr() as *const c_char)
+    })
+    .unwrap_or(ptr::null())
 }
 
 /// Tears down at once without any callback (for a client being freed).
@@ -621,9 +758,11 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
             // SAFETY: the port passes `len` writable bytes at `data`, valid
             // for this call; this slice lives only inside this closure.
             let seg = unsafe { core::slice::from_raw_parts_mut(data, len) };
-            e.client.receive(seg, &mut pos)
+            (e.client.receive(seg, &mut pos), e.on_fragment)
         });
-        let Some(step) = step else { return };
+        let Some((step, on_fragment)) = step else {
+            return;
+        };
         match step {
             Rx::Done => {
                 drive(ws);
@@ -644,6 +783,29 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
                         // SAFETY: `i < len`, inside the port's buffer.
                         unsafe { *data.add(i) = b };
                     }
+                }
+                drive(ws);
+            }
+            Rx::Fragment {
+                opcode,
+                start,
+                len: n,
+                fin,
+            } => {
+                if let Some(cb) = on_fragment {
+                    let n = c_int::try_from(n).unwrap_or(c_int::MAX);
+                    // SAFETY: `start + n <= len` (the engine checked the
+                    // range); the caller's callback runs with no engine
+                    // borrow alive and reads the piece during the call only.
+                    unsafe {
+                        cb(
+                            ws,
+                            data.add(start) as *const c_char,
+                            n,
+                            c_int::from(opcode),
+                            c_int::from(fin),
+                        )
+                    };
                 }
                 drive(ws);
             }
@@ -811,6 +973,16 @@ mod tests {
         if let Some(u) = again {
             ws_connect(ws, u.as_ptr() as *const c_char);
         }
+    }
+
+    unsafe extern "C" fn on_close_unused(
+        _: *mut ws_info,
+        _: c_int,
+        _: c_int,
+        _: *const c_char,
+        _: c_int,
+    ) {
+        unreachable!("reset by ws_options_init");
     }
 
     /// A ws_info as the Lua binding makes it: not zeroed.
@@ -1114,8 +1286,12 @@ mod tests {
             ping_interval_ms: 0,
             pong_timeout_ms: 0,
             close_timeout_ms: 0,
+            protocols: c"garbage".as_ptr(),
+            onClose: Some(on_close_unused),
+            onFragment: None,
         };
         ws_options_init(&mut o);
+        assert!(o.protocols.is_null() && o.onClose.is_none() && o.onFragment.is_none());
         assert_eq!(o.max_message, WS_DEFAULT_MAX_MESSAGE);
         o.connect_timeout_ms = 1234;
         fake(|f| f.resolve_ret = WS_PORT_DONE);

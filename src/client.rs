@@ -30,6 +30,9 @@ pub struct Options {
     pub ping_interval_ms: u32,
     pub pong_timeout_ms: u32,
     pub close_timeout_ms: u32,
+    /// Deliver data messages piece by piece ([`Rx::Fragment`]); no
+    /// reassembly and no `max_message` limit.
+    pub stream: bool,
 }
 
 impl Options {
@@ -39,8 +42,23 @@ impl Options {
         ping_interval_ms: 30_000,
         pong_timeout_ms: 60_000,
         close_timeout_ms: 5_000,
+        stream: false,
     };
 }
+
+/// The timeouts of [`Options`], as kept per connection.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    connect_timeout_ms: u32,
+    ping_interval_ms: u32,
+    pong_timeout_ms: u32,
+    close_timeout_ms: u32,
+}
+
+/// `finish` before the connection has a final status.
+const NO_FINISH: i32 = i32::MIN;
+/// `ping_age` when no ping is unanswered.
+const NO_PING: u32 = u32::MAX;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(any(test, feature = "std"), derive(Debug))]
@@ -96,6 +114,14 @@ pub enum Rx {
     },
     /// A message in its own buffer: `len` bytes plus a NUL.
     Owned { opcode: u8, buf: Buf },
+    /// Streaming: the next piece of a message at `data[start..start+len]`
+    /// (not NUL-terminated); `fin` on the message's last piece.
+    Fragment {
+        opcode: u8,
+        start: usize,
+        len: usize,
+        fin: bool,
+    },
 }
 
 /// Small PRNG (xorshift128) for frame masks, seeded by the driver.
@@ -140,27 +166,37 @@ pub struct Client {
     alive: bool,
     timer: TimerCmd,
     inflight: u16,
-    finish: Option<i32>,
+    /// Code of the server's close frame (1005 if it had none), 0 = none yet.
+    close_code: u16,
+    /// Bytes of `info` holding the protocol and its NUL (0 = no protocol).
+    proto_len: u8,
+    /// The final status, or `NO_FINISH`.
+    finish: i32,
     pending: i32,
-    /// Age of the first unanswered ping at the last tick.
-    ping_age: Option<u32>,
+    /// Age of the first unanswered ping at the last tick, or `NO_PING`.
+    ping_age: u32,
     out: Buf,
+    /// The negotiated protocol + NUL, then the server's close reason.
+    info: Buf,
     head: usize,
     /// Before the handshake finished only `out[..gate]` (the request) may go.
     gate: usize,
     parser: Option<Boxed<ResponseParser>>,
     decoder: Decoder,
     asm: Assembler,
-    opts: Options,
+    opts: Timeouts,
     rng: Rng,
 }
 
 impl Client {
     /// Builds the opening handshake request into the send queue.
-    /// Errors: `BAD_HEADER` (unsendable extra header), `NO_MEMORY_HANDSHAKE`.
+    /// `protocols`: the `Sec-WebSocket-Protocol` value offered (`None` =
+    /// `chat`, empty = no header). Errors: `BAD_HEADER` (unsendable extra
+    /// header or protocols), `NO_MEMORY_HANDSHAKE`.
     pub fn new<'h, I>(
         url: &Url,
         extra: I,
+        protocols: Option<&[u8]>,
         opts: Options,
         key_random: &[u8; 16],
         mask_seed: [u8; 16],
@@ -169,12 +205,12 @@ impl Client {
         I: Iterator<Item = Header<'h>> + Clone,
     {
         let key = handshake::make_key(key_random);
-        let n = handshake::request_len(url, &key, extra.clone())?;
+        let n = handshake::request_len(url, &key, extra.clone(), protocols)?;
         let mut out = Buf::new();
         out.reserve_total(n)
             .map_err(|_| status::NO_MEMORY_HANDSHAKE)?;
         let written = match out.spare(n) {
-            Some(dst) => handshake::write_request(url, &key, extra, dst),
+            Some(dst) => handshake::write_request(url, &key, extra, protocols, dst),
             None => 0,
         };
         if written != n {
@@ -196,16 +232,24 @@ impl Client {
             alive: false,
             timer: TimerCmd::Keep,
             inflight: 0,
-            finish: None,
+            close_code: 0,
+            proto_len: 0,
+            finish: NO_FINISH,
             pending: status::OK,
-            ping_age: None,
+            ping_age: NO_PING,
             gate: written,
             out,
+            info: Buf::new(),
             head: 0,
             parser: Some(parser),
             decoder: Decoder::new(),
-            asm: Assembler::new(opts.max_message),
-            opts,
+            asm: Assembler::new(opts.max_message, opts.stream),
+            opts: Timeouts {
+                connect_timeout_ms: opts.connect_timeout_ms,
+                ping_interval_ms: opts.ping_interval_ms,
+                pong_timeout_ms: opts.pong_timeout_ms,
+                close_timeout_ms: opts.close_timeout_ms,
+            },
             rng: Rng::new(mask_seed),
         })
     }
@@ -232,12 +276,35 @@ impl Client {
         } else {
             0
         };
-        self.out.capacity() + self.asm.held_bytes() + parser
+        self.out.capacity() + self.info.capacity() + self.asm.held_bytes() + parser
+    }
+
+    /// The protocol the server chose, NUL included (`None` if it chose none).
+    pub fn protocol(&self) -> Option<&[u8]> {
+        match self.proto_len {
+            0 => None,
+            n => self.info.as_slice().get(..usize::from(n)),
+        }
+    }
+
+    /// The server's close frame: its code (1005 if it carried none) and
+    /// reason; `None` if no valid close frame was received.
+    pub fn close_info(&self) -> Option<(u16, &[u8])> {
+        match self.close_code {
+            0 => None,
+            c => Some((
+                c,
+                self.info
+                    .as_slice()
+                    .get(usize::from(self.proto_len)..)
+                    .unwrap_or(&[]),
+            )),
+        }
     }
 
     fn end(&mut self, st: i32) {
-        if self.finish.is_none() {
-            self.finish = Some(st);
+        if self.finish == NO_FINISH {
+            self.finish = if st == NO_FINISH { status::OTHER } else { st };
         }
         self.phase = Phase::Done;
         self.stop_rx = true;
@@ -245,8 +312,8 @@ impl Client {
 
     /// The next thing to do. Call until it returns `Idle`.
     pub fn poll(&mut self) -> Action<'_> {
-        if let Some(st) = self.finish {
-            return Action::Finish(st);
+        if self.finish != NO_FINISH {
+            return Action::Finish(self.finish);
         }
         if self.want_connect {
             self.want_connect = false;
@@ -296,7 +363,8 @@ impl Client {
         };
         self.head = limit.min(self.head.saturating_add(MAX_CHUNK));
         self.inflight = self.inflight.saturating_add(1);
-        if self.head >= self.out.len() {
+        // The request stays until the response is checked against it.
+        if self.head >= self.out.len() && self.parser.is_none() {
             self.out.free();
             self.head = 0;
             self.gate = 0;
@@ -369,17 +437,19 @@ impl Client {
         }
         if self.alive {
             self.alive = false;
-            self.ping_age = None;
+            self.ping_age = NO_PING;
         } else {
-            let age = match self.ping_age {
-                Some(a) => a.saturating_add(every),
-                None => 0,
+            let waiting = self.ping_age != NO_PING;
+            let age = if waiting {
+                self.ping_age.saturating_add(every)
+            } else {
+                0
             };
-            if self.ping_age.is_some() && age >= self.opts.pong_timeout_ms {
+            if waiting && age >= self.opts.pong_timeout_ms {
                 self.end(status::PING_TIMEOUT);
                 return;
             }
-            self.ping_age = Some(age);
+            self.ping_age = age.min(NO_PING - 1);
             if self.queue_frame(OP_PING, &[]).is_err() {
                 self.end(status::NO_MEMORY_SEND);
                 return;
@@ -390,7 +460,7 @@ impl Client {
 
     /// Encodes one masked frame into the send queue (exact growth).
     fn queue_frame(&mut self, opcode: u8, payload: &[u8]) -> Result<(), i32> {
-        if self.head > 0 {
+        if self.head > 0 && self.parser.is_none() {
             self.out.drop_front(self.head);
             self.gate = self.gate.saturating_sub(self.head);
             self.head = 0;
@@ -431,8 +501,15 @@ impl Client {
         r
     }
 
-    /// User close (`ws_close`).
+    /// User close (`ws_close`): code 1000, no reason.
     pub fn close(&mut self) {
+        self.close_with(1000, &[]);
+    }
+
+    /// User close with a code and reason. A code an endpoint may not send,
+    /// a reason over 123 bytes or not UTF-8 is replaced by 1000 and no
+    /// reason.
+    pub fn close_with(&mut self, code: u16, reason: &[u8]) {
         match self.phase {
             Phase::Resolving | Phase::Connecting | Phase::Handshake => self.end(status::OK),
             Phase::Open => {
@@ -440,7 +517,26 @@ impl Client {
                 self.user_closed = true;
                 self.pending = status::OK;
                 self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
-                if self.queue_frame(OP_CLOSE, &1000u16.to_be_bytes()).is_err() {
+                let mut body = [0u8; frame::MAX_CONTROL_PAYLOAD];
+                let (code, reason) = if message::close_code_allowed(code)
+                    && reason.len() <= frame::MAX_CONTROL_PAYLOAD - 2
+                    && message::valid_utf8(reason)
+                {
+                    (code, reason)
+                } else {
+                    (1000, &[][..])
+                };
+                let n = reason.len() + 2;
+                if let Some((c, r)) = body.split_first_chunk_mut::<2>() {
+                    *c = code.to_be_bytes();
+                    for (d, s) in r.iter_mut().zip(reason) {
+                        *d = *s;
+                    }
+                }
+                if self
+                    .queue_frame(OP_CLOSE, body.get(..n).unwrap_or(&[]))
+                    .is_err()
+                {
                     self.end(status::OK);
                 }
             }
@@ -476,6 +572,15 @@ impl Client {
 
     fn handshake_done(&mut self) {
         self.parser = None;
+        // Drop the request (what of it has gone out).
+        if self.head > 0 {
+            self.out.drop_front(self.head);
+            self.gate = self.gate.saturating_sub(self.head);
+            self.head = 0;
+        }
+        if self.out.is_empty() {
+            self.out.free();
+        }
         self.phase = Phase::Open;
         self.want_opened = true;
         self.timer = if self.opts.ping_interval_ms > 0 {
@@ -499,6 +604,9 @@ impl Client {
                 Err((st, code)) => self.protocol_error(st, code),
                 Ok(code) => {
                     self.stop_rx = true;
+                    self.close_code = code.unwrap_or(1005);
+                    // Out of memory for the reason: reported without one.
+                    let _ = self.info.extend(p.get(2..).unwrap_or(&[]));
                     if self.phase == Phase::Open {
                         self.phase = Phase::Closing;
                         self.pending = status::SERVER_CLOSED;
@@ -556,6 +664,19 @@ impl Client {
                         }
                         Parsed::Done { used } => {
                             *pos = pos.saturating_add(used).min(data.len());
+                            let chosen = parser.protocol();
+                            let request = self.out.as_slice().get(..self.gate).unwrap_or(&[]);
+                            if !handshake::protocol_offered(request, chosen) {
+                                self.end(status::BAD_ACCEPT);
+                                return Rx::Done;
+                            }
+                            if !chosen.is_empty() {
+                                if self.info.extend(chosen).is_err() || self.info.push(0).is_err() {
+                                    self.end(status::NO_MEMORY_HANDSHAKE);
+                                    return Rx::Done;
+                                }
+                                self.proto_len = u8::try_from(self.info.len()).unwrap_or(0);
+                            }
                             self.handshake_done();
                             // The keep-alive clock starts now: only bytes
                             // after the response count as traffic.
@@ -573,8 +694,24 @@ impl Client {
             let Some(d) = self.decoder.next(data, pos) else {
                 return Rx::Done;
             };
-            match self.asm.feed(data, *pos, d) {
+            match self.asm.feed(data, *pos, d, self.decoder.at_frame_end()) {
                 Item::Nothing => {}
+                Item::Piece {
+                    opcode,
+                    start,
+                    end,
+                    fin,
+                } => {
+                    if self.user_closed {
+                        continue;
+                    }
+                    return Rx::Fragment {
+                        opcode,
+                        start,
+                        len: end.saturating_sub(start),
+                        fin,
+                    };
+                }
                 Item::Error(e) => {
                     self.fail(e);
                     return Rx::Again;
@@ -697,6 +834,11 @@ pub(crate) mod tests {
 
     /// The 101 response answering the request in `req`.
     pub fn response_for(req: &[u8]) -> Vec<u8> {
+        response_with(req, "")
+    }
+
+    /// The 101 response answering `req`, with `extra` header lines.
+    pub fn response_with(req: &[u8], extra: &str) -> Vec<u8> {
         let text = std::str::from_utf8(req).unwrap();
         let line = text
             .lines()
@@ -707,7 +849,7 @@ pub(crate) mod tests {
             .unwrap();
         let acc = handshake::accept_for(&key);
         format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{extra}Sec-WebSocket-Accept: {}\r\n\r\n",
             std::str::from_utf8(&acc).unwrap()
         )
         .into_bytes()
@@ -726,6 +868,8 @@ pub(crate) mod tests {
         pub opened: u32,
         pub connect: Option<(u16, bool)>,
         pub msgs: Vec<(u8, Vec<u8>)>,
+        /// Streamed pieces: (opcode, bytes, fin).
+        pub pieces: Vec<(u8, Vec<u8>, bool)>,
         pub finished: Option<i32>,
         pub send_error: Option<i32>,
     }
@@ -739,8 +883,18 @@ pub(crate) mod tests {
 
     impl H {
         pub fn try_new(opts: Options) -> Result<H, i32> {
+            Self::with(opts, None)
+        }
+        pub fn with(opts: Options, protocols: Option<&[u8]>) -> Result<H, i32> {
             let url = crate::url::parse(b"ws://example.com:8080/chat?x=1").unwrap();
-            let c = Client::new(&url, core::iter::empty::<Header>(), opts, &[7; 16], [3; 16])?;
+            let c = Client::new(
+                &url,
+                core::iter::empty::<Header>(),
+                protocols,
+                opts,
+                &[7; 16],
+                [3; 16],
+            )?;
             Ok(H {
                 c,
                 sent: Vec::new(),
@@ -753,6 +907,7 @@ pub(crate) mod tests {
                 opened: 0,
                 connect: None,
                 msgs: Vec::new(),
+                pieces: Vec::new(),
                 finished: None,
                 send_error: None,
             })
@@ -853,6 +1008,15 @@ pub(crate) mod tests {
                             d[i] = b;
                         }
                     }
+                    Rx::Fragment {
+                        opcode,
+                        start,
+                        len,
+                        fin,
+                    } => {
+                        self.pieces
+                            .push((opcode, d[start..start + len].to_vec(), fin));
+                    }
                     Rx::Owned { opcode, buf } => {
                         let s = buf.as_slice();
                         assert_eq!(s.last(), Some(&0), "NUL after copied message");
@@ -880,6 +1044,239 @@ pub(crate) mod tests {
         let mut h = H::new();
         h.open();
         h
+    }
+
+    fn opened_with(opts: Options, protocols: Option<&[u8]>, extra: &str) -> H {
+        let mut h = H::with(opts, protocols).unwrap();
+        h.start();
+        let r = response_with(&h.sent[..h.req_len], extra);
+        h.rx(&r);
+        h
+    }
+
+    #[test]
+    fn protocol_must_be_offered_and_is_kept() {
+        let d = Options::DEFAULT;
+        let proto = |p: &str| format!("Sec-WebSocket-Protocol: {p}\r\n");
+        // Offered a and b, server picks b.
+        let h = opened_with(d, Some(b"a, b"), &proto("b"));
+        assert_eq!(h.opened, 1);
+        let req = String::from_utf8(h.sent[..h.req_len].to_vec()).unwrap();
+        assert!(
+            req.contains("\r\nSec-WebSocket-Protocol: a, b\r\n"),
+            "{req}"
+        );
+        assert_eq!(h.c.protocol(), Some(&b"b\0"[..]));
+        assert_eq!(h.c.heap_bytes(), 2, "only the protocol is kept");
+        // Not offered: -7, no connection event.
+        for (offer, answer) in [
+            (Some(&b"a, b"[..]), "c"),
+            (Some(&b"a, b"[..]), "a, b"),
+            (None, "superchat"),
+            (Some(&b""[..]), "chat"),
+        ] {
+            let h = opened_with(d, offer, &proto(answer));
+            assert_eq!(h.finished, Some(status::BAD_ACCEPT), "{offer:?} {answer}");
+            assert_eq!(h.opened, 0);
+        }
+        // The default offer is chat; no answer means no protocol.
+        let h = opened_with(d, None, &proto("chat"));
+        assert_eq!(h.c.protocol(), Some(&b"chat\0"[..]));
+        let h = opened_with(d, Some(b""), "");
+        assert_eq!(h.opened, 1);
+        assert_eq!(h.c.protocol(), None);
+        assert_eq!(h.c.heap_bytes(), 0);
+        // Request sent in pieces and a response that arrives before the
+        // request's sent event: still checked against the request.
+        let mut h = H::with(d, Some(b"x1,x2")).unwrap();
+        h.auto_ack = false;
+        h.start();
+        h.c.send(OP_TEXT, b"early").unwrap();
+        let r = response_with(&h.sent[..h.req_len], &proto("x2"));
+        h.rx(&r);
+        assert_eq!(h.c.protocol(), Some(&b"x2\0"[..]));
+        h.ack();
+        assert_eq!(h.frames(), vec![(true, OP_TEXT, b"early".to_vec())]);
+        h.ack();
+        assert_eq!(h.c.heap_bytes(), 3);
+    }
+
+    #[test]
+    fn close_info_from_the_server() {
+        // Server-initiated, code and reason, with a protocol kept as well.
+        let mut h = opened_with(Options::DEFAULT, None, "Sec-WebSocket-Protocol: chat\r\n");
+        assert_eq!(h.c.close_info(), None);
+        h.auto_ack = false;
+        h.rx(&sframe(true, OP_CLOSE, &[0x0F, 0xA1, b'b', b'y', b'e']));
+        assert_eq!(h.c.close_info(), Some((4001, &b"bye"[..])));
+        assert_eq!(h.c.protocol(), Some(&b"chat\0"[..]));
+        // Empty close frame: 1005.
+        let mut h = opened();
+        h.auto_ack = false;
+        h.rx(&sframe(true, OP_CLOSE, &[]));
+        assert_eq!(h.c.close_info(), Some((1005, &b""[..])));
+        // User close answered by the server.
+        let mut h = opened();
+        h.c.close();
+        h.pump();
+        h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8, b'o', b'k']));
+        assert_eq!(h.c.close_info(), Some((1000, &b"ok"[..])));
+        // Invalid close frame: not recorded.
+        let mut h = opened();
+        h.auto_ack = false;
+        h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8, 0xFF]));
+        assert_eq!(h.finished, None);
+        assert_eq!(h.c.close_info(), None);
+        // Close frame split across segments (collected in a buffer).
+        let mut h = opened();
+        h.auto_ack = false;
+        let f = sframe(true, OP_CLOSE, &[0x0B, 0xB8, b'a', b'b', b'c', b'd']);
+        h.rx(&f[..4]);
+        h.rx(&f[4..]);
+        assert_eq!(h.c.close_info(), Some((3000, &b"abcd"[..])));
+        // Out of memory for the reason: the code alone.
+        let mut h = opened();
+        h.auto_ack = false;
+        stats::fail_nth(1);
+        h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE9, b'x']));
+        stats::fail_nth(0);
+        assert_eq!(h.c.close_info(), Some((1001, &b""[..])));
+    }
+
+    #[test]
+    fn user_close_with_code_and_reason() {
+        let close = |code: u16, reason: &[u8]| {
+            let mut h = opened();
+            h.c.close_with(code, reason);
+            h.pump();
+            assert_eq!(h.c.connection_state(), 4);
+            h.frames()
+        };
+        let f = |c: u16, r: &[u8]| vec![(true, OP_CLOSE, [&c.to_be_bytes()[..], r].concat())];
+        assert_eq!(close(4001, b"why"), f(4001, b"why"));
+        assert_eq!(close(1001, b""), f(1001, b""));
+        let max = [b'r'; 123];
+        assert_eq!(close(3000, &max), f(3000, &max));
+        // Not allowed: replaced by 1000 without a reason.
+        for (code, reason) in [
+            (1005u16, &b"x"[..]),
+            (999, b""),
+            (1004, b""),
+            (5000, b""),
+            (1000, &[b'r'; 124][..]),
+            (4000, &[0xFF][..]),
+        ] {
+            assert_eq!(close(code, reason), f(1000, b""), "{code}");
+        }
+        // Before the handshake: at once, nothing sent, status 0.
+        let mut h = H::new();
+        h.start();
+        h.c.close_with(4000, b"x");
+        h.pump();
+        assert_eq!(h.finished, Some(0));
+        assert_eq!(h.sent.len(), h.req_len);
+    }
+
+    fn streaming() -> H {
+        let mut h = H::try_new(Options {
+            stream: true,
+            max_message: 10,
+            ..Options::DEFAULT
+        })
+        .unwrap();
+        h.open();
+        h
+    }
+
+    #[test]
+    fn streaming_delivers_pieces_without_buffering() {
+        let mut h = streaming();
+        let msg: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut seg = sframe(false, OP_BINARY, &msg[..40_000]);
+        seg.extend(sframe(true, OP_PING, b"p"));
+        seg.extend(sframe(false, OP_CONTINUATION, &msg[40_000..99_999]));
+        seg.extend(sframe(true, OP_CONTINUATION, &msg[99_999..]));
+        seg.extend(sframe(true, OP_TEXT, b"next"));
+        seg.extend(sframe(false, OP_TEXT, b"x"));
+        seg.extend(sframe(true, OP_CONTINUATION, b""));
+        let n = stats::total();
+        for c in seg.chunks(1460) {
+            h.rx(c);
+        }
+        assert_eq!(stats::total() - n, 1, "only the pong is allocated");
+        assert!(h.msgs.is_empty(), "no whole messages in streaming mode");
+        assert_eq!(h.finished, None, "max_message does not apply");
+        assert_eq!(h.frames(), vec![(true, OP_PONG, b"p".to_vec())]);
+        // Pieces: per frame and per segment, opcode on each, fin on the last.
+        let first: Vec<_> = h.pieces.iter().take_while(|p| p.0 == OP_BINARY).collect();
+        let joined: Vec<u8> = first.iter().flat_map(|p| p.1.clone()).collect();
+        assert_eq!(joined, msg);
+        assert!(first.len() >= 100_000 / 1460);
+        assert!(first.iter().all(|p| p.1.len() <= 1460 && !p.1.is_empty()));
+        assert!(first[..first.len() - 1].iter().all(|p| !p.2));
+        assert!(first.last().unwrap().2);
+        assert_eq!(first.last().unwrap().1, vec![msg[99_999]]);
+        let rest: Vec<_> = h.pieces[first.len()..].to_vec();
+        assert_eq!(
+            rest,
+            vec![
+                (OP_TEXT, b"next".to_vec(), true),
+                (OP_TEXT, b"x".to_vec(), false),
+                (OP_TEXT, vec![], true),
+            ]
+        );
+        assert_eq!(h.c.heap_bytes(), 0);
+        // After a user close pieces are dropped.
+        h.pieces.clear();
+        h.c.close();
+        h.pump();
+        h.rx(&sframe(true, OP_TEXT, b"late"));
+        assert!(h.pieces.is_empty());
+    }
+
+    #[test]
+    fn streaming_validates_utf8_incrementally() {
+        // A character split across pieces is fine.
+        let mut h = streaming();
+        let seg = sframe(true, OP_TEXT, "é€😀".as_bytes());
+        for c in seg.chunks(3) {
+            h.rx(c);
+        }
+        let all: Vec<u8> = h.pieces.iter().flat_map(|p| p.1.clone()).collect();
+        assert_eq!(all, "é€😀".as_bytes());
+        assert_eq!(h.finished, None);
+        // Invalid byte: -25 with close 1007, the bad piece is not delivered.
+        let mut h = streaming();
+        h.rx(&sframe(false, OP_TEXT, b"fine"));
+        h.rx(&sframe(true, OP_CONTINUATION, b"\xFF"));
+        assert_eq!(h.pieces, vec![(OP_TEXT, b"fine".to_vec(), false)]);
+        assert_eq!(h.finished, Some(status::INVALID_UTF8));
+        assert_eq!(
+            h.frames(),
+            vec![(true, OP_CLOSE, 1007u16.to_be_bytes().to_vec())]
+        );
+        // Ends inside a character: in the last frame, or after an empty one.
+        for tail in [
+            sframe(true, OP_TEXT, b"ab\xE2\x82"),
+            [
+                sframe(false, OP_TEXT, b"ab\xE2\x82"),
+                sframe(true, OP_CONTINUATION, b""),
+            ]
+            .concat(),
+        ] {
+            let mut h = streaming();
+            h.rx(&tail);
+            assert_eq!(h.finished, Some(status::INVALID_UTF8));
+            assert!(h.pieces.iter().all(|p| !p.2), "no fin piece");
+        }
+        // Binary is not checked.
+        let mut h = streaming();
+        h.rx(&sframe(true, OP_BINARY, b"\xFF"));
+        assert_eq!(h.pieces, vec![(OP_BINARY, vec![0xFF], true)]);
+        // Fragmentation rules still apply.
+        let mut h = streaming();
+        h.rx(&sframe(true, OP_CONTINUATION, b"x"));
+        assert_eq!(h.finished, Some(status::FRAGMENTATION));
     }
 
     #[test]
@@ -1378,6 +1775,7 @@ pub(crate) mod tests {
         let r = Client::new(
             &url,
             hs.iter().copied(),
+            None,
             Options::DEFAULT,
             &[0; 16],
             [0; 16],
@@ -1497,6 +1895,43 @@ pub(crate) mod tests {
             h.rx(&s[at..]);
             prop_assert_eq!(h.finished, None);
             prop_assert_eq!(&h.msgs, &msgs);
+        }
+
+        #[test]
+        fn streamed_pieces_join_to_the_messages(
+            msgs in proptest::collection::vec((1u8..=2, proptest::collection::vec(any::<u8>(), 0..300)), 1..6),
+            frag in 1usize..100,
+            cuts in proptest::collection::vec(1usize..200, 0..40),
+        ) {
+            let msgs: Vec<(u8, Vec<u8>)> = msgs
+                .into_iter()
+                .map(|(op, m)| if op == 1 { (1, String::from_utf8_lossy(&m).into_owned().into_bytes()) } else { (2, m) })
+                .collect();
+            let mut h = H::try_new(Options { stream: true, max_message: 1, ..Options::DEFAULT }).unwrap();
+            h.start();
+            let s = valid_stream(&h.sent[..h.req_len], &msgs, frag);
+            let mut at = 0;
+            for c in cuts {
+                let end = (at + c).min(s.len());
+                h.rx(&s[at..end]);
+                at = end;
+            }
+            h.rx(&s[at..]);
+            prop_assert_eq!(h.finished, None);
+            let mut got: Vec<(u8, Vec<u8>)> = Vec::new();
+            let mut open = false;
+            for (op, b, fin) in &h.pieces {
+                if !open {
+                    got.push((*op, Vec::new()));
+                }
+                let last = got.last_mut().unwrap();
+                prop_assert_eq!(last.0, *op);
+                last.1.extend_from_slice(b);
+                open = !fin;
+            }
+            prop_assert!(!open);
+            prop_assert_eq!(&got, &msgs);
+            prop_assert_eq!(h.c.heap_bytes(), 0, "nothing buffered");
         }
 
         #[test]

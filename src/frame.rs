@@ -47,7 +47,8 @@ enum State {
     Header,
     Payload,
     End,
-    Error(i32),
+    /// A status code (all fit in an i8; keeps the decoder small).
+    Error(i8),
 }
 
 /// Server-frame header bytes kept: 2 + 8 (64-bit length), no mask.
@@ -87,7 +88,7 @@ impl Decoder {
     pub fn next(&mut self, data: &[u8], pos: &mut usize) -> Option<Decoded> {
         loop {
             match self.state {
-                State::Error(code) => return Some(Decoded::Error(code)),
+                State::Error(code) => return Some(Decoded::Error(i32::from(code))),
                 State::End => {
                     self.state = State::Header;
                     self.hlen = 0;
@@ -115,6 +116,12 @@ impl Decoder {
                 }
             }
         }
+    }
+
+    /// True right after the last `Payload` range of a frame (its `End` is
+    /// next).
+    pub fn at_frame_end(&self) -> bool {
+        self.state == State::End
     }
 
     /// Takes one header byte; returns the header once complete, or an error.
@@ -170,8 +177,9 @@ impl Decoder {
     }
 
     fn fail(&mut self, code: i32) -> Decoded {
+        let code = i8::try_from(code).unwrap_or(crate::status::OTHER as i8);
         self.state = State::Error(code);
-        Decoded::Error(code)
+        Decoded::Error(i32::from(code))
     }
 }
 

@@ -135,16 +135,13 @@ const MANDATORY: [&[u8]; 5] = [
 ];
 
 /// Sent after the extra headers unless an extra header has the same name.
-const DEFAULTS: [Header<'static>; 2] = [
-    Header {
-        name: b"User-Agent",
-        value: b"ESP8266",
-    },
-    Header {
-        name: b"Sec-WebSocket-Protocol",
-        value: b"chat",
-    },
-];
+const USER_AGENT: Header<'static> = Header {
+    name: b"User-Agent",
+    value: b"ESP8266",
+};
+const PROTOCOL: &[u8] = b"Sec-WebSocket-Protocol";
+/// The protocol offered when the caller names none.
+pub const DEFAULT_PROTOCOL: &[u8] = b"chat";
 
 /// Counts bytes, and copies them into `out` when there is one.
 struct Sink<'o> {
@@ -191,11 +188,21 @@ fn decimal(v: u16, buf: &mut [u8; 5]) -> &[u8] {
 }
 
 /// The single request writer behind both `request_len` and `write_request`.
-fn emit<'h, I>(url: &Url, key: &[u8; KEY_LEN], extra: I, sink: &mut Sink) -> Result<(), i32>
+fn emit<'h, I>(
+    url: &Url,
+    key: &[u8; KEY_LEN],
+    extra: I,
+    protocols: Option<&[u8]>,
+    sink: &mut Sink,
+) -> Result<(), i32>
 where
     I: Iterator<Item = Header<'h>> + Clone,
 {
-    if extra.clone().any(|h| !valid_header(&h)) {
+    let proto = Header {
+        name: PROTOCOL,
+        value: protocols.unwrap_or(DEFAULT_PROTOCOL),
+    };
+    if extra.clone().any(|h| !valid_header(&h)) || !valid_header(&proto) {
         return Err(BAD_HEADER);
     }
     sink.put(b"GET ");
@@ -220,9 +227,10 @@ where
             sink.header(&h);
         }
     }
-    for d in &DEFAULTS {
-        if !extra.clone().any(|e| e.name.eq_ignore_ascii_case(d.name)) {
-            sink.header(d);
+    for d in [USER_AGENT, proto] {
+        // An empty protocol list sends no protocol header at all.
+        if !d.value.is_empty() && !extra.clone().any(|e| e.name.eq_ignore_ascii_case(d.name)) {
+            sink.header(&d);
         }
     }
     sink.put(b"\r\n");
@@ -235,32 +243,75 @@ where
 ///
 /// Request: `GET <path> HTTP/1.1`, `Host: <host>:<port>`, `Upgrade`,
 /// `Connection`, `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`, the extra
-/// headers, then `User-Agent: ESP8266` and `Sec-WebSocket-Protocol: chat`.
-/// A header whose name (ASCII case-insensitive) already appeared earlier in
-/// that order is left out.
-pub fn request_len<'h, I>(url: &Url, key: &[u8; KEY_LEN], extra: I) -> Result<usize, i32>
+/// headers, then `User-Agent: ESP8266` and `Sec-WebSocket-Protocol:
+/// <protocols>` (`chat` when `protocols` is `None`, no header when it is
+/// empty; CR, LF or NUL in it is `BAD_HEADER`). A header whose name (ASCII
+/// case-insensitive) already appeared earlier in that order is left out.
+pub fn request_len<'h, I>(
+    url: &Url,
+    key: &[u8; KEY_LEN],
+    extra: I,
+    protocols: Option<&[u8]>,
+) -> Result<usize, i32>
 where
     I: Iterator<Item = Header<'h>> + Clone,
 {
     let mut sink = Sink { out: None, n: 0 };
-    emit(url, key, extra, &mut sink)?;
+    emit(url, key, extra, protocols, &mut sink)?;
     Ok(sink.n)
+}
+
+fn trim(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t' | b'\r', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// Whether the server's protocol choice `chosen` (trimmed; empty = none) is
+/// allowed by the request we sent: none is always allowed, otherwise it must
+/// equal (case-sensitively) one of the comma-separated entries of the
+/// request's `Sec-WebSocket-Protocol` header.
+pub fn protocol_offered(request: &[u8], chosen: &[u8]) -> bool {
+    if chosen.is_empty() {
+        return true;
+    }
+    request.split(|&b| b == b'\n').skip(1).any(|line| {
+        let Some((name, rest)) = line.split_at_checked(PROTOCOL.len()) else {
+            return false;
+        };
+        match rest.split_first() {
+            Some((b':', value)) if name.eq_ignore_ascii_case(PROTOCOL) => {
+                value.split(|&b| b == b',').any(|t| trim(t) == chosen)
+            }
+            _ => false,
+        }
+    })
 }
 
 /// Writes the request into `out`, which must be exactly `request_len` bytes
 /// long. Returns the bytes written, or 0 (nothing written) if `out` has the
 /// wrong size or a header is invalid.
-pub fn write_request<'h, I>(url: &Url, key: &[u8; KEY_LEN], extra: I, out: &mut [u8]) -> usize
+pub fn write_request<'h, I>(
+    url: &Url,
+    key: &[u8; KEY_LEN],
+    extra: I,
+    protocols: Option<&[u8]>,
+    out: &mut [u8],
+) -> usize
 where
     I: Iterator<Item = Header<'h>> + Clone,
 {
-    match request_len(url, key, extra.clone()) {
+    match request_len(url, key, extra.clone(), protocols) {
         Ok(n) if n == out.len() => {
             let mut sink = Sink {
                 out: Some(out),
                 n: 0,
             };
-            match emit(url, key, extra, &mut sink) {
+            match emit(url, key, extra, protocols, &mut sink) {
                 Ok(()) => sink.n,
                 Err(_) => 0,
             }
@@ -640,10 +691,65 @@ mod tests {
 
     fn request(u: &str, extra: &[(&str, &str)]) -> Result<String, i32> {
         let u = url(u);
-        let n = request_len(&u, RFC_KEY, hdrs(extra))?;
+        let n = request_len(&u, RFC_KEY, hdrs(extra), None)?;
         let mut out = vec![0u8; n];
-        assert_eq!(write_request(&u, RFC_KEY, hdrs(extra), &mut out), n);
+        assert_eq!(write_request(&u, RFC_KEY, hdrs(extra), None, &mut out), n);
         Ok(String::from_utf8(out).unwrap())
+    }
+
+    fn request_with(u: &str, extra: &[(&str, &str)], protocols: &str) -> Result<String, i32> {
+        let u = url(u);
+        let p = Some(protocols.as_bytes());
+        let n = request_len(&u, RFC_KEY, hdrs(extra), p)?;
+        let mut out = vec![0u8; n];
+        assert_eq!(write_request(&u, RFC_KEY, hdrs(extra), p, &mut out), n);
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn protocols_replace_the_default() {
+        let r = request_with("ws://h/", &[], "a, b").unwrap();
+        assert!(r.ends_with("User-Agent: ESP8266\r\nSec-WebSocket-Protocol: a, b\r\n\r\n"));
+        assert!(!r.contains("chat"));
+        // Empty list: no protocol header at all.
+        let r = request_with("ws://h/", &[], "").unwrap();
+        assert!(
+            !r.to_ascii_lowercase().contains("sec-websocket-protocol"),
+            "{r}"
+        );
+        assert!(r.ends_with("User-Agent: ESP8266\r\n\r\n"));
+        // An extra header still wins over the option.
+        let r = request_with("ws://h/", &[("sec-websocket-protocol", "x")], "a").unwrap();
+        assert!(r.contains("\r\nsec-websocket-protocol: x\r\n"));
+        assert!(!r.contains(": a\r\n"));
+        // Unsendable protocol string.
+        assert_eq!(request_with("ws://h/", &[], "a\r\nX: y"), Err(BAD_HEADER));
+        assert_eq!(request_with("ws://h/", &[], "a\0"), Err(BAD_HEADER));
+    }
+
+    #[test]
+    fn protocol_offered_matches_entries() {
+        let r = request_with("ws://h/", &[], "a, bb ,c").unwrap();
+        let r = r.as_bytes();
+        for ok in ["a", "bb", "c", ""] {
+            assert!(protocol_offered(r, ok.as_bytes()), "{ok}");
+        }
+        for bad in ["b", "A", "a, bb", "chat", "x"] {
+            assert!(!protocol_offered(r, bad.as_bytes()), "{bad}");
+        }
+        let none = request_with("ws://h/", &[], "").unwrap();
+        assert!(protocol_offered(none.as_bytes(), b""));
+        assert!(!protocol_offered(none.as_bytes(), b"chat"));
+        let dflt = request("ws://h/", &[]).unwrap();
+        assert!(protocol_offered(dflt.as_bytes(), b"chat"));
+        let extra = request_with("ws://h/", &[("SEC-WEBSOCKET-PROTOCOL", "v1,v2")], "z").unwrap();
+        assert!(protocol_offered(extra.as_bytes(), b"v2"));
+        assert!(!protocol_offered(extra.as_bytes(), b"z"));
+        // The request line never counts, whatever the path holds.
+        assert!(!protocol_offered(
+            b"GET /Sec-WebSocket-Protocol:q HTTP/1.1\r\n\r\n",
+            b"q"
+        ));
     }
 
     #[test]
@@ -743,10 +849,16 @@ mod tests {
         let u = url("ws://h/");
         let mut out = vec![0xAAu8; 300];
         let bad = [("A", "\n")];
-        assert_eq!(write_request(&u, RFC_KEY, hdrs(&bad), &mut out), 0);
-        let n = request_len(&u, RFC_KEY, hdrs(&[])).unwrap();
-        assert_eq!(write_request(&u, RFC_KEY, hdrs(&[]), &mut out[..n + 1]), 0);
-        assert_eq!(write_request(&u, RFC_KEY, hdrs(&[]), &mut out[..n - 1]), 0);
+        assert_eq!(write_request(&u, RFC_KEY, hdrs(&bad), None, &mut out), 0);
+        let n = request_len(&u, RFC_KEY, hdrs(&[]), None).unwrap();
+        assert_eq!(
+            write_request(&u, RFC_KEY, hdrs(&[]), None, &mut out[..n + 1]),
+            0
+        );
+        assert_eq!(
+            write_request(&u, RFC_KEY, hdrs(&[]), None, &mut out[..n - 1]),
+            0
+        );
         assert!(out.iter().all(|&b| b == 0xAA));
     }
 
@@ -1081,11 +1193,11 @@ mod tests {
             let key = make_key(&[7; 16]);
             let it = extra.iter().map(|(n, v)| Header { name: n.as_bytes(), value: v.as_bytes() });
             let all_valid = extra.iter().all(|(n, v)| valid_header(&Header { name: n.as_bytes(), value: v.as_bytes() }));
-            match request_len(&u, &key, it.clone()) {
+            match request_len(&u, &key, it.clone(), None) {
                 Ok(n) => {
                     prop_assert!(all_valid);
                     let mut out = vec![0u8; n];
-                    prop_assert_eq!(write_request(&u, &key, it.clone(), &mut out), n);
+                    prop_assert_eq!(write_request(&u, &key, it.clone(), None, &mut out), n);
                     let text = String::from_utf8(out).unwrap();
                     prop_assert!(text.ends_with("\r\n\r\n"));
                     // Independent model: mandatory headers, then extras and

@@ -10,6 +10,12 @@
 //!   plus one byte for the terminating NUL on the final fragment (OOM -8).
 //! * Control frames: a range of the segment when whole in it, else collected
 //!   into a buffer of exactly the declared length (OOM -9).
+//! * Streaming (opt-in): data frames are not assembled at all. Every payload
+//!   range of the segment is reported as a piece of the message at once,
+//!   with the message's opcode and `fin` on its last piece (an empty last
+//!   frame gives an empty last piece). No buffer, no size limit; text is
+//!   still validated incrementally, and a piece that breaks UTF-8 (or a
+//!   final piece that ends inside a character) is an error, not delivered.
 
 use crate::buffer::Buf;
 use crate::frame::{Decoded, OP_BINARY, OP_CONTINUATION, OP_TEXT};
@@ -33,6 +39,14 @@ pub enum Item {
         opcode: u8,
         payload: Payload,
     },
+    /// Streaming: `data[start..end]` of the segment is the next piece of
+    /// the current message; `fin` on its last piece.
+    Piece {
+        opcode: u8,
+        start: usize,
+        end: usize,
+        fin: bool,
+    },
     /// A whole control frame (8, 9 or 10).
     Control {
         opcode: u8,
@@ -48,12 +62,16 @@ struct Frame {
     opcode: u8,
     fin: bool,
     in_place: bool,
+    /// Streaming: some payload of this frame was seen.
+    got: bool,
     start: usize,
     end: usize,
 }
 
 pub struct Assembler {
     max: u32,
+    /// Deliver data messages piece by piece (no reassembly).
+    stream: bool,
     /// Opcode of the data message in progress, 0 when none.
     msg_op: u8,
     msg: Buf,
@@ -67,9 +85,10 @@ fn is_control(op: u8) -> bool {
 }
 
 impl Assembler {
-    pub const fn new(max_message: u32) -> Self {
+    pub const fn new(max_message: u32, stream: bool) -> Self {
         Assembler {
             max: max_message,
+            stream,
             msg_op: 0,
             msg: Buf::new(),
             utf8: Utf8Validator::new(),
@@ -78,6 +97,7 @@ impl Assembler {
                 opcode: 0,
                 fin: true,
                 in_place: false,
+                got: false,
                 start: 0,
                 end: 0,
             },
@@ -90,8 +110,9 @@ impl Assembler {
     }
 
     /// Processes one decoder output. `data` is the segment the decoder
-    /// works on and `pos` the decoder's position after producing `item`.
-    pub fn feed(&mut self, data: &[u8], pos: usize, item: Decoded) -> Item {
+    /// works on and `pos` the decoder's position after producing `item`;
+    /// `frame_end`: a `Payload` item is the last one of its frame.
+    pub fn feed(&mut self, data: &[u8], pos: usize, item: Decoded, frame_end: bool) -> Item {
         match item {
             Decoded::Error(e) => Item::Error(e),
             Decoded::Header(h) => {
@@ -102,7 +123,7 @@ impl Assembler {
                 let Some(chunk) = data.get(start..end) else {
                     return Item::Error(status::OTHER);
                 };
-                self.payload(chunk, start, end)
+                self.payload(chunk, start, end, frame_end)
             }
             Decoded::End => self.end(data),
         }
@@ -113,6 +134,7 @@ impl Assembler {
             opcode: op,
             fin,
             in_place: false,
+            got: false,
             start: pos,
             end: pos,
         };
@@ -136,6 +158,13 @@ impl Assembler {
             OP_CONTINUATION | OP_TEXT | OP_BINARY => return Item::Error(status::FRAGMENTATION),
             _ => return Item::Error(status::RESERVED_OPCODE),
         };
+        if self.stream {
+            if !continuing {
+                self.msg_op = op;
+                self.utf8 = Utf8Validator::new();
+            }
+            return Item::Nothing;
+        }
         let have = if continuing { self.msg.len() } else { 0 } as u64;
         let total = have.saturating_add(len);
         if total > u64::from(self.max) {
@@ -158,7 +187,7 @@ impl Assembler {
         Item::Nothing
     }
 
-    fn payload(&mut self, chunk: &[u8], start: usize, end: usize) -> Item {
+    fn payload(&mut self, chunk: &[u8], start: usize, end: usize, frame_end: bool) -> Item {
         if self.frame.in_place {
             if self.frame.end != start {
                 // Not contiguous: cannot happen with one segment.
@@ -175,6 +204,19 @@ impl Assembler {
         }
         if self.msg_op == OP_TEXT && !self.utf8.feed(chunk) {
             return Item::Error(status::INVALID_UTF8);
+        }
+        if self.stream {
+            self.frame.got = true;
+            let fin = self.frame.fin && frame_end;
+            if fin && self.msg_op == OP_TEXT && !self.utf8.is_complete() {
+                return Item::Error(status::INVALID_UTF8);
+            }
+            return Item::Piece {
+                opcode: self.msg_op,
+                start,
+                end,
+                fin,
+            };
         }
         if self.msg.extend(chunk).is_err() {
             return Item::Error(status::NO_MEMORY_MESSAGE);
@@ -216,6 +258,21 @@ impl Assembler {
         }
         let opcode = self.msg_op;
         self.msg_op = 0;
+        if self.stream {
+            // The last piece went out with its payload, unless there was none.
+            if f.got {
+                return Item::Nothing;
+            }
+            if opcode == OP_TEXT && !self.utf8.is_complete() {
+                return Item::Error(status::INVALID_UTF8);
+            }
+            return Item::Piece {
+                opcode,
+                start: 0,
+                end: 0,
+                fin: true,
+            };
+        }
         if opcode == OP_TEXT && !self.utf8.is_complete() {
             self.msg.free();
             return Item::Error(status::INVALID_UTF8);
@@ -245,8 +302,7 @@ pub fn check_close(p: &[u8]) -> Result<Option<u16>, (i32, u16)> {
         [_] => Err((status::BAD_CLOSE_PAYLOAD, 1002)),
         [hi, lo, reason @ ..] => {
             let code = (u16::from(*hi) << 8) | u16::from(*lo);
-            let allowed = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
-            if !allowed {
+            if !close_code_allowed(code) {
                 Err((status::BAD_CLOSE_PAYLOAD, 1002))
             } else if !valid_utf8(reason) {
                 Err((status::BAD_CLOSE_PAYLOAD, 1007))
@@ -255,6 +311,11 @@ pub fn check_close(p: &[u8]) -> Result<Option<u16>, (i32, u16)> {
             }
         }
     }
+}
+
+/// Close codes an endpoint may send in a close frame (RFC 6455 7.4).
+pub fn close_code_allowed(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// The close code sent for a protocol violation.
