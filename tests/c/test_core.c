@@ -502,6 +502,208 @@ static void test_options(ws_info *ws) {
   }
 }
 
+/* ------------------------------------------------ v2: protocols, close, streaming */
+
+static const char *proto_at_connection;
+static char proto_copy[80];
+static int closes_cb, close_status, close_code, close_reason_len;
+static char close_reason[130];
+static int close_reason_null;
+static int npieces, pieces_fin, piece_bad_op, piece_after_fin;
+static size_t pieces_total;
+static unsigned char pieces_data[70000];
+
+static void on_connection_proto(struct ws_info *ws) {
+  opened++;
+  proto_at_connection = ws_protocol(ws);
+  snprintf(proto_copy, sizeof proto_copy, "%s", proto_at_connection ? proto_at_connection : "(null)");
+}
+
+static void on_close_cb(struct ws_info *ws, int status, int code, const char *reason, int reason_len) {
+  closes_cb++;
+  close_status = status;
+  close_code = code;
+  close_reason_len = reason_len;
+  close_reason_null = reason == NULL;
+  CHECK(ws->engine == NULL && ws->connectionState == 4);
+  CHECK(ws_protocol(ws) == NULL);
+  if (reason && reason_len > 0 && (size_t)reason_len < sizeof close_reason) {
+    memcpy(close_reason, reason, (size_t)reason_len);
+    close_reason[reason_len] = '\0';
+  } else {
+    close_reason[0] = '\0';
+  }
+}
+
+static void on_fragment_cb(struct ws_info *ws, const char *chunk, int len, int opCode, int fin) {
+  (void)ws;
+  if (pieces_fin) piece_after_fin++;
+  npieces++;
+  if (opCode != 2) piece_bad_op++;
+  if (len > 0 && pieces_total + (size_t)len <= sizeof pieces_data) memcpy(pieces_data + pieces_total, chunk, (size_t)len);
+  pieces_total += (size_t)len;
+  pieces_fin = fin;
+}
+
+static void v2_reset(void) {
+  proto_at_connection = NULL;
+  strcpy(proto_copy, "-");
+  closes_cb = close_status = close_code = close_reason_len = close_reason_null = 0;
+  close_reason[0] = '\0';
+  npieces = pieces_fin = piece_bad_op = piece_after_fin = 0;
+  pieces_total = 0;
+}
+
+/* Connects with options and answers with `extra` response header lines. */
+static void open_with(ws_info *ws, const ws_options *o, const char *extra) {
+  char resp[512];
+  fake_reset();
+  reset_callbacks();
+  v2_reset();
+  ws_connect_with(ws, "ws://h/", o);
+  ws_event_connected(ws);
+  ack_all(ws);
+  snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\n%sSec-WebSocket-Accept: %s\r\n\r\n", extra, ACCEPT);
+  feed(ws, resp, strlen(resp));
+}
+
+static void test_protocols(ws_info *ws) {
+  ws_options o;
+  ws_options_init(&o);
+  CHECK(o.protocols == NULL && o.onClose == NULL && o.onFragment == NULL);
+  ws->onConnection = on_connection_proto;
+  /* Offered a and b, the server picks b: readable from onConnection on. */
+  o.protocols = "a, b";
+  open_with(ws, &o, "Sec-WebSocket-Protocol: b\r\n");
+  CHECK(sent_contains("\r\nSec-WebSocket-Protocol: a, b\r\n") && !sent_contains("chat"));
+  CHECK(opened == 1 && strcmp(proto_copy, "b") == 0);
+  CHECK(ws_protocol(ws) != NULL && strcmp(ws_protocol(ws), "b") == 0);
+  ws_release(ws);
+  CHECK(ws_protocol(ws) == NULL);
+  /* A protocol that was not offered: -7, no connection event. */
+  open_with(ws, &o, "Sec-WebSocket-Protocol: c\r\n");
+  CHECK(opened == 0 && failures == 1 && last_status == WS_ERR_BAD_ACCEPT);
+  /* Empty list: no header; a server that picks one anyway fails. */
+  o.protocols = "";
+  open_with(ws, &o, "Sec-WebSocket-Protocol: chat\r\n");
+  CHECK(!sent_contains("Sec-WebSocket-Protocol") && failures == 1 && last_status == WS_ERR_BAD_ACCEPT);
+  open_with(ws, &o, "");
+  CHECK(opened == 1 && strcmp(proto_copy, "(null)") == 0 && ws_protocol(ws) == NULL);
+  ws_release(ws);
+  /* Default (NULL): chat offered, none chosen. */
+  o.protocols = NULL;
+  open_with(ws, &o, "");
+  CHECK(sent_contains("\r\nSec-WebSocket-Protocol: chat\r\n") && opened == 1 && ws_protocol(ws) == NULL);
+  ws_release(ws);
+  /* Never connected: NULL. */
+  {
+    ws_info fresh;
+    init_ws(&fresh);
+    CHECK(ws_protocol(&fresh) == NULL);
+    CHECK(ws_protocol(NULL) == NULL);
+  }
+  ws->onConnection = on_connection;
+}
+
+static void test_close_details(ws_info *ws) {
+  ws_options o;
+  uint8_t seg[200], pl[130];
+  size_t n, off, plen;
+  int fin;
+  ws_options_init(&o);
+  o.onClose = on_close_cb;
+  /* Server closes with 4001 "bye": onClose instead of onFailure. */
+  open_with(ws, &o, "");
+  n = sframe(seg, 1, 8, "\x0f\xa1" "bye", 5);
+  feed(ws, seg, n);
+  ack_all(ws);
+  CHECK(closes_cb == 1 && failures == 0 && close_status == WS_ERR_SERVER_CLOSED);
+  CHECK(close_code == 4001 && close_reason_len == 3 && strcmp(close_reason, "bye") == 0);
+  /* Empty close frame: 1005, no reason (but not NULL). */
+  open_with(ws, &o, "");
+  n = sframe(seg, 1, 8, "", 0);
+  feed(ws, seg, n);
+  ack_all(ws);
+  CHECK(closes_cb == 1 && close_code == 1005 && close_reason_len == 0 && !close_reason_null);
+  /* TCP closed without a close frame: code -1, reason NULL. */
+  open_with(ws, &o, "");
+  ws_event_disconnected(ws, 0);
+  CHECK(closes_cb == 1 && close_status == -110 && close_code == -1 && close_reason_null && close_reason_len == 0);
+  /* URL error: onClose at once. */
+  fake_reset();
+  reset_callbacks();
+  v2_reset();
+  ws_connect_with(ws, "http://h/", &o);
+  CHECK(closes_cb == 1 && failures == 0 && close_status == WS_ERR_BAD_SCHEME && close_code == -1);
+  /* ws_close_with: our code and reason, then the server's answer. */
+  open_with(ws, &o, "");
+  off = request_end();
+  ws_close_with(ws, 4000, "going away now", 14);
+  CHECK(cframe(&off, &fin, pl, sizeof pl, &plen) == 8 && plen == 16 && pl[0] == 0x0f && pl[1] == 0xa0 &&
+        memcmp(pl + 2, "going away now", 14) == 0);
+  CHECK(ws->connectionState == 4);
+  ws_close_with(ws, 4000, "twice", 5); /* closing already: nothing */
+  CHECK(cframe(&off, &fin, pl, sizeof pl, &plen) == -1);
+  n = sframe(seg, 1, 8, "\x0f\xa0" "ok", 4);
+  feed(ws, seg, n);
+  ws_event_disconnected(ws, 0);
+  CHECK(closes_cb == 1 && close_status == 0 && close_code == 4000 && strcmp(close_reason, "ok") == 0);
+  /* Invalid code or reason: 1000 without a reason. */
+  {
+    static const struct {
+      int code;
+      const char *reason;
+      size_t len;
+    } bad[] = {{1005, "", 0}, {999, "", 0}, {70000, "", 0}, {1000, NULL, 3}, {4000, "\xff", 1},
+               {4000, NULL, 124}};
+    char longreason[124];
+    size_t i;
+    memset(longreason, 'r', sizeof longreason);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      open_with(ws, &o, "");
+      off = request_end();
+      ws_close_with(ws, bad[i].code, bad[i].reason ? bad[i].reason : (bad[i].len == 124 ? longreason : NULL),
+                    bad[i].len);
+      CHECK(cframe(&off, &fin, pl, sizeof pl, &plen) == 8 && plen == 2 && pl[0] == 0x03 && pl[1] == 0xE8);
+      ws_release(ws);
+    }
+  }
+  /* Without onClose, onFailure as before. */
+  o.onClose = NULL;
+  open_with(ws, &o, "");
+  n = sframe(seg, 1, 8, "\x0f\xa1" "bye", 5);
+  feed(ws, seg, n);
+  ack_all(ws);
+  CHECK(closes_cb == 0 && failures == 1 && last_status == WS_ERR_SERVER_CLOSED);
+}
+
+static void test_streaming(ws_info *ws) {
+  ws_options o;
+  static uint8_t seg[70100];
+  static unsigned char msg[65000];
+  size_t n, i;
+  ws_options_init(&o);
+  o.onFragment = on_fragment_cb;
+  o.max_message = 100; /* does not apply when streaming */
+  for (i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)(i * 7 + 3);
+  open_with(ws, &o, "");
+  /* One binary message in two frames, delivered in 1000-byte segments. */
+  n = sframe(seg, 0, 2, msg, 30000);
+  n += sframe(seg + n, 1, 0, msg + 30000, sizeof msg - 30000);
+  for (i = 0; i < n; i += 1000) feed(ws, seg + i, n - i < 1000 ? n - i : 1000);
+  CHECK(failures == 0 && nmsgs == 0);
+  CHECK(pieces_total == sizeof msg && memcmp(pieces_data, msg, sizeof msg) == 0);
+  CHECK(pieces_fin == 1 && piece_after_fin == 0 && piece_bad_op == 0 && npieces >= 66);
+  ws_release(ws);
+  /* Invalid UTF-8 in a streamed text message: -25 (close 1007). */
+  open_with(ws, &o, "");
+  n = sframe(seg, 1, 1, "ok\xff", 3);
+  feed(ws, seg, n);
+  ack_all(ws);
+  CHECK(failures == 1 && last_status == WS_ERR_INVALID_UTF8 && npieces == 0);
+}
+
 int main(void) {
   ws_info ws;
   test_url_errors();
@@ -511,6 +713,9 @@ int main(void) {
   test_user_close(&ws);   /* second connection on the same ws_info */
   test_handshake_errors(&ws);
   test_options(&ws);
+  test_protocols(&ws);
+  test_close_details(&ws);
+  test_streaming(&ws);
   open_ws(&ws, "ws://h/"); /* and once more: release without callback */
   ws_release(&ws);
   CHECK(failures == 0 && ws.engine == NULL && fk.closes == 1);
