@@ -53,6 +53,9 @@ Fault scenarios (tests/lua/fault_*.lua):
                  the client's close code is 1009 (1002 also accepted for
                  a length with the top bit set)                   (-26)
   megaheaders    101 status line, then 1 MiB of header lines      (-27)
+  pingflood-<n>  after 101, stops reading and sends n pings (125-byte
+                 payload) and then the text "sent <n> pings"; resets TCP
+                 3 s later (the client's pongs can never be delivered)
   blackhole      opens a listener whose accept queue is full (SYNs are
                  dropped), sends its port as one text message, then echo;
                  the listener stays for 20 s            (connect: -18)
@@ -448,7 +451,20 @@ async def fault_blackhole(tid, scn, arg, key, reader, writer):
     await serve_echo(reader, writer)
 
 
+async def fault_pingflood(tid, scn, arg, key, reader, writer):
+    n = int(arg or 50000)
+    # Never read again: the client's pongs pile up wherever it keeps them.
+    writer.transport.pause_reading()
+    ping = frame(9, b"P" * 125)
+    writer.write(response(key) + ping * n + frame(1, "sent %d pings" % n))
+    await writer.drain()
+    log("pingflood: wrote", n, "pings", tid)
+    await asyncio.sleep(3)
+    vanish_now(writer, "rst")
+
+
 FAULTS = {
+    "pingflood": fault_pingflood,
     "vanish": fault_vanish,
     "flood": fault_flood,
     "biglen": fault_biglen,
