@@ -8,7 +8,7 @@ Input layouts (see fuzz/src/lib.rs `split_input` and the targets):
   handshake_request   first line: URL path; further lines: name=value headers
   handshake_response  split header + response bytes
   frame_decoder       split header + server frame stream
-  engine              flags byte + fail-nth byte + split header + server stream
+  engine              flags byte + re-entrancy/fail-nth byte + split header + server stream
 The split header is: 1 byte n (low nibble), then n little-endian u16 cut
 positions, then the body.
 """
@@ -219,6 +219,12 @@ def main():
         s = STREAMS[name]
         for n in (1, 2, 3, 4, 5):
             put("engine", "%s_oom%d" % (name, n), bytes([0x00, n]) + split(s, [3, len(s) // 2]))
+
+    # re-entrancy: ws_release from onReceive (0x80), ws_connect from onFailure (0x40)
+    for name in ("several", "close_1000"):
+        s = STREAMS[name]
+        for mode in (0x80, 0x40):
+            put("engine", "%s_reentry%02x" % (name, mode), bytes([0x20, mode]) + split(s, [2]))
 
     print("wrote %d seed files under %s" % (count, OUT))
     if count >= 200:

@@ -4,13 +4,17 @@
 //! the accept computed (independently) from the key the engine sent, then the
 //! fuzzer's server stream in fuzzer-chosen segments, then an orderly end.
 //!
-//! Input: byte 0 = flags, byte 1 = allocation number to fail (0 = none),
-//! then the split header and the server stream (see `split_input`).
+//! Input: byte 0 = flags, byte 1 = re-entrancy mode (bits 6-7) and the
+//! allocation number to fail (bits 0-5, 0 = none), then the split header and
+//! the server stream (see `split_input`).
 //! Flags: bits 0-1 max_message (1 MiB, 64, 1000, 70000); bit 2 busy port
 //! (refuses a send while one is in flight); bit 3 user `ws_close` after the
 //! middle segment; bit 4 timer expiry after each segment; bit 5 onReceive
 //! echoes the message with `ws_send`; bit 6 the 101 response shares the
 //! segments with the stream; bit 7 asynchronous name resolution.
+//! Re-entrancy (byte 1): bit 7 `ws_release` from the first onReceive (then
+//! no onFailure at all); bit 6 `ws_connect` with an empty host from within
+//! onFailure (a second, immediate onFailure -4 must follow, nested).
 //!
 //! Checked: no panic; exactly one onFailure, with `connectionState` 4, no
 //! engine and no engine memory left; no callback after it; port contract
@@ -131,6 +135,9 @@ struct State {
     received: Vec<(u8, Vec<u8>)>,
     /// Inside onReceive (an echo `ws_send` may end the connection there).
     in_receive: bool,
+    release_in_receive: bool,
+    released: bool,
+    reconnect_in_failure: bool,
     problems: Vec<String>,
 }
 
@@ -309,6 +316,25 @@ unsafe extern "C" fn on_receive(ws: *mut ws_info, len: c_int, msg: *mut c_char, 
         s.received.push((op as u8, body.to_vec()));
         s.echo
     });
+    if st(|s| s.release_in_receive && !s.released) {
+        st(|s| s.released = true);
+        engine(|| capi::ws_release(ws));
+        // SAFETY: the library passes the live ws_info it was given.
+        let (state, eng) = unsafe { ((*ws).connectionState, (*ws).engine) };
+        st(|s| {
+            if !s.closed {
+                s.problems
+                    .push("ws_release did not call ws_port_close".into());
+            }
+            if state != 4 || !eng.is_null() {
+                s.problems.push(format!(
+                    "after ws_release: state {state}, engine set {}",
+                    !eng.is_null()
+                ));
+            }
+        });
+        return;
+    }
     if echo {
         if let Ok(short) = u16::try_from(n) {
             // Re-entrant send from the callback (allowed by DESIGN.md).
@@ -328,6 +354,7 @@ unsafe extern "C" fn on_failure(ws: *mut ws_info, code: c_int) {
     trace(format_args!(
         "onFailure({code}), {live} engine blocks alive"
     ));
+    let reconnect = st(|s| s.reconnect_in_failure && s.failures.is_empty());
     st(|s| {
         s.failures.push(code);
         if state != 4 {
@@ -348,6 +375,22 @@ unsafe extern "C" fn on_failure(ws: *mut ws_info, code: c_int) {
                 .push(format!("{live} engine blocks alive in onFailure"));
         }
     });
+    if reconnect {
+        // DESIGN.md: ws_connect is allowed from onFailure. An empty host
+        // fails at once (-4) with a nested onFailure and no port call.
+        let calls = st(|s| s.port_calls);
+        engine(|| capi::ws_connect(ws, c"ws://:80/".as_ptr()));
+        st(|s| {
+            if s.failures.len() != 2 || s.failures[1] != status::NO_HOST {
+                s.problems
+                    .push(format!("reconnect from onFailure: {:?}", s.failures));
+            }
+            if s.port_calls != calls {
+                s.problems
+                    .push("port called for a URL that fails at once".into());
+            }
+        });
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -458,7 +501,9 @@ fn run(data: &[u8]) {
         return;
     }
     let flags = data[0];
-    let fail_nth = usize::from(data[1]);
+    let fail_nth = usize::from(data[1] & 0x3f);
+    let release = data[1] & 0x80 != 0;
+    let reconnect = data[1] & 0x40 != 0;
     let (cuts, body) = split_input(&data[2..]);
     let max_message: u32 = [1 << 20, 64, 1000, 70000][usize::from(flags & 3)];
     let user_close = flags & 0x08 != 0;
@@ -470,6 +515,8 @@ fn run(data: &[u8]) {
             busy_mode: flags & 0x04 != 0,
             echo: flags & 0x20 != 0,
             resolve_async: flags & 0x80 != 0,
+            release_in_receive: release,
+            reconnect_in_failure: reconnect,
             port_cookie: 0x5eed_0000 | usize::from(flags),
             random: u32::from(flags) << 8 | u32::from(data[1]),
             ..State::default()
@@ -592,9 +639,24 @@ fn run(data: &[u8]) {
     // ---- checks ----
     let s = ST.with(|s| std::mem::take(&mut *s.borrow_mut()));
     assert!(s.problems.is_empty(), "problems: {:?}", s.problems);
-    assert_eq!(s.failures.len(), 1, "onFailure calls: {:?}", s.failures);
+    if s.released {
+        assert!(
+            s.failures.is_empty(),
+            "onFailure after ws_release: {:?}",
+            s.failures
+        );
+    } else if reconnect {
+        assert_eq!(s.failures.len(), 2, "onFailure calls: {:?}", s.failures);
+    } else {
+        assert_eq!(s.failures.len(), 1, "onFailure calls: {:?}", s.failures);
+    }
+    let after: Vec<_> = s
+        .after_failure
+        .iter()
+        .filter(|n| !(reconnect && **n == "onFailure"))
+        .collect();
     assert!(
-        s.after_failure.is_empty(),
+        after.is_empty(),
         "callbacks after onFailure: {:?}",
         s.after_failure
     );
@@ -626,6 +688,20 @@ fn run(data: &[u8]) {
         capi::WS_ERR_NOT_CONNECTED
     );
 
+    if s.released {
+        // ws_release from the first onReceive: exactly that message came.
+        let (ref_ev, _) = ref_messages(body, u64::from(max_message));
+        let first = ref_ev.iter().find_map(|e| match e {
+            RefEvent::Message(o, d) => Some((*o, d.clone())),
+            _ => None,
+        });
+        assert_eq!(s.received.len(), 1, "messages after ws_release");
+        assert!(
+            Some(&s.received[0]) == first.as_ref(),
+            "released message differs"
+        );
+        return;
+    }
     let code = s.failures[0];
     let oom = matches!(
         code,
