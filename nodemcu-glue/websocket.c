@@ -2,12 +2,21 @@
  * websocket.c - NodeMCU Lua module "websocket" on top of libwebsocket.
  *
  *   ws = websocket.createClient()
- *   ws:on("connection" | "receive" | "close", function | nil)
+ *   ws:on("connection" | "receive" | "close" | "fragment", function | nil)
  *   ws:config{ headers = {...}, connect_timeout = s, ping_interval = s,
- *              pong_timeout = s, close_timeout = s, max_message = bytes }
+ *              pong_timeout = s, close_timeout = s, max_message = bytes,
+ *              protocols = {"a", "b"} }
  *   ws:connect(url)
  *   ws:send(msg[, opcode])
- *   ws:close()
+ *   ws:close([code[, reason]])
+ *   ws:protocol()  -> the server's chosen protocol, or nil
+ *
+ * Callbacks: connection(ws), receive(ws, msg, opcode),
+ * close(ws, status[, code, reason]) (code/reason only when the server sent a
+ * close frame; code 1005 for one without a code), and, when set before
+ * ws:connect, fragment(ws, chunk, opcode, fin): data messages then arrive
+ * piece by piece (no reassembly, max_message does not apply) and "receive"
+ * is not called for them.
  *
  * Builds in a NodeMCU tree with either Lua flavour (5.1 or 5.3) and, unchanged,
  * on the host against nodemcu-glue/host/.
@@ -32,6 +41,8 @@
 
 /* Largest timeout accepted by ws:config, in seconds (keeps ms in 32 bits). */
 #define WS_MAX_TIMEOUT_S 4000000
+/* Longest close reason (a close frame's payload is at most 125 bytes). */
+#define WS_MAX_CLOSE_REASON 123
 
 typedef struct ws_client {
   ws_info ws;        /* ws.reservedData points back to this struct */
@@ -41,6 +52,9 @@ typedef struct ws_client {
   int cb_connection;
   int cb_receive;
   int cb_close;
+  int cb_fragment;
+  int proto_ref;   /* the server's protocol (string) from the connection on */
+  char *protocols; /* "a, b" offered (malloc), "" none, NULL default (chat) */
   int live; /* a connection exists in the library (connect .. close callback) */
 } ws_client;
 
@@ -69,8 +83,19 @@ static void push_self(lua_State *L, ws_client *c, int ref) {
 static void on_connection(ws_info *ws) {
   ws_client *c = (ws_client *)ws->reservedData;
   lua_State *L = lua_getstate();
+  const char *proto;
   int base;
-  if (c == NULL || c->cb_connection == LUA_NOREF) {
+  if (c == NULL) {
+    return;
+  }
+  /* Kept for ws:protocol() until the next connect (the library's copy goes
+   * with the connection). */
+  proto = ws_protocol(ws);
+  if (proto != NULL && c->proto_ref == LUA_NOREF) {
+    lua_pushstring(L, proto);
+    c->proto_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  if (c->cb_connection == LUA_NOREF) {
     return;
   }
   base = lua_gettop(L);
@@ -97,7 +122,26 @@ static void on_receive(ws_info *ws, int len, char *message, int opcode) {
   call_lua(L, base, 3);
 }
 
-static void on_close(ws_info *ws, int status) {
+static void on_fragment(ws_info *ws, const char *chunk, int len, int opcode, int fin) {
+  ws_client *c = (ws_client *)ws->reservedData;
+  lua_State *L = lua_getstate();
+  int base;
+  if (c == NULL || c->cb_fragment == LUA_NOREF) {
+    return; /* handler removed after connect: pieces are dropped */
+  }
+  if (len < 0 || (chunk == NULL && len > 0)) {
+    len = 0;
+  }
+  base = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb_fragment);
+  push_self(L, c, c->self_ref);
+  lua_pushlstring(L, chunk != NULL ? chunk : "", (size_t)len);
+  lua_pushinteger(L, opcode);
+  lua_pushboolean(L, fin);
+  call_lua(L, base, 4);
+}
+
+static void on_close(ws_info *ws, int status, int code, const char *reason, int reason_len) {
   ws_client *c = (ws_client *)ws->reservedData;
   lua_State *L = lua_getstate();
   int ref;
@@ -114,11 +158,25 @@ static void on_close(ws_info *ws, int status) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb_close);
     push_self(L, c, ref);
     lua_pushinteger(L, status);
-    call_lua(L, base, 2);
+    if (code >= 0) { /* the server sent a close frame */
+      if (reason == NULL || reason_len < 0) {
+        reason_len = 0;
+      }
+      lua_pushinteger(L, code);
+      lua_pushlstring(L, reason != NULL ? reason : "", (size_t)reason_len);
+      call_lua(L, base, 4);
+    } else {
+      call_lua(L, base, 2);
+    }
   }
   if (ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
   }
+}
+
+/* Only used if a connection is ever started without our options. */
+static void on_failure(ws_info *ws, int status) {
+  on_close(ws, status, -1, NULL, 0);
 }
 
 /* ---- module functions ---- */
@@ -131,13 +189,17 @@ static int ws_create_client(lua_State *L) {
   c->ws.reservedData = c;
   c->ws.onConnection = on_connection;
   c->ws.onReceive = on_receive;
-  c->ws.onFailure = on_close;
+  c->ws.onFailure = on_failure;
   ws_options_init(&c->opts);
+  c->opts.onClose = on_close;
   c->headers = NULL;
   c->self_ref = LUA_NOREF;
   c->cb_connection = LUA_NOREF;
   c->cb_receive = LUA_NOREF;
   c->cb_close = LUA_NOREF;
+  c->cb_fragment = LUA_NOREF;
+  c->proto_ref = LUA_NOREF;
+  c->protocols = NULL;
   c->live = 0;
   luaL_getmetatable(L, WS_CLIENT_MT);
   lua_setmetatable(L, -2);
@@ -145,7 +207,7 @@ static int ws_create_client(lua_State *L) {
 }
 
 static int ws_client_on(lua_State *L) {
-  static const char *const events[] = {"connection", "receive", "close", NULL};
+  static const char *const events[] = {"connection", "receive", "close", "fragment", NULL};
   ws_client *c = check_client(L);
   int which = luaL_checkoption(L, 2, NULL, events);
   int *slot;
@@ -154,7 +216,10 @@ static int ws_client_on(lua_State *L) {
   if (t != LUA_TNIL && t != LUA_TNONE && !lua_isfunction(L, 3)) {
     return luaL_argerror(L, 3, "function or nil expected");
   }
-  slot = which == 0 ? &c->cb_connection : which == 1 ? &c->cb_receive : &c->cb_close;
+  slot = which == 0   ? &c->cb_connection
+         : which == 1 ? &c->cb_receive
+         : which == 2 ? &c->cb_close
+                      : &c->cb_fragment;
   if (*slot != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, *slot);
     *slot = LUA_NOREF;
@@ -182,6 +247,13 @@ static int ws_client_connect(lua_State *L) {
   c->live = 1;
   c->ws.reservedData = c;
   c->ws.extraHeaders = c->headers; /* read only during this call */
+  if (c->proto_ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, c->proto_ref);
+    c->proto_ref = LUA_NOREF;
+  }
+  c->opts.protocols = c->protocols; /* read only during this call */
+  /* Streaming is chosen per connection: a fragment handler set now. */
+  c->opts.onFragment = c->cb_fragment != LUA_NOREF ? on_fragment : NULL;
   /* May call on_close at once (bad URL); the userdata stays on our stack. */
   ws_connect_with(&c->ws, url, &c->opts);
   return 0;
@@ -216,10 +288,38 @@ static int ws_client_send(lua_State *L) {
   return 0;
 }
 
+/* ws:close([code[, reason]]) */
 static int ws_client_close(lua_State *L) {
   ws_client *c = check_client(L);
-  ws_close(&c->ws);
+  lua_Integer code;
+  const char *reason;
+  size_t len = 0;
+  if (lua_isnoneornil(L, 2) && lua_isnoneornil(L, 3)) {
+    ws_close(&c->ws);
+    return 0;
+  }
+  code = luaL_optinteger(L, 2, 1000);
+  if (!((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+        (code >= 3000 && code <= 4999))) {
+    return luaL_argerror(L, 2, "close code must be 1000-1003, 1007-1014 or 3000-4999");
+  }
+  reason = luaL_optlstring(L, 3, "", &len);
+  if (len > WS_MAX_CLOSE_REASON) {
+    return luaL_argerror(L, 3, "close reason longer than 123 bytes");
+  }
+  ws_close_with(&c->ws, (int)code, reason, len);
   return 0;
+}
+
+/* ws:protocol() -> the protocol the server chose, or nil */
+static int ws_client_protocol(lua_State *L) {
+  ws_client *c = check_client(L);
+  if (c->proto_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->proto_ref);
+  } else {
+    lua_pushnil(L);
+  }
+  return 1;
 }
 
 /* seconds (possibly fractional) -> milliseconds, range-checked */
@@ -281,6 +381,73 @@ static size_t headers_measure(lua_State *L, int idx, size_t *count) {
   return bytes + (n + 1) * sizeof(header_t);
 }
 
+/* An RFC 7230 token (what a protocol name must be). */
+static int is_token(const char *s, size_t n) {
+  size_t i;
+  if (n == 0) {
+    return 0;
+  }
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch <= ' ' || ch >= 127 || strchr("\"(),/:;<=>?@[\\]{}", ch) != NULL) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Validate the protocols list at `idx`; returns the bytes "a, b" needs
+ * (NUL included). */
+static size_t protocols_measure(lua_State *L, int idx) {
+  size_t bytes = 1;
+  int i;
+  for (i = 1;; i++) {
+    size_t n;
+    const char *p;
+    lua_rawgeti(L, idx, i);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      break;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      luaL_error(L, "config: protocols must be a list of strings");
+      return 0;
+    }
+    p = lua_tolstring(L, -1, &n);
+    if (!is_token(p, n)) {
+      luaL_error(L, "config: invalid protocol name '%s'", p);
+      return 0;
+    }
+    bytes += n + (i > 1 ? 2 : 0);
+    lua_pop(L, 1);
+  }
+  return bytes;
+}
+
+/* Fill a block sized by protocols_measure. */
+static void protocols_fill(lua_State *L, int idx, char *out) {
+  int i;
+  *out = '\0';
+  for (i = 1;; i++) {
+    size_t n;
+    const char *p;
+    lua_rawgeti(L, idx, i);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      break;
+    }
+    p = lua_tolstring(L, -1, &n);
+    if (i > 1) {
+      memcpy(out, ", ", 2);
+      out += 2;
+    }
+    memcpy(out, p, n);
+    out += n;
+    *out = '\0';
+    lua_pop(L, 1);
+  }
+}
+
 /* Fill a block sized by headers_measure; cannot fail. */
 static void headers_fill(lua_State *L, int idx, header_t *h, size_t count) {
   char *p = (char *)(h + count + 1);
@@ -313,8 +480,8 @@ static void headers_fill(lua_State *L, int idx, header_t *h, size_t count) {
 static int ws_client_config(lua_State *L) {
   ws_client *c = check_client(L);
   ws_options o = c->opts;
-  int headers_idx = 0;
-  size_t hcount = 0, hbytes = 0;
+  int headers_idx = 0, protocols_set = 0;
+  size_t hcount = 0, hbytes = 0, pbytes = 0;
 
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
@@ -332,6 +499,12 @@ static int ws_client_config(lua_State *L) {
       }
       hbytes = headers_measure(L, lua_gettop(L), &hcount);
       headers_idx = 1;
+    } else if (strcmp(key, "protocols") == 0) {
+      if (lua_type(L, -1) != LUA_TTABLE) {
+        return luaL_error(L, "config: protocols must be a list of strings");
+      }
+      pbytes = protocols_measure(L, lua_gettop(L));
+      protocols_set = 1;
     } else if (strcmp(key, "connect_timeout") == 0) {
       o.connect_timeout_ms = seconds_to_ms(L, -1, key, 0);
     } else if (strcmp(key, "ping_interval") == 0) {
@@ -356,6 +529,18 @@ static int ws_client_config(lua_State *L) {
     lua_pop(L, 1);
   }
   /* Pass 2: commit. */
+  if (protocols_set) {
+    char *p = (char *)malloc(pbytes);
+    if (p == NULL) {
+      return luaL_error(L, "config: out of memory");
+    }
+    lua_getfield(L, 2, "protocols");
+    protocols_fill(L, lua_gettop(L), p);
+    lua_pop(L, 1);
+    free(c->protocols);
+    c->protocols = p;
+    o.protocols = NULL; /* set from c->protocols by ws:connect */
+  }
   if (headers_idx) {
     header_t *h = NULL;
     lua_getfield(L, 2, "headers");
@@ -393,10 +578,20 @@ static int ws_client_gc(lua_State *L) {
   if (c->self_ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, c->self_ref);
   }
+  if (c->cb_fragment != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, c->cb_fragment);
+  }
+  if (c->proto_ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, c->proto_ref);
+  }
   c->cb_connection = c->cb_receive = c->cb_close = c->self_ref = LUA_NOREF;
+  c->cb_fragment = c->proto_ref = LUA_NOREF;
   c->ws.extraHeaders = NULL;
+  c->opts.protocols = NULL;
   free(c->headers);
   c->headers = NULL;
+  free(c->protocols);
+  c->protocols = NULL;
   return 0;
 }
 
@@ -410,6 +605,7 @@ LROT_BEGIN(websocket_client, NULL, LROT_MASK_GC_INDEX)
   LROT_FUNCENTRY(connect, ws_client_connect)
   LROT_FUNCENTRY(send, ws_client_send)
   LROT_FUNCENTRY(close, ws_client_close)
+  LROT_FUNCENTRY(protocol, ws_client_protocol)
 LROT_END(websocket_client, NULL, LROT_MASK_GC_INDEX)
 
 LROT_BEGIN(websocket, NULL, 0)
