@@ -10,6 +10,9 @@ Paths:
   /close/<code>   echo the first message, then close with <code> (reason "bye")
   /silent         accept the handshake, then stop reading: pings are never
                   answered and nothing is ever sent
+Subprotocols: the first one the client offers among SUBPROTOCOLS is chosen;
+none otherwise (the handshake never fails over it, so the default "chat"
+offer gets no protocol back).
 """
 import argparse
 import asyncio
@@ -20,8 +23,18 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 
+SUBPROTOCOLS = ("echo.v2", "json.v1")
+
+
 def log(*a):
     print("echo_server:", *a, file=sys.stderr, flush=True)
+
+
+def select_subprotocol(conn, offered):
+    for p in offered:
+        if p in SUBPROTOCOLS:
+            return p
+    return None
 
 
 async def handler(conn):
@@ -68,6 +81,7 @@ async def main():
         compression=None,
         close_timeout=2,
         ssl=tls,
+        select_subprotocol=select_subprotocol,
     ) as server:
         port = server.sockets[0].getsockname()[1]
         print(port, flush=True)

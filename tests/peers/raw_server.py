@@ -36,6 +36,8 @@ Scenarios
   contnostart    continuation frame with no message   (-15, 1002)
   headers        101, then one text message holding the request head verbatim
   echo           plain echo (text, binary, ping->pong, close)
+  proto-<name>   101 choosing protocol <name> (whatever was offered), then echo
+  closeempty     101, then a close frame without a code           (-6)
 
 Fault scenarios (tests/lua/fault_*.lua):
   vanish-<where>-<how>  the server disappears; <how> is fin (TCP close) or
@@ -333,6 +335,14 @@ async def scenario(tid, scn, arg, key, reader, writer):
         w(response(key))
         await writer.drain()
         await serve_echo(reader, writer)
+    elif scn == "proto":
+        w(response(key, f"Sec-WebSocket-Protocol: {arg}\r\n"))
+        await writer.drain()
+        await serve_echo(reader, writer)
+    elif scn == "closeempty":
+        w(response(key) + frame(8))
+        await writer.drain()
+        await wait_eof(reader)
     elif scn in FAULTS:
         await FAULTS[scn](tid, scn, arg, key, reader, writer)
     else:
