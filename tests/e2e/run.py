@@ -50,6 +50,11 @@ LUA_TESTS = [
     ("fault_timeouts", "fault_timeouts.lua", {"FAKE_SDK_DNS_HOSTS_ONLY": "1"}, 30),
     ("fault_flood", "fault_flood.lua", {}, 60),
     ("soak", "soak.lua", {}, 120),
+    ("v2_protocols", "v2_protocols.lua", {}, 30),
+    ("v2_close", "v2_close.lua", {}, 30),
+    ("v2_streaming", "v2_streaming.lua", {}, 60),
+    ("v2_streaming_segment7", "v2_streaming.lua", {"FAKE_SDK_SEGMENT": "7", "WS_STREAM_SIZE": "65536"}, 60),
+    ("v2_examples", "v2_examples.lua", {}, 30),
 ]
 # name, program (under the build dir), timeout
 C_TESTS = [
