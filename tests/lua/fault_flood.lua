@@ -22,6 +22,7 @@ local t_first
 local LIVE_MAX, live_max = 16384, 0
 local case
 case = { id = "flood", name = N .. " messages as fast as possible", url = T.raw("flood-" .. N), status = 0, connected = true,
+    start = function() got, sum, busy = 0, 0, 0 end,
     -- Garbage from the callback (the message strings) is part of the peak:
     -- Lua collects it in steps, so a bound above F.HEAP is allowed; still
     -- far below the ~1.1 MB of the whole stream.

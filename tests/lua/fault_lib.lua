@@ -64,10 +64,23 @@ end
 
 F.results = {}
 
--- Runs the cases in order on one client, then calls done().
+-- Passes over the case list. Lua's own stack and CallInfo blocks and its
+-- string table grow to what the deepest callback of the script needs and
+-- are not shrunk while still in use, so the first pass can leave a few
+-- hundred bytes more behind it for good (seen: +224 and +896 bytes under
+-- Lua 5.1 with the first case of a script). The first pass checks status,
+-- peak and reuse; the last one also checks that the live heap comes back.
+F.PASSES = tonumber(os.getenv("WS_FAULT_PASSES")) or 2
+
+-- Runs the cases in order on one client, F.PASSES times, then calls done().
+-- A case's `start` function, if any, runs before each of its connections.
 function F.run(cases, done)
   local ws = websocket.createClient()
   local i = 0
+  local seq = {}
+  for pass = 1, F.PASSES do
+    for _, c in ipairs(cases) do seq[#seq + 1] = { c = c, last = pass == F.PASSES } end
+  end
   -- Bookkeeping is allocated up front so that it does not count as growth.
   for _, c in ipairs(cases) do
     c.base, c.level = 0, 0
@@ -97,26 +110,29 @@ function F.run(cases, done)
   nxt = function()
     gc()
     local live = node.heap_live()
-    if prev then
-      local residual = live - prev.level
-      prev.result.residual = residual
-      print(string.format("HEAP fault_%s_residual %d", prev.id, residual))
+    if prev and prev.last then
+      local pc = prev.c
+      local residual = live - pc.level
+      pc.result.residual = residual
+      print(string.format("HEAP fault_%s_residual %d", pc.id, residual))
       T.check(residual <= F.NOISE, string.format(
         "%s: after it and the reuse check the live heap is back to its level before (%+d bytes, noise <= %d)",
-        prev.name, residual, F.NOISE))
+        pc.name, residual, F.NOISE))
     end
-    first = first or live
     i = i + 1
-    local c = cases[i]
-    prev = c
-    if not c then
+    local step = seq[i]
+    if step and step.last then first = first or live end
+    prev = step
+    if not step then
       local drift = live - first
       print(string.format("HEAP fault_total_residual %d", drift))
       T.check(drift <= F.NOISE, string.format("after all %d cases the live heap is back to its level before them (%+d bytes, noise <= %d)",
         #cases, drift, F.NOISE))
       return done()
     end
+    local c = step.c
     c.level = live
+    if c.start then c.start() end
     local connected = false
     ws:config(F.DEFAULTS)
     if c.config then ws:config(c.config) end
@@ -142,8 +158,10 @@ function F.run(cases, done)
       end
       if c.peer then print("PEERCHECK " .. c.peer) end
       local limit = c.heap or F.HEAP
-      print(string.format("HEAP fault_%s_peak %d", c.id, peak))
-      c.result.status, c.result.peak, c.result.ms = status, peak, ms
+      if step.last then
+        print(string.format("HEAP fault_%s_peak %d", c.id, peak))
+        c.result.status, c.result.peak, c.result.ms = status, peak, ms
+      end
       T.check(peak <= limit, string.format("%s: peak heap %d <= %d", c.name, peak, limit))
       T.later(1, function() reuse(c, nxt) end)
     end))
