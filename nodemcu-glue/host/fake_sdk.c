@@ -29,8 +29,12 @@
 #include <unistd.h>
 
 #ifdef FAKE_SDK_TLS
+#include <limits.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #endif
 
 #include "c_types.h"
@@ -620,14 +624,92 @@ sint16 espconn_secure_get_size(uint8 level) {
   return 4096;
 }
 
+/* --- certificate checking: espconn_secure_ca_enable/_disable ---
+ *
+ * The SDK reads the trusted CA certificate(s) from a flash sector at the start
+ * of every client handshake when checking is on for the client level
+ * (ESPCONN_CLIENT = 1, or ESPCONN_BOTH = 3). The host "sector" is a PEM buffer
+ * set with fake_sdk_set_ca_pem() (or loaded from FAKE_SDK_CA_FILE); the sector
+ * number is only recorded. Server-side checking (level 2) is accepted and
+ * ignored: the fake SDK has no TLS server. */
+static int ca_client_on;     /* checking on for client connections */
+static uint32 ca_sector;     /* recorded, not used */
+static char *ca_pem;         /* the sector's content (outside the heap count) */
+static size_t ca_pem_len;
+static int ca_file_loaded;
+static fake_sdk_ca_source ca_source; /* NodeMCU's tls.cert.verify(function) */
+static void *ca_source_arg;
+
+static int ca_store(const char *pem, size_t len) {
+  char *copy = NULL;
+  if (pem != NULL && len > 0) {
+    copy = __real_malloc(len + 1);
+    if (copy == NULL)
+      return -1;
+    memcpy(copy, pem, len);
+    copy[len] = '\0';
+  }
+  __real_free(ca_pem);
+  ca_pem = copy;
+  ca_pem_len = copy != NULL ? len : 0;
+  return 0;
+}
+
+/* FAKE_SDK_CA_FILE: the sector's content at boot (like a firmware image built
+ * with a CA certificate), unless the program stored one first. */
+static void ca_load_file(void) {
+  if (ca_file_loaded)
+    return;
+  ca_file_loaded = 1;
+  const char *path = getenv("FAKE_SDK_CA_FILE");
+  if (path == NULL || *path == '\0' || ca_pem != NULL)
+    return;
+  FILE *f = fopen(path, "rb");
+  char buf[65536];
+  size_t n = f != NULL ? fread(buf, 1, sizeof buf, f) : 0;
+  if (f == NULL || ferror(f) || n == 0 || n == sizeof buf || ca_store(buf, n) != 0)
+    fprintf(stderr, "fake-sdk: cannot load FAKE_SDK_CA_FILE=%s\n", path);
+  if (f != NULL)
+    fclose(f);
+}
+
+int fake_sdk_set_ca_pem(const char *pem, size_t len) {
+  ca_file_loaded = 1; /* an explicit write wins over FAKE_SDK_CA_FILE */
+  TRACE("CA sector: %zu bytes stored\n", pem != NULL ? len : (size_t)0);
+  return ca_store(pem, len);
+}
+
+const char *fake_sdk_get_ca_pem(size_t *len) {
+  ca_load_file();
+  if (len != NULL)
+    *len = ca_pem_len;
+  return ca_pem;
+}
+
+void fake_sdk_set_ca_source(fake_sdk_ca_source fn, void *arg) {
+  ca_source = fn;
+  ca_source_arg = arg;
+}
+
+int fake_sdk_ca_enabled(void) { return ca_client_on; }
+
 bool espconn_secure_ca_enable(uint8 level, uint32 flash_sector) {
-  (void)level;
-  (void)flash_sector;
+  if (level < ESPCONN_CLIENT || level > ESPCONN_BOTH)
+    return false;
+  if (level & ESPCONN_CLIENT) {
+    ca_client_on = 1;
+    ca_sector = flash_sector;
+  }
+  TRACE("CA check enabled (level %u, sector 0x%x)\n", level, (unsigned)ca_sector);
   return true;
 }
 
 bool espconn_secure_ca_disable(uint8 level) {
-  (void)level;
+  if (level < ESPCONN_CLIENT || level > ESPCONN_BOTH)
+    return false;
+  if (level & ESPCONN_CLIENT)
+    ca_client_on = 0;
+  TRACE("CA check disabled (level %u)\n", level);
   return true;
 }
 
@@ -669,21 +751,108 @@ static int tls_handshake_step(fconn_t *fc) {
     fc->want = POLLOUT;
     return 1;
   }
-  TRACE("conn %p: TLS handshake failed\n", (void *)fc->ec);
+  long vr = SSL_get_verify_result(fc->ssl);
+  if (vr != X509_V_OK)
+    TRACE("conn %p: TLS handshake failed: server certificate: %s\n", (void *)fc->ec,
+          X509_verify_cert_error_string(vr));
+  else
+    TRACE("conn %p: TLS handshake failed\n", (void *)fc->ec);
   return 0;
 }
 
+/* Adds the PEM certificates in pem[0..len) to st. Like mbedTLS's
+ * x509_crt_parse on the device, succeeds when at least one parses. */
+static int ca_add_pem(X509_STORE *st, const char *pem, size_t len) {
+  if (pem == NULL || len == 0 || len > INT_MAX)
+    return 0;
+  BIO *bio = BIO_new_mem_buf(pem, (int)len);
+  if (bio == NULL)
+    return 0;
+  int added = 0;
+  X509 *x;
+  while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+    if (X509_STORE_add_cert(st, x) == 1)
+      added++;
+    X509_free(x);
+  }
+  BIO_free(bio);
+  ERR_clear_error(); /* the end of the data reads as "no start line" */
+  return added > 0;
+}
+
+/* The trusted certificates for a new client handshake, read at its start as
+ * the SDK reads its flash sector: from the tls.cert.verify(function) source
+ * when one is set (NodeMCU asks it for certificate 1, 2, ... until it answers
+ * none; it failing or answering garbage fails the handshake), else from the
+ * CA sector when espconn_secure_ca_enable is on. *st = NULL: no check.
+ * Returns 0 when the handshake must fail. */
+static int ca_build_store(X509_STORE **st) {
+  *st = NULL;
+  ca_load_file();
+  if (ca_source == NULL && !ca_client_on)
+    return 1;
+  X509_STORE *s = X509_STORE_new();
+  if (s == NULL)
+    return 0;
+  int ok = 1;
+  if (ca_source != NULL) {
+    for (int i = 1; ok; i++) {
+      const char *pem = NULL;
+      size_t len = 0;
+      int r = ca_source(ca_source_arg, i, &pem, &len);
+      if (r == 0)
+        break;
+      ok = r > 0 && ca_add_pem(s, pem, len);
+    }
+  } else {
+    ok = ca_add_pem(s, ca_pem, ca_pem_len); /* empty or bad sector: fails */
+  }
+  if (!ok) {
+    X509_STORE_free(s);
+    return 0;
+  }
+  /* mbedTLS as NodeMCU builds it: every listed certificate is a trust anchor
+   * (root or not), validity dates are not checked (no clock: no
+   * MBEDTLS_HAVE_TIME_DATE), at most 3 intermediates. The host name is not
+   * checked either: the SDK is never given one (the espconn has only the IP). */
+  X509_STORE_set_flags(s, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
+  X509_STORE_set_depth(s, 3);
+  *st = s;
+  return 1;
+}
+
+/* Returns 0 when the handshake failed at once; 1 when it runs, is done, or
+ * the connection ended meanwhile (a tls.cert.verify callback may close it). */
 static int tls_start(fconn_t *fc) {
+  X509_STORE *st = NULL;
+  int store_ok = ca_build_store(&st);
+  if (fc->state != FC_CONNECTING) {
+    X509_STORE_free(st); /* ended from inside the certificate source */
+    return 1;
+  }
+  if (!store_ok) {
+    TRACE("conn %p: no usable CA certificate, handshake fails\n", (void *)fc->ec);
+    return 0;
+  }
   if (tls_ctx == NULL) {
     tls_ctx = SSL_CTX_new(TLS_client_method());
-    if (tls_ctx == NULL)
+    if (tls_ctx == NULL) {
+      X509_STORE_free(st);
       return 0;
+    }
     SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
     SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   }
   fc->ssl = SSL_new(tls_ctx);
-  if (fc->ssl == NULL || SSL_set_fd(fc->ssl, fc->fd) != 1)
+  if (fc->ssl == NULL || SSL_set_fd(fc->ssl, fc->fd) != 1) {
+    X509_STORE_free(st);
     return 0;
+  }
+  if (st != NULL) {
+    SSL_set0_verify_cert_store(fc->ssl, st); /* the SSL owns it now */
+    SSL_set_verify(fc->ssl, SSL_VERIFY_PEER, NULL);
+    TRACE("conn %p: server certificate will be checked\n", (void *)fc->ec);
+  }
   SSL_set_connect_state(fc->ssl);
   fc->state = FC_HANDSHAKE;
   return tls_handshake_step(fc);

@@ -2,6 +2,8 @@
 # build/nodemcu-lua: picks build/nodemcu-lua51 or build/nodemcu-lua53
 # (default) next to this script by the first argument.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# for scripts that need files of this build (e.g. the e2e driver's TLS cert)
+export NODEMCU_LUA_DIR="$here"
 ver=53
 case "${1:-}" in
   --lua51) ver=51; shift ;;

@@ -15,6 +15,7 @@
 #include "lualib.h"
 #include "module.h"
 
+#include "espconn.h"
 #include "fake_sdk.h"
 #include "os_type.h"
 #include "osapi.h"
@@ -435,6 +436,157 @@ static void open_node(lua_State *L) {
 }
 
 /* ------------------------------------------------------------------ */
+/* tls (subset): tls.cert.verify as in NodeMCU's tls module, over the fake
+ * SDK's espconn_secure_ca_enable/_disable, fake_sdk_set_ca_pem (the host
+ * stand-in for writing the CA flash sector) and fake_sdk_set_ca_source (the
+ * function form). */
+
+#define TLS_LAST_PEM "fake_nodemcu.tls_last_pem"
+#define TLS_CA_SECTOR 1u /* any sector number: the fake SDK only records it */
+#define TLS_SECTOR_SIZE 4096u
+#define TLS_SECTOR_HEADER 34u /* name (32) + length (2) ahead of the DER data */
+
+static int tls_verify_ref = LUA_NOREF; /* tls.cert.verify(function) */
+
+/* Asked by the fake SDK at each TLS handshake start: fn(index) gives the
+ * index-th CA certificate (PEM), nil or false when there are no more. */
+static int tls_ca_source(void *arg, int index, const char **pem, size_t *len) {
+  (void)arg;
+  lua_State *L = gL;
+  if (L == NULL || tls_verify_ref == LUA_NOREF)
+    return -1;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, tls_verify_ref);
+  lua_pushinteger(L, index);
+  if (luaL_pcallx(L, 1, 1) != 0) {
+    lua_settop(L, top);
+    return -1;
+  }
+  int r;
+  if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1))) {
+    r = 0;
+  } else if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+    lua_pushvalue(L, -1); /* keep the string alive until the next call */
+    lua_setfield(L, LUA_REGISTRYINDEX, TLS_LAST_PEM);
+    *pem = lua_tolstring(L, -1, len);
+    r = 1;
+  } else {
+    r = -1;
+  }
+  lua_settop(L, top);
+  return r;
+}
+
+/* Checks the first PEM block of s the way NodeMCU does before writing it to
+ * flash: a CERTIFICATE block with valid base64 that fits the sector. Returns
+ * an error message, or NULL with the block's extent in *start and *n. */
+static const char *tls_pem_block(const char *s, size_t len, const char **start, size_t *n) {
+  static const char begin[] = "-----BEGIN ", end[] = "-----END ", type[] = "CERTIFICATE";
+  const char *lim = s + len, *p = NULL;
+  for (const char *q = s; q + sizeof begin - 1 <= lim; q++)
+    if (memcmp(q, begin, sizeof begin - 1) == 0) {
+      p = q;
+      break;
+    }
+  if (p == NULL)
+    return "No PEM header";
+  *start = p;
+  p += sizeof begin - 1;
+  if ((size_t)(lim - p) < sizeof type - 1 || memcmp(p, type, sizeof type - 1) != 0)
+    return "Wrong PEM type";
+  while (p < lim && *p != '\n')
+    p++;
+  if (p == lim)
+    return "Incorrect PEM format";
+  size_t chars = 0, pads = 0;
+  for (; p < lim && *p != '-'; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v')
+      continue;
+    if (c == '=') {
+      pads++;
+      continue;
+    }
+    if (pads > 0 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (c >= '0' && c <= '9') || c == '+' || c == '/'))
+      return "Invalid character in PEM";
+    chars++;
+  }
+  size_t rest = chars % 4;
+  int padded_ok = rest == 0 ? pads == 0 : (rest >= 2 && pads == 4 - rest);
+  size_t der = chars / 4 * 3 + (rest ? rest - 1 : 0);
+  if (!padded_ok || der == 0 || der > TLS_SECTOR_SIZE - TLS_SECTOR_HEADER ||
+      (size_t)(lim - p) < sizeof end - 1 + sizeof type - 1 ||
+      memcmp(p, end, sizeof end - 1) != 0 ||
+      memcmp(p + sizeof end - 1, type, sizeof type - 1) != 0)
+    return "Invalid PEM format data";
+  p += sizeof end - 1 + sizeof type - 1;
+  for (int dashes = 0; dashes < 5 && p < lim && *p == '-'; dashes++)
+    p++;
+  *n = (size_t)(p - *start);
+  return NULL;
+}
+
+/* Lua: tls.cert.verify(function) -- certificates asked for at each handshake
+ *      tls.cert.verify(pemdata)  -- store the CA in "flash" and enable
+ *      tls.cert.verify(true|false) -- enable (with the stored CA) / disable
+ *      tls.cert.verify(nil)      -- disable, drop the function */
+static int tls_cert_verify(lua_State *L) {
+  if (tls_verify_ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, tls_verify_ref);
+    tls_verify_ref = LUA_NOREF;
+    fake_sdk_set_ca_source(NULL, NULL);
+  }
+  if (lua_type(L, 1) == LUA_TFUNCTION) {
+    lua_pushvalue(L, 1);
+    tls_verify_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    fake_sdk_set_ca_source(tls_ca_source, NULL);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (lua_type(L, 1) != LUA_TNIL)
+    printf("Warning: tls.cert.verify(boolean|PEM) is NodeMCU's deprecated interface; "
+           "a function is the current one\n");
+  int enable;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    size_t len, n = 0;
+    const char *s = lua_tolstring(L, 1, &len), *start = NULL;
+    const char *err = tls_pem_block(s, len, &start, &n);
+    if (err != NULL)
+      return luaL_error(L, "%s", err);
+    lua_pushlstring(L, start, n);
+    lua_pushliteral(L, "\n");
+    lua_concat(L, 2);
+    const char *block = lua_tolstring(L, -1, &n);
+    if (fake_sdk_set_ca_pem(block, n) != 0)
+      return luaL_error(L, "Failed to write sector");
+    lua_pop(L, 1);
+    enable = 1;
+  } else {
+    enable = lua_toboolean(L, 1);
+  }
+  int rc;
+  if (enable) {
+    if (fake_sdk_get_ca_pem(NULL) == NULL)
+      return luaL_error(L, "no certificates found");
+    rc = espconn_secure_ca_enable(ESPCONN_CLIENT, TLS_CA_SECTOR);
+  } else {
+    rc = espconn_secure_ca_disable(ESPCONN_CLIENT);
+  }
+  lua_pushboolean(L, rc);
+  return 1;
+}
+
+static void open_tls(lua_State *L) {
+  static const luaL_Reg cert[] = {{"verify", tls_cert_verify}, {NULL, NULL}};
+  lua_newtable(L);
+  lua_newtable(L);
+  set_funcs(L, cert);
+  lua_setfield(L, -2, "cert");
+  lua_setglobal(L, "tls");
+}
+
+/* ------------------------------------------------------------------ */
 
 static void open_modules(lua_State *L) {
   for (int i = 0; i < n_modules; i++) {
@@ -456,9 +608,11 @@ static void usage(FILE *f) {
           "usage: nodemcu-lua [--lua51|--lua53] script.lua [args...]\n"
           "  this binary: %s (NodeMCU host runtime on the fake ESP8266 SDK)\n"
           "  modules: websocket (if linked), tmr, node (+ host-only\n"
-          "  node.heap_peak(), node.heap_reset_peak(), node.heap_live())\n"
+          "  node.heap_peak(), node.heap_reset_peak(), node.heap_live()),\n"
+          "  tls (tls.cert.verify only)\n"
           "  env: NODEMCU_HEAP (heap budget, default 41943040), FAKE_SDK_SEGMENT,\n"
-          "       FAKE_SDK_SEND_LIMIT, FAKE_SDK_DNS_HOSTS_ONLY=1, FAKE_SDK_TRACE=1\n",
+          "       FAKE_SDK_SEND_LIMIT, FAKE_SDK_DNS_HOSTS_ONLY=1, FAKE_SDK_TRACE=1,\n"
+          "       FAKE_SDK_CA_FILE (CA certificate \"in flash\" at boot)\n",
           LUA_RELEASE);
 }
 
@@ -505,6 +659,7 @@ int main(int argc, char **argv) {
   lua_pop(L, 1);
   open_tmr(L);
   open_node(L);
+  open_tls(L);
   open_modules(L);
 
   lua_newtable(L); /* arg */
@@ -528,6 +683,7 @@ int main(int argc, char **argv) {
   }
   lua_settop(L, 0);
   fake_sdk_run();
+  fake_sdk_set_ca_source(NULL, NULL);
   lua_close(L);
   gL = NULL;
   return 0;

@@ -9,6 +9,8 @@
  *                             (default 2920)
  *   FAKE_SDK_DNS_HOSTS_ONLY=1 resolve names only from /etc/hosts (no network)
  *   FAKE_SDK_TRACE=1          trace espconn/timer activity on stderr
+ *   FAKE_SDK_CA_FILE=path     initial content of the CA "flash sector" (PEM),
+ *                             like a firmware built with a CA certificate
  *   NODEMCU_HEAP=n            heap budget for system_get_free_heap_size()
  */
 #ifndef FAKE_SDK_H
@@ -51,6 +53,32 @@ size_t fake_sdk_heap_live(void);   /* bytes now allocated */
 size_t fake_sdk_heap_peak(void);   /* highest live value since the last reset */
 void fake_sdk_heap_reset_peak(void); /* peak := live */
 size_t fake_sdk_heap_budget(void); /* NODEMCU_HEAP or the default */
+
+/* Certificate checking for espconn_secure_connect (espconn.h).
+ *
+ * On the device, espconn_secure_ca_enable(ESPCONN_CLIENT, sector) makes every
+ * later client handshake read the trusted CA certificate(s) from that flash
+ * sector and fail unless the server's chain verifies against them. The host
+ * stand-in for writing that sector is fake_sdk_set_ca_pem: PEM text, one or
+ * more certificates (copied; NULL/0 empties it). Returns 0, -1 if out of
+ * memory. The content is read at the start of each handshake, so it may be
+ * changed between connections. fake_sdk_get_ca_pem gives the current content
+ * (NULL when empty). */
+int fake_sdk_set_ca_pem(const char *pem, size_t len);
+const char *fake_sdk_get_ca_pem(size_t *len);
+/* Nonzero while espconn_secure_ca_enable is on for the client level. */
+int fake_sdk_ca_enabled(void);
+
+/* NodeMCU's patched SDK can instead ask the tls module for the certificates
+ * (tls.cert.verify(function)): when a source is set, each client handshake
+ * start calls fn(arg, 1, ...), fn(arg, 2, ...) ... from the loop; fn returns
+ * 1 with *pem and *len set (valid until the next call), 0 for "no more", -1 to
+ * fail the handshake. Checking is then on whatever espconn_secure_ca_enable
+ * says, against the certificates the source gave (none: every handshake
+ * fails). fn may end the connection (the handshake is then dropped quietly).
+ * NULL removes the source. */
+typedef int (*fake_sdk_ca_source)(void *arg, int index, const char **pem, size_t *len);
+void fake_sdk_set_ca_source(fake_sdk_ca_source fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 
 #ifdef FAKE_SDK_TLS
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #endif
@@ -266,6 +267,14 @@ static int have_connect(void *arg) {
   (void)arg;
   return n_connect > 0 || n_recon > 0;
 }
+static int have_end(void *arg) {
+  (void)arg;
+  return n_connect > 0 || n_discon > 0 || n_recon > 0;
+}
+static int have_4(void *arg) {
+  (void)arg;
+  return recv_total >= 4 || n_discon > 0 || n_recon > 0;
+}
 static int have_2000(void *arg) {
   (void)arg;
   return recv_total >= 2000 && n_sent >= 2;
@@ -368,20 +377,51 @@ static void *tls_server_main(void *arg) {
   return NULL;
 }
 
-static int start_tls_server(void) {
+/* A self-signed certificate (CN=localhost, valid from now_adj seconds for an
+ * hour) and its key; NULL on failure. */
+static X509 *self_signed(EVP_PKEY **key, long now_adj) {
   EVP_PKEY *pkey = EVP_EC_gen("P-256");
   X509 *x = X509_new();
   if (pkey == NULL || x == NULL)
-    return 0;
+    return NULL;
   ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), 0);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_gmtime_adj(X509_getm_notBefore(x), now_adj);
+  X509_gmtime_adj(X509_getm_notAfter(x), now_adj + 3600);
   X509_set_pubkey(x, pkey);
   X509_NAME *name = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
                              -1, 0);
   X509_set_issuer_name(x, name);
   if (X509_sign(x, pkey, EVP_sha256()) == 0)
+    return NULL;
+  *key = pkey;
+  return x;
+}
+
+/* PEM text of x in buf (NUL-terminated); its length, 0 on failure. */
+static size_t cert_pem(X509 *x, char *buf, size_t size) {
+  BIO *b = BIO_new(BIO_s_mem());
+  if (b == NULL || PEM_write_bio_X509(b, x) != 1) {
+    BIO_free(b);
+    return 0;
+  }
+  int n = BIO_read(b, buf, (int)size - 1);
+  BIO_free(b);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  return (size_t)n;
+}
+
+static char server_pem[4096];
+static size_t server_pem_len;
+
+static int start_tls_server(void) {
+  EVP_PKEY *pkey = NULL;
+  /* valid from tomorrow: the device does not check dates (no clock), nor does
+   * the fake SDK when it checks the chain */
+  X509 *x = self_signed(&pkey, 86400);
+  if (x == NULL || (server_pem_len = cert_pem(x, server_pem, sizeof server_pem)) == 0)
     return 0;
   srv_ctx = SSL_CTX_new(TLS_server_method());
   if (srv_ctx == NULL || SSL_CTX_use_certificate(srv_ctx, x) != 1 ||
@@ -445,7 +485,136 @@ static void test_secure(void) {
   CHECK(n_connect == 1 && n_discon == 1 && n_recon == 0, "tls peer close: discon=%d recon=%d",
         n_discon, n_recon);
 }
+
+/* One TLS connection with the current CA settings: 1 = connected and "ping"
+ * echoed (then disconnected), 0 = reconcb(ESPCONN_HANDSHAKE) without
+ * connectcb, -1 = anything else. */
+static int tls_try(void) {
+  setup_conn(tls_server_port);
+  if (espconn_secure_connect(&conn) != ESPCONN_OK)
+    return -1;
+  fake_sdk_run_until(have_connect, NULL, 5000);
+  if (n_connect == 0) {
+    fake_sdk_run();
+    return n_recon == 1 && last_err == ESPCONN_HANDSHAKE && n_discon == 0 ? 0 : -1;
+  }
+  espconn_secure_send(&conn, (uint8 *)"ping", 4);
+  fake_sdk_run_until(have_4, NULL, 5000);
+  int echoed = recv_total == 4 && memcmp(recv_buf, "ping", 4) == 0;
+  os_timer_setfn(&tdisc, disc_cb, &conn);
+  os_timer_arm(&tdisc, 0, 0);
+  fake_sdk_run();
+  return echoed && n_connect == 1 && n_discon == 1 && n_recon == 0 ? 1 : -1;
+}
+
+/* certificate sources for fake_sdk_set_ca_source */
+static int src_calls[8], n_src_calls;
+static char other_pem[4096];
+static size_t other_pem_len;
+
+static int src_other_then_server(void *arg, int index, const char **pem, size_t *len) {
+  (void)arg;
+  if (n_src_calls < 8)
+    src_calls[n_src_calls++] = index;
+  if (index == 1) {
+    *pem = other_pem;
+    *len = other_pem_len;
+    return 1;
+  }
+  if (index == 2) {
+    *pem = server_pem;
+    *len = server_pem_len;
+    return 1;
+  }
+  return 0;
+}
+static int src_none(void *arg, int index, const char **pem, size_t *len) {
+  (void)arg, (void)index, (void)pem, (void)len;
+  return 0;
+}
+static int src_fail(void *arg, int index, const char **pem, size_t *len) {
+  (void)arg, (void)index, (void)pem, (void)len;
+  return -1;
+}
+static int src_disconnects(void *arg, int index, const char **pem, size_t *len) {
+  (void)arg;
+  if (index == 1)
+    CHECK(espconn_secure_disconnect(&conn) == ESPCONN_OK, "disconnect from the CA source");
+  *pem = server_pem;
+  *len = server_pem_len;
+  return index == 1;
+}
+
+static void test_secure_ca(void) {
+  EVP_PKEY *okey = NULL;
+  X509 *other = self_signed(&okey, 0); /* same subject, different key */
+  CHECK(other != NULL && (other_pem_len = cert_pem(other, other_pem, sizeof other_pem)) > 0,
+        "second certificate");
+  X509_free(other);
+  EVP_PKEY_free(okey);
+  CHECK(fake_sdk_get_ca_pem(NULL) == NULL, "CA sector not empty at start");
+
+  CHECK(tls_try() == 1, "checking off: connects");
+  CHECK(espconn_secure_ca_enable(ESPCONN_CLIENT, 0x7b) && fake_sdk_ca_enabled(), "ca_enable");
+  CHECK(tls_try() == 0, "checking on, empty CA sector: handshake must fail");
+
+  CHECK(fake_sdk_set_ca_pem(server_pem, server_pem_len) == 0, "store server cert");
+  size_t got_len = 0;
+  const char *got = fake_sdk_get_ca_pem(&got_len);
+  CHECK(got != NULL && got_len == server_pem_len && memcmp(got, server_pem, got_len) == 0,
+        "CA sector read back");
+  CHECK(tls_try() == 1, "CA = server certificate: connects");
+
+  CHECK(fake_sdk_set_ca_pem(other_pem, other_pem_len) == 0, "store other cert");
+  CHECK(tls_try() == 0, "CA = unrelated certificate: handshake must fail");
+
+  CHECK(fake_sdk_set_ca_pem("garbage", 7) == 0, "store garbage");
+  CHECK(tls_try() == 0, "garbage CA sector: handshake must fail");
+
+  static char bundle[8192];
+  memcpy(bundle, other_pem, other_pem_len);
+  memcpy(bundle + other_pem_len, server_pem, server_pem_len);
+  CHECK(fake_sdk_set_ca_pem(bundle, other_pem_len + server_pem_len) == 0, "store bundle");
+  CHECK(tls_try() == 1, "CA bundle holding the server certificate second: connects");
+
+  CHECK(fake_sdk_set_ca_pem(other_pem, other_pem_len) == 0, "store other cert again");
+  CHECK(espconn_secure_ca_disable(ESPCONN_CLIENT) && !fake_sdk_ca_enabled(), "ca_disable");
+  CHECK(tls_try() == 1, "checking off again: connects despite the unrelated CA");
+  CHECK(espconn_secure_ca_enable(ESPCONN_SERVER, 0x7b) && !fake_sdk_ca_enabled(),
+        "server-level enable leaves the client unchecked");
+  CHECK(tls_try() == 1, "server-level checking only: client connects");
+  CHECK(espconn_secure_ca_enable(ESPCONN_BOTH, 0x7b) && fake_sdk_ca_enabled(), "both levels");
+  CHECK(tls_try() == 0, "both levels, unrelated CA: handshake must fail");
+
+  /* the function form (NodeMCU's tls.cert.verify(function)) overrides the sector */
+  fake_sdk_set_ca_source(src_other_then_server, NULL);
+  n_src_calls = 0;
+  CHECK(tls_try() == 1, "source giving other + server: connects");
+  CHECK(n_src_calls == 3 && src_calls[0] == 1 && src_calls[1] == 2 && src_calls[2] == 3,
+        "source asked %d times (want 1, 2, 3)", n_src_calls);
+  espconn_secure_ca_disable(ESPCONN_BOTH);
+  fake_sdk_set_ca_source(src_none, NULL);
+  CHECK(tls_try() == 0, "source giving nothing: handshake must fail");
+  fake_sdk_set_ca_source(src_fail, NULL);
+  CHECK(tls_try() == 0, "failing source: handshake must fail");
+  fake_sdk_set_ca_source(src_disconnects, NULL);
+  setup_conn(tls_server_port);
+  CHECK(espconn_secure_connect(&conn) == ESPCONN_OK, "secure connect");
+  fake_sdk_run_until(have_end, NULL, 5000);
+  if (n_connect > 0 && n_discon == 0 && n_recon == 0) { /* wrong, but end it */
+    os_timer_setfn(&tdisc, disc_cb, &conn);
+    os_timer_arm(&tdisc, 0, 0);
+  }
+  fake_sdk_run();
+  CHECK(n_connect == 0 && n_discon + n_recon == 1,
+        "connection closed by its CA source: connect=%d discon=%d recon=%d", n_connect, n_discon,
+        n_recon);
+  fake_sdk_set_ca_source(NULL, NULL);
+  CHECK(tls_try() == 1, "source removed, checking off: connects");
+  CHECK(fake_sdk_set_ca_pem(NULL, 0) == 0 && fake_sdk_get_ca_pem(NULL) == NULL, "sector emptied");
+}
 #else
+static void test_secure_ca(void) {}
 static void test_secure(void) {
   setup_conn(server_port);
   CHECK(espconn_secure_connect(&conn) == ESPCONN_OK, "secure connect");
@@ -455,6 +624,16 @@ static void test_secure(void) {
         n_recon, last_err);
 }
 #endif
+
+/* espconn_secure_ca_enable/_disable: levels 1..3 only */
+static void test_ca_levels(void) {
+  CHECK(!espconn_secure_ca_enable(0, 0x7b), "ca_enable level 0 accepted");
+  CHECK(!espconn_secure_ca_enable(4, 0x7b), "ca_enable level 4 accepted");
+  CHECK(!espconn_secure_ca_disable(0), "ca_disable level 0 accepted");
+  CHECK(!fake_sdk_ca_enabled(), "checking on after refused calls");
+  CHECK(espconn_secure_ca_enable(ESPCONN_CLIENT, 0x7b) && fake_sdk_ca_enabled(), "enable");
+  CHECK(espconn_secure_ca_disable(ESPCONN_BOTH) && !fake_sdk_ca_enabled(), "disable both");
+}
 
 /* misuse: espconn_disconnect from inside the recv callback must abort */
 static void bad_recv(void *arg, char *data, unsigned short len) {
@@ -524,6 +703,8 @@ int main(void) {
   test_echo();
   test_peer_close();
   test_secure();
+  test_ca_levels();
+  test_secure_ca();
   test_misuse();
   test_heap();
   printf("fake SDK: %d passed, %d failed\n", passed, failed);
