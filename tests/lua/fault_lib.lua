@@ -64,12 +64,15 @@ end
 
 F.results = {}
 
--- Passes over the case list. Lua's own stack and CallInfo blocks and its
--- string table grow to what the deepest callback of the script needs and
--- are not shrunk while still in use, so the first pass can leave a few
--- hundred bytes more behind it for good (seen: +224 and +896 bytes under
--- Lua 5.1 with the first case of a script). The first pass checks status,
--- peak and reuse; the last one also checks that the live heap comes back.
+-- Passes over the case list. Lua's own tables grow once to what the
+-- script needs and are kept while still in use (its string table doubles
+-- when the number of strings alive passes its size: 128 -> 256 slots is
+-- +1024 bytes on 64 bit; stack and CallInfo arrays likewise), so the first
+-- pass can leave a few hundred bytes behind it for good (seen under Lua
+-- 5.1 with the first case of a script: +224 and +928 bytes, depending on
+-- how many strings the script had made before). The first pass checks
+-- status, peak and reuse; the last one also checks that the live heap
+-- comes back.
 F.PASSES = tonumber(os.getenv("WS_FAULT_PASSES")) or 2
 
 -- Runs the cases in order on one client, F.PASSES times, then calls done().
