@@ -55,6 +55,8 @@ LUA_TESTS = [
     ("v2_streaming", "v2_streaming.lua", {}, 60),
     ("v2_streaming_segment7", "v2_streaming.lua", {"FAKE_SDK_SEGMENT": "7", "WS_STREAM_SIZE": "65536"}, 60),
     ("v2_examples", "v2_examples.lua", {}, 30),
+    # the echo_server_tls certificate, relative to the build dir (the launcher exports NODEMCU_LUA_DIR)
+    ("tls_verify", "tls_verify.lua", {"WS_TLS_CERT_IN_BUILD": "e2e-logs/tls-cert.pem"}, 40),
 ]
 # name, program (under the build dir), timeout
 C_TESTS = [
