@@ -104,9 +104,13 @@ sint8 espconn_regist_sentcb(struct espconn *espconn, espconn_sent_callback sent_
 sint8 espconn_set_opt(struct espconn *espconn, uint8 opt);
 sint8 espconn_clear_opt(struct espconn *espconn, uint8 opt);
 
-/* TLS through OpenSSL when built with FAKE_SDK_TLS (no certificate check, as
- * the SDK without a CA); without it espconn_secure_connect answers 0 and then
- * fails from the loop with reconcb(ESPCONN_HANDSHAKE). */
+/* TLS through OpenSSL when built with FAKE_SDK_TLS; without it
+ * espconn_secure_connect answers 0 and then fails from the loop with
+ * reconcb(ESPCONN_HANDSHAKE). The server certificate is checked only after
+ * espconn_secure_ca_enable(ESPCONN_CLIENT or ESPCONN_BOTH, sector): the chain
+ * (not the name, as on the device) against the PEM "sector" set with
+ * fake_sdk_set_ca_pem (fake_sdk.h); failure -> reconcb(ESPCONN_HANDSHAKE).
+ * Levels outside 1..3 answer false. */
 sint8 espconn_secure_connect(struct espconn *espconn);
 sint8 espconn_secure_disconnect(struct espconn *espconn);
 sint8 espconn_secure_send(struct espconn *espconn, uint8 *psent, uint16 length);
