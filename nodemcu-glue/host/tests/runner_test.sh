@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the host runner (build/nodemcu-lua): tmr, node, error handling,
-# exit codes, unbuffered print, finalizers, websocket module registration.
+# exit codes, unbuffered print, finalizers, websocket module registration,
+# tls.cert.verify forms and FAKE_SDK_CA_FILE.
 # usage: runner_test.sh BUILD_DIR   (uses BUILD_DIR/nodemcu-lua)
 set -u
 bin=${1:?usage: runner_test.sh BUILD_DIR}/nodemcu-lua
@@ -43,6 +44,9 @@ for v in 51 53; do
     if [ "$(cat "$tmp/out")" = "$(printf 'DONE\nfinalized')" ]; then ok; else bad "gc.lua: output"; fi
   fi
   run websocket.lua 0 "$(free_port)" && selfcheck websocket.lua
+  run tls.lua 0 empty && selfcheck tls.lua
+  printf -- '-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n' >"$tmp/ca.pem"
+  FAKE_SDK_CA_FILE="$tmp/ca.pem" run tls.lua 0 preloaded && selfcheck "tls.lua (FAKE_SDK_CA_FILE)"
   timeout 1 "$bin" "--lua$v" "$dir/flush.lua" >"$tmp/out" 2>"$tmp/err"
   if [ "$(cat "$tmp/out")" = "$(printf 'early\npartial')" ]; then ok; else bad "flush.lua: output"; fi
   if "$bin" "--lua$v" --help | grep -q "Lua 5.${v#5}"; then ok; else bad "--help names the Lua version"; fi
