@@ -267,14 +267,6 @@ static int have_connect(void *arg) {
   (void)arg;
   return n_connect > 0 || n_recon > 0;
 }
-static int have_end(void *arg) {
-  (void)arg;
-  return n_connect > 0 || n_discon > 0 || n_recon > 0;
-}
-static int have_4(void *arg) {
-  (void)arg;
-  return recv_total >= 4 || n_discon > 0 || n_recon > 0;
-}
 static int have_2000(void *arg) {
   (void)arg;
   return recv_total >= 2000 && n_sent >= 2;
@@ -484,6 +476,15 @@ static void test_secure(void) {
   fake_sdk_run();
   CHECK(n_connect == 1 && n_discon == 1 && n_recon == 0, "tls peer close: discon=%d recon=%d",
         n_discon, n_recon);
+}
+
+static int have_end(void *arg) {
+  (void)arg;
+  return n_connect > 0 || n_discon > 0 || n_recon > 0;
+}
+static int have_4(void *arg) {
+  (void)arg;
+  return recv_total >= 4 || n_discon > 0 || n_recon > 0;
 }
 
 /* One TLS connection with the current CA settings: 1 = connected and "ping"
