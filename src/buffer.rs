@@ -6,8 +6,9 @@
 //! so tests can check for leaks, count allocations and make the Nth
 //! allocation fail ([`stats`]).
 //!
-//! Growth is always exact (no doubling) and fallible: a failed allocation is
-//! reported as `Err(NoMemory)` and the old contents stay valid.
+//! Growth is fallible: a failed allocation is reported as `Err(NoMemory)` and
+//! the old contents stay valid. A first allocation is exact; growing an
+//! existing one takes half as much again (see [`Buf::reserve_total`]).
 
 use core::mem::{align_of, size_of};
 use core::ptr::{self, NonNull};
@@ -234,13 +235,16 @@ impl Buf {
         self.reserve_total(total)
     }
 
-    /// Appends `data`, growing to exactly the new length if needed.
+    /// Appends `data`, growing (as [`Buf::reserve_total`]) if needed. One
+    /// `memcpy`.
     pub fn extend(&mut self, data: &[u8]) -> Result<(), NoMemory> {
         self.reserve_exact(data.len())?;
         let dst = self.spare(data.len()).ok_or(NoMemory)?;
-        for (d, s) in dst.iter_mut().zip(data) {
-            *d = *s;
-        }
+        // SAFETY: `dst` and `data` are valid for `data.len()` bytes (`spare`
+        // returned exactly that many) and cannot overlap: `dst` is memory
+        // this buffer owns exclusively (`self` is borrowed mutably, so `data`
+        // cannot borrow from it).
+        unsafe { ptr::copy_nonoverlapping(data.as_ptr(), dst.as_mut_ptr(), data.len()) };
         #[cfg(any(test, feature = "std"))]
         stats::on_copy(data.len());
         self.len += data.len();
