@@ -16,7 +16,7 @@ use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::buffer::Boxed;
+use crate::buffer::{Boxed, Buf};
 use crate::client::{Action, Client, Options, Rx};
 use crate::handshake::Header;
 use crate::status;
@@ -327,29 +327,30 @@ struct Ending {
     on_close: ws_onCloseCallback,
     /// Close code, -1 for none.
     code: c_int,
-    reason: [u8; 123],
-    reason_len: u8,
+    /// With `onClose` only: the engine's buffer holding the close reason
+    /// from `at` on, freed after the callback.
+    info: Buf,
+    at: usize,
 }
 
 impl Ending {
-    const NONE: Ending = Ending {
-        on_close: None,
-        code: -1,
-        reason: [0; 123],
-        reason_len: 0,
-    };
+    const fn none(on_close: ws_onCloseCallback) -> Ending {
+        Ending {
+            on_close,
+            code: -1,
+            info: Buf::new(),
+            at: 0,
+        }
+    }
 
-    fn of(e: &Engine) -> Ending {
-        let mut end = Ending {
-            on_close: e.on_close,
-            ..Ending::NONE
-        };
-        if let Some((code, reason)) = e.client.close_info() {
-            end.code = c_int::from(code);
-            for (d, s) in end.reason.iter_mut().zip(reason) {
-                *d = *s;
+    fn of(e: &mut Engine) -> Ending {
+        let mut end = Ending::none(e.on_close);
+        if end.on_close.is_some() {
+            if let Some((code, info, at)) = e.client.take_close_info() {
+                end.code = c_int::from(code);
+                end.info = info;
+                end.at = at;
             }
-            end.reason_len = u8::try_from(reason.len().min(123)).unwrap_or(0);
         }
         end
     }
@@ -362,12 +363,14 @@ fn call_failure(ws: *mut ws_info, st: i32, end: &Ending) {
     // alive during the call.
     unsafe {
         if let Some(cb) = end.on_close {
+            let r = end.info.as_slice().get(end.at..).unwrap_or(&[]);
             let reason = if end.code < 0 {
                 ptr::null()
             } else {
-                end.reason.as_ptr() as *const c_char
+                r.as_ptr() as *const c_char
             };
-            cb(ws, st, end.code, reason, c_int::from(end.reason_len));
+            let len = c_int::try_from(r.len()).unwrap_or(0);
+            cb(ws, st, end.code, reason, len);
         } else if let Some(cb) = (*ws).onFailure {
             cb(ws, st);
         }
@@ -550,11 +553,7 @@ pub extern "C" fn ws_connect_with(
     let fail = |st: i32| {
         // SAFETY: valid ws (checked above).
         unsafe { (*ws).connectionState = 4 };
-        let end = Ending {
-            on_close,
-            ..Ending::NONE
-        };
-        call_failure(ws, st, &end);
+        call_failure(ws, st, &Ending::none(on_close));
     };
     if url.is_null() {
         return fail(status::BAD_SCHEME);
@@ -689,10 +688,10 @@ pub extern "C" fn ws_close(ws: *mut ws_info) {
 pub extern "C" fn ws_close_with(ws: *mut ws_info, code: c_int, reason: *const c_char, len: usize) {
     // 0 is never a valid code: the engine then sends 1000 without a reason.
     let mut code = u16::try_from(code).unwrap_or(0);
-    let reason: &[u8] = if len == 0 {
-        &[]
-    } else if reason.is_null() || len > 123 {
-        code = 0;
+    let reason: &[u8] = if reason.is_null() {
+        if len > 0 {
+            code = 0;
+        }
         &[]
     } else {
         // SAFETY: the caller passes `len` readable bytes at `reason`; the

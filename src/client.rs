@@ -287,6 +287,19 @@ impl Client {
         }
     }
 
+    /// [`Client::close_info`] by move: the code, the buffer and where the
+    /// reason starts in it (the protocol goes with it).
+    pub fn take_close_info(&mut self) -> Option<(u16, Buf, usize)> {
+        match self.close_code {
+            0 => None,
+            c => {
+                let at = usize::from(self.proto_len);
+                self.proto_len = 0;
+                Some((c, self.info.take(), at))
+            }
+        }
+    }
+
     /// The server's close frame: its code (1005 if it carried none) and
     /// reason; `None` if no valid close frame was received.
     pub fn close_info(&self) -> Option<(u16, &[u8])> {
@@ -450,7 +463,7 @@ impl Client {
                 return;
             }
             self.ping_age = age.min(NO_PING - 1);
-            if self.queue_frame(OP_PING, &[]).is_err() {
+            if self.queue_frame(OP_PING, &[], &[]).is_err() {
                 self.end(status::NO_MEMORY_SEND);
                 return;
             }
@@ -458,27 +471,34 @@ impl Client {
         self.timer = TimerCmd::Arm(every);
     }
 
-    /// Encodes one masked frame into the send queue (exact growth).
-    fn queue_frame(&mut self, opcode: u8, payload: &[u8]) -> Result<(), i32> {
+    /// Encodes one masked frame into the send queue (exact growth); its
+    /// payload is `payload` followed by `tail`.
+    fn queue_frame(&mut self, opcode: u8, payload: &[u8], tail: &[u8]) -> Result<(), i32> {
         if self.head > 0 && self.parser.is_none() {
             self.out.drop_front(self.head);
             self.gate = self.gate.saturating_sub(self.head);
             self.head = 0;
         }
-        let hl = frame::header_len(payload.len());
-        let total = hl
-            .checked_add(payload.len())
-            .ok_or(status::NO_MEMORY_SEND)?;
+        let n = payload.len().saturating_add(tail.len());
+        let hl = frame::header_len(n);
+        let total = hl.checked_add(n).ok_or(status::NO_MEMORY_SEND)?;
         self.out
             .reserve_exact(total)
             .map_err(|_| status::NO_MEMORY_SEND)?;
         let mask = self.rng.mask();
         let dst = self.out.spare(total).ok_or(status::NO_MEMORY_SEND)?;
         let (h, body) = dst.split_at_mut_checked(hl).ok_or(status::OTHER)?;
-        if frame::write_header(h, true, opcode, payload.len(), mask) != hl {
+        if frame::write_header(h, true, opcode, n, mask) != hl {
             return Err(status::OTHER);
         }
-        frame::mask_into(body, payload, mask, 0);
+        let (b1, b2) = body
+            .split_at_mut_checked(payload.len())
+            .ok_or(status::OTHER)?;
+        frame::mask_into(b1, payload, mask, 0);
+        // The tail is short (a close reason): byte by byte.
+        for (i, (d, s)) in b2.iter_mut().zip(tail).enumerate() {
+            *d = s ^ mask[payload.len().wrapping_add(i) & 3];
+        }
         self.out.commit(total);
         Ok(())
     }
@@ -494,7 +514,7 @@ impl Client {
         if !matches!(self.phase, Phase::Handshake | Phase::Open) {
             return Err(status::NOT_CONNECTED);
         }
-        let r = self.queue_frame(opcode, payload);
+        let r = self.queue_frame(opcode, payload, &[]);
         if let Err(e) = r {
             self.end(e);
         }
@@ -517,7 +537,6 @@ impl Client {
                 self.user_closed = true;
                 self.pending = status::OK;
                 self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
-                let mut body = [0u8; frame::MAX_CONTROL_PAYLOAD];
                 let (code, reason) = if message::close_code_allowed(code)
                     && reason.len() <= frame::MAX_CONTROL_PAYLOAD - 2
                     && message::valid_utf8(reason)
@@ -526,15 +545,8 @@ impl Client {
                 } else {
                     (1000, &[][..])
                 };
-                let n = reason.len() + 2;
-                if let Some((c, r)) = body.split_first_chunk_mut::<2>() {
-                    *c = code.to_be_bytes();
-                    for (d, s) in r.iter_mut().zip(reason) {
-                        *d = *s;
-                    }
-                }
                 if self
-                    .queue_frame(OP_CLOSE, body.get(..n).unwrap_or(&[]))
+                    .queue_frame(OP_CLOSE, &code.to_be_bytes(), reason)
                     .is_err()
                 {
                     self.end(status::OK);
@@ -553,7 +565,7 @@ impl Client {
                 self.stop_rx = true;
                 self.finish_when_sent = true;
                 self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
-                if self.queue_frame(OP_CLOSE, &code.to_be_bytes()).is_err() {
+                if self.queue_frame(OP_CLOSE, &code.to_be_bytes(), &[]).is_err() {
                     self.end(st);
                 }
             }
@@ -572,14 +584,12 @@ impl Client {
 
     fn handshake_done(&mut self) {
         self.parser = None;
-        // Drop the request (what of it has gone out).
-        if self.head > 0 {
-            self.out.drop_front(self.head);
-            self.gate = self.gate.saturating_sub(self.head);
-            self.head = 0;
-        }
-        if self.out.is_empty() {
+        // The request is no longer needed: free it once it has all gone
+        // out (else the next queue_frame drops what has been sent).
+        if self.head >= self.out.len() {
             self.out.free();
+            self.head = 0;
+            self.gate = 0;
         }
         self.phase = Phase::Open;
         self.want_opened = true;
@@ -596,7 +606,7 @@ impl Client {
         match opcode {
             OP_PING => {
                 // Answer pings while open; after a close frame nothing more is sent.
-                if self.phase == Phase::Open && self.queue_frame(OP_PONG, p).is_err() {
+                if self.phase == Phase::Open && self.queue_frame(OP_PONG, p, &[]).is_err() {
                     self.end(status::NO_MEMORY_SEND);
                 }
             }
@@ -613,7 +623,8 @@ impl Client {
                         self.finish_when_sent = true;
                         self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
                         let body = code.map(u16::to_be_bytes);
-                        let r = self.queue_frame(OP_CLOSE, body.as_ref().map_or(&[], |b| &b[..]));
+                        let r =
+                            self.queue_frame(OP_CLOSE, body.as_ref().map_or(&[], |b| &b[..]), &[]);
                         if r.is_err() {
                             self.end(status::SERVER_CLOSED);
                         } else {
