@@ -565,7 +565,10 @@ impl Client {
                 self.stop_rx = true;
                 self.finish_when_sent = true;
                 self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
-                if self.queue_frame(OP_CLOSE, &code.to_be_bytes(), &[]).is_err() {
+                if self
+                    .queue_frame(OP_CLOSE, &code.to_be_bytes(), &[])
+                    .is_err()
+                {
                     self.end(st);
                 }
             }
