@@ -5,7 +5,8 @@ fuzz/corpus/<target>/ (deterministic: same files on every run).
 Input layouts (see fuzz/src/lib.rs `split_input` and the targets):
   url                 raw URL bytes
   utf8                split header + bytes
-  handshake_request   first line: URL path; further lines: name=value headers
+  handshake_request   first line: URL path; further lines: name=value headers,
+                      or !list = offered protocols
   handshake_response  split header + response bytes
   frame_decoder       split header + server frame stream
   engine              flags byte + re-entrancy/fail-nth byte + split header + server stream
@@ -137,6 +138,8 @@ def main():
         "bad_name": b"/\nBad Name=x",
         "bad_value": b"?q\nX=a\rb",
         "empty": b"",
+        "protocols": b"/p\n!superchat, chat\nX=y",
+        "no_protocol": b"/p\n!",
     }
     for name, r in sorted(requests.items()):
         put("handshake_request", name, r)

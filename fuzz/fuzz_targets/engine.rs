@@ -548,13 +548,10 @@ fn run(data: &[u8]) {
     });
     let ws: *mut ws_info = &mut *info;
 
-    let mut opts = ws_options {
-        max_message: 0,
-        connect_timeout_ms: 0,
-        ping_interval_ms: 0,
-        pong_timeout_ms: 0,
-        close_timeout_ms: 0,
-    };
+    // SAFETY: ws_options holds integers, raw pointers and Option<fn>, for
+    // which all-zero bytes are valid (0, NULL, None); ws_options_init then
+    // fills in the defaults.
+    let mut opts: ws_options = unsafe { std::mem::zeroed() };
     capi::ws_options_init(&mut opts);
     assert_eq!(opts.max_message, capi::WS_DEFAULT_MAX_MESSAGE);
     opts.max_message = max_message;

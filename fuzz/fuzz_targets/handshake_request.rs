@@ -1,5 +1,6 @@
 //! `handshake::request_len` / `write_request`: for a fuzzer-chosen path and
-//! extra headers (input lines `name=value` after the first line, the path),
+//! extra headers (input lines `name=value` after the first line, the path;
+//! a line `!list` sets the offered protocols, else the default is used),
 //! the request must equal one built here directly from SPEC.md 3.4 (header
 //! order, case-insensitive de-duplication, defaults), or be refused with
 //! BAD_HEADER exactly when a header could not be sent; `request_len` must be
@@ -12,7 +13,7 @@ use websocket::{status, url};
 
 const KEY: &[u8; 24] = b"dGhlIHNhbXBsZSBub25jZQ==";
 
-fn expected(u: &url::Url, extra: &[Header]) -> Result<Vec<u8>, i32> {
+fn expected(u: &url::Url, extra: &[Header], protocols: Option<&[u8]>) -> Result<Vec<u8>, i32> {
     let valid = |h: &Header| {
         !h.name.is_empty()
             && h.name
@@ -20,7 +21,8 @@ fn expected(u: &url::Url, extra: &[Header]) -> Result<Vec<u8>, i32> {
                 .all(|&b| (0x21..0x7f).contains(&b) && b != b':')
             && !h.value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
     };
-    if !extra.iter().all(valid) {
+    let proto = protocols.unwrap_or(b"chat");
+    if !extra.iter().all(valid) || proto.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(status::BAD_HEADER);
     }
     let mut r = b"GET ".to_vec();
@@ -52,7 +54,10 @@ fn expected(u: &url::Url, extra: &[Header]) -> Result<Vec<u8>, i32> {
         line(&mut r, h.name, h.value);
     }
     line(&mut r, b"User-Agent", b"ESP8266");
-    line(&mut r, b"Sec-WebSocket-Protocol", b"chat");
+    // An empty protocol list sends no protocol header.
+    if !proto.is_empty() {
+        line(&mut r, b"Sec-WebSocket-Protocol", proto);
+    }
     r.extend_from_slice(b"\r\n");
     Ok(r)
 }
@@ -65,8 +70,16 @@ fuzz_target!(|data: &[u8]| {
     let u = url::parse(&url_text).unwrap_or_else(|_| {
         url::parse(default_url).unwrap_or_else(|e| panic!("default URL rejected: {e}"))
     });
+    let mut protocols: Option<&[u8]> = None;
     let extra: Vec<Header> = lines
         .take(16)
+        .filter(|l| match l.strip_prefix(b"!") {
+            Some(p) => {
+                protocols = Some(p);
+                false
+            }
+            None => true,
+        })
         .map(|l| {
             let eq = l.iter().position(|&b| b == b'=').unwrap_or(l.len());
             Header {
@@ -75,14 +88,15 @@ fuzz_target!(|data: &[u8]| {
             }
         })
         .collect();
-    let want = expected(&u, &extra);
-    let len = handshake::request_len(&u, KEY, extra.iter().copied());
+    let want = expected(&u, &extra, protocols);
+    let len = handshake::request_len(&u, KEY, extra.iter().copied(), protocols);
     match (&want, len) {
         (Err(w), Err(g)) => assert_eq!(*w, g),
         (Ok(w), Ok(n)) => {
             assert_eq!(n, w.len(), "request_len");
             let mut buf = vec![0u8; n + 1];
-            let wrote = handshake::write_request(&u, KEY, extra.iter().copied(), &mut buf[..n]);
+            let wrote =
+                handshake::write_request(&u, KEY, extra.iter().copied(), protocols, &mut buf[..n]);
             assert_eq!(wrote, n, "write_request length");
             assert!(
                 buf[..n] == w[..],
@@ -91,12 +105,18 @@ fuzz_target!(|data: &[u8]| {
                 String::from_utf8_lossy(w)
             );
             assert_eq!(
-                handshake::write_request(&u, KEY, extra.iter().copied(), &mut buf[..]),
+                handshake::write_request(&u, KEY, extra.iter().copied(), protocols, &mut buf[..]),
                 0
             );
             if n > 0 {
                 assert_eq!(
-                    handshake::write_request(&u, KEY, extra.iter().copied(), &mut buf[..n - 1]),
+                    handshake::write_request(
+                        &u,
+                        KEY,
+                        extra.iter().copied(),
+                        protocols,
+                        &mut buf[..n - 1]
+                    ),
                     0
                 );
             }
