@@ -8,9 +8,9 @@
 //! above U+10FFFF at the first byte that makes the input invalid (fail-fast,
 //! e.g. `F4 90` fails at the `90`).
 //!
-//! Runs of ASCII are skipped a 64-bit word at a time; every other byte goes
-//! through the byte-wise state machine (small, and the same code whether a
-//! sequence is whole or straddles a call boundary).
+//! Runs of ASCII are skipped a 64-bit word at a time and whole multi-byte
+//! sequences are checked in one step; only a sequence that is invalid or
+//! straddles a call boundary goes through the byte-wise state machine.
 
 /// `need` value marking a validator that has seen invalid input (sticky).
 const BAD: u8 = 0xFF;
@@ -20,6 +20,7 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// `s` without its leading ASCII bytes: eight at a time while whole words
 /// are ASCII, then byte by byte up to the first non-ASCII byte.
+#[inline(always)]
 fn skip_ascii(mut s: &[u8]) -> &[u8] {
     while let Some((w, tail)) = s.split_first_chunk::<8>() {
         if u64::from_ne_bytes(*w) & HIGH_BITS != 0 {
@@ -34,6 +35,41 @@ fn skip_ascii(mut s: &[u8]) -> &[u8] {
         s = tail;
     }
     s
+}
+
+/// For a byte that starts a multi-byte sequence: the number of continuation
+/// bytes and the inclusive range allowed for the first of them (the others
+/// are always 80..=BF). `None` for bytes that cannot start one.
+fn lead(b: u8) -> Option<(u8, u8, u8)> {
+    Some(match b {
+        0xC2..=0xDF => (1, 0x80, 0xBF),
+        0xE0 => (2, 0xA0, 0xBF),
+        0xED => (2, 0x80, 0x9F),
+        0xE1..=0xEF => (2, 0x80, 0xBF),
+        0xF0 => (3, 0x90, 0xBF),
+        0xF1..=0xF3 => (3, 0x80, 0xBF),
+        0xF4 => (3, 0x80, 0x8F),
+        _ => return None,
+    })
+}
+
+/// If `s` starts with a whole, valid multi-byte sequence: `s` after it.
+/// Otherwise (ASCII, invalid or cut short) `None`, and the caller takes the
+/// bytes one at a time.
+fn whole_sequence(s: &[u8]) -> Option<&[u8]> {
+    let cont = |c: u8| c & 0xC0 == 0x80;
+    // The narrow first-continuation ranges of `lead`: no overlong forms
+    // (E0, F0), surrogates (ED) or code points above U+10FFFF (F4).
+    let three = |b: u8, c: u8| cont(c) && (b != 0xE0 || c >= 0xA0) && (b != 0xED || c < 0xA0);
+    let four = |b: u8, c: u8| cont(c) && (b != 0xF0 || c >= 0x90) && (b != 0xF4 || c < 0x90);
+    match *s {
+        [0xC2..=0xDF, c, ref rest @ ..] if cont(c) => Some(rest),
+        [b @ 0xE0..=0xEF, c1, c2, ref rest @ ..] if three(b, c1) && cont(c2) => Some(rest),
+        [b @ 0xF0..=0xF4, c1, c2, c3, ref rest @ ..] if four(b, c1) && cont(c2) && cont(c3) => {
+            Some(rest)
+        }
+        _ => None,
+    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -58,14 +94,34 @@ impl Utf8Validator {
     /// Feeds the next bytes. Returns false as soon as the bytes seen so far
     /// cannot be the start of valid UTF-8; after that it always returns false.
     pub fn feed(&mut self, bytes: &[u8]) -> bool {
+        // Pure ASCII with no sequence left open: no state to touch.
+        let rest = if self.need == 0 {
+            skip_ascii(bytes)
+        } else {
+            bytes
+        };
+        rest.is_empty() && self.need != BAD || self.feed_mixed(rest)
+    }
+
+    /// `feed` for input that is not (or does not start with) plain ASCII;
+    /// kept out of line so the ASCII path stays a leaf without spills.
+    #[inline(never)]
+    fn feed_mixed(&mut self, bytes: &[u8]) -> bool {
         let mut rest = bytes;
         loop {
-            if self.need == 0 {
-                rest = skip_ascii(rest);
-            }
             let Some((&b, tail)) = rest.split_first() else {
                 return self.need != BAD;
             };
+            if self.need == 0 {
+                if b < 0x80 {
+                    rest = skip_ascii(rest);
+                    continue;
+                }
+                if let Some(after) = whole_sequence(rest) {
+                    rest = after;
+                    continue;
+                }
+            }
             if !self.step(b) {
                 return false;
             }
@@ -93,19 +149,12 @@ impl Utf8Validator {
             self.hi = 0xBF;
             return true;
         }
-        let (need, lo, hi) = match b {
-            0x00..=0x7F => return true,
-            0xC2..=0xDF => (1, 0x80, 0xBF),
-            0xE0 => (2, 0xA0, 0xBF),
-            0xED => (2, 0x80, 0x9F),
-            0xE1..=0xEF => (2, 0x80, 0xBF),
-            0xF0 => (3, 0x90, 0xBF),
-            0xF1..=0xF3 => (3, 0x80, 0xBF),
-            0xF4 => (3, 0x80, 0x8F),
-            _ => {
-                self.need = BAD;
-                return false;
-            }
+        if b < 0x80 {
+            return true;
+        }
+        let Some((need, lo, hi)) = lead(b) else {
+            self.need = BAD;
+            return false;
         };
         self.need = need;
         self.lo = lo;
@@ -204,6 +253,33 @@ mod tests {
         let mut v = Utf8Validator::new();
         assert!(v.feed(&euro[..2]));
         assert!(!v.feed(b"x"));
+    }
+
+    #[test]
+    fn every_lead_and_first_continuation_matches_std() {
+        // All lead bytes with every first continuation byte and edge values
+        // after it, whole (fast path) and cut short (byte-wise path).
+        let edge = [0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0];
+        for b in 0x80..=0xFFu8 {
+            for c1 in 0..=0xFFu8 {
+                for c2 in edge {
+                    for c3 in edge {
+                        let seq = [b, c1, c2, c3, b'a'];
+                        for n in 2..=seq.len() {
+                            let s = &seq[..n];
+                            let mut v = Utf8Validator::new();
+                            let ok = v.feed(s);
+                            assert_eq!(ok, std_prefix_ok(s), "{s:x?}");
+                            assert_eq!(
+                                ok && v.is_complete(),
+                                core::str::from_utf8(s).is_ok(),
+                                "{s:x?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Std's notion of "prefix of valid UTF-8": valid, or only fails because
