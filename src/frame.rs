@@ -271,14 +271,12 @@ pub fn write_header(
             14,
         )
     };
-    match out.get_mut(..n) {
-        Some(dst) => {
-            for (d, s) in dst.iter_mut().zip(h) {
-                *d = s;
-            }
+    match (out.get_mut(..n), h.get(..n)) {
+        (Some(dst), Some(src)) => {
+            dst.copy_from_slice(src);
             n
         }
-        None => 0,
+        _ => 0,
     }
 }
 
@@ -321,8 +319,8 @@ pub fn mask_into(dst: &mut [u8], src: &[u8], mask: [u8; 4], offset: usize) {
     for (d, s) in dw.iter_mut().zip(sw) {
         *d = xor16(s, w);
     }
-    for ((d, s), k) in dt.iter_mut().zip(st).zip(m.iter().cycle()) {
-        *d = s ^ k;
+    for (i, (d, s)) in dt.iter_mut().zip(st).enumerate() {
+        *d = s ^ m[i % 4];
     }
 }
 
@@ -333,8 +331,8 @@ pub fn mask_in_place(data: &mut [u8], mask: [u8; 4], offset: usize) {
     for d in dw.iter_mut() {
         *d = xor16(d, w);
     }
-    for (d, k) in dt.iter_mut().zip(m.iter().cycle()) {
-        *d ^= k;
+    for (i, d) in dt.iter_mut().enumerate() {
+        *d ^= m[i % 4];
     }
 }
 
