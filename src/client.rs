@@ -181,6 +181,9 @@ pub struct Client {
     head: usize,
     /// Before the handshake finished only `out[..gate]` (the request) may go.
     gate: usize,
+    /// End of the last queued pong in `out`; while it is beyond `head` that
+    /// pong has not reached the port yet.
+    pong_end: usize,
     parser: Option<Boxed<ResponseParser>>,
     decoder: Decoder,
     asm: Assembler,
@@ -238,6 +241,7 @@ impl Client {
             pending: status::OK,
             ping_age: NO_PING,
             gate: written,
+            pong_end: 0,
             out,
             info: Buf::new(),
             head: 0,
@@ -379,9 +383,15 @@ impl Client {
         // The request stays until the response is checked against it.
         if self.head >= self.out.len() && self.parser.is_none() {
             self.out.free();
-            self.head = 0;
-            self.gate = 0;
+            self.forget_sent();
         }
+    }
+
+    /// The queue's first `head` bytes are gone: rebase the offsets into it.
+    fn forget_sent(&mut self) {
+        self.gate = self.gate.saturating_sub(self.head);
+        self.pong_end = self.pong_end.saturating_sub(self.head);
+        self.head = 0;
     }
 
     /// `ws_event_sent`: one accepted chunk has gone out.
@@ -476,8 +486,7 @@ impl Client {
     fn queue_frame(&mut self, opcode: u8, payload: &[u8], tail: &[u8]) -> Result<(), i32> {
         if self.head > 0 && self.parser.is_none() {
             self.out.drop_front(self.head);
-            self.gate = self.gate.saturating_sub(self.head);
-            self.head = 0;
+            self.forget_sent();
         }
         let n = payload.len().saturating_add(tail.len());
         let hl = frame::header_len(n);
@@ -591,8 +600,7 @@ impl Client {
         // out (else the next queue_frame drops what has been sent).
         if self.head >= self.out.len() {
             self.out.free();
-            self.head = 0;
-            self.gate = 0;
+            self.forget_sent();
         }
         self.phase = Phase::Open;
         self.want_opened = true;
@@ -608,10 +616,19 @@ impl Client {
     fn control(&mut self, opcode: u8, p: &[u8]) {
         match opcode {
             OP_PING => {
-                // Answer pings while open; after a close frame nothing more is sent.
-                if self.phase == Phase::Open && self.queue_frame(OP_PONG, p, &[]).is_err() {
-                    self.end(status::NO_MEMORY_SEND);
+                // Answer pings while open; after a close frame nothing more
+                // is sent. While an earlier pong still waits in the queue (the
+                // peer is not reading), this ping gets no pong of its own
+                // (RFC 6455 5.5.3 lets an endpoint answer only some pings):
+                // a ping flood cannot grow the queue without bound.
+                if self.phase != Phase::Open || self.pong_end > self.head {
+                    return;
                 }
+                if self.queue_frame(OP_PONG, p, &[]).is_err() {
+                    self.end(status::NO_MEMORY_SEND);
+                    return;
+                }
+                self.pong_end = self.out.len();
             }
             OP_CLOSE => match message::check_close(p) {
                 Err((st, code)) => self.protocol_error(st, code),
@@ -1485,6 +1502,34 @@ pub(crate) mod tests {
         assert_eq!(f[1].2, big);
         assert_eq!(f[2].2, b"third");
         assert!(h.chunks.iter().all(|&c| c <= MAX_CHUNK));
+    }
+
+    #[test]
+    fn ping_flood_against_a_peer_that_does_not_read_keeps_one_pong() {
+        let mut h = opened();
+        h.auto_ack = false;
+        h.c.send(OP_TEXT, b"x").unwrap();
+        h.pump(); // accepted: one sent event due
+        h.busy = true;
+        let live = stats::live_bytes();
+        for i in 0..1000u32 {
+            h.rx(&sframe(true, OP_PING, &[0xAB; 125]));
+            assert!(
+                stats::live_bytes() - live <= 125 + 14,
+                "ping {i}: queue grows"
+            );
+        }
+        // The peer reads again: exactly one pong went out for the flood,
+        // and the next ping is answered with its own payload.
+        h.busy = false;
+        h.ack();
+        h.ack();
+        h.rx(&sframe(true, OP_PING, b"later"));
+        h.ack();
+        let f = h.frames();
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[1], (true, OP_PONG, vec![0xAB; 125]));
+        assert_eq!(f[2], (true, OP_PONG, b"later".to_vec()));
     }
 
     #[test]
