@@ -49,6 +49,7 @@ LUA_TESTS = [
     ("fault_limits", "fault_limits.lua", {}, 30),
     ("fault_timeouts", "fault_timeouts.lua", {"FAKE_SDK_DNS_HOSTS_ONLY": "1"}, 30),
     ("fault_flood", "fault_flood.lua", {}, 60),
+    ("fault_pingflood", "fault_pingflood.lua", {}, 40),
     ("soak", "soak.lua", {}, 120),
     ("v2_protocols", "v2_protocols.lua", {}, 30),
     ("v2_close", "v2_close.lua", {}, 30),

@@ -4,8 +4,13 @@
 -- bounded (64 KiB above the level before connect, the kernel's socket
 -- buffers take the first ~2 MB of pongs). Then a text message arrives, the
 -- client closes (close_timeout 0.5 s: status 0) and is reused.
--- NOT in the e2e list yet: the library queues one pong per ping, so the
--- live heap grows by ~131 bytes per ping (4.4 MB here); see docs/security.md.
+-- (Before the library kept at most one unsent pong it grew by ~131 bytes
+-- per ping: 4.4 MB here.)
+-- Residual: the closed connection's last unsent bytes stay in the fake
+-- SDK's TCP send queue (bounded by FAKE_SDK_SEND_LIMIT, 2920 bytes, plus
+-- the espconn) until the peer resets the connection 3 s later, as lwIP
+-- keeps a closing pcb's unsent data; that is the network stack's memory,
+-- not the library's, hence 8 KiB allowed instead of 0.
 local F = dofile((os.getenv("WS_TESTLIB") or ((arg[0]:gsub("[^/]+$", "")) .. "testlib.lua")):gsub("testlib%.lua$", "fault_lib.lua"))
 local T = F.T
 local N = tonumber(os.getenv("WS_PINGFLOOD_N")) or 50000
@@ -13,7 +18,7 @@ local LIMIT = 65536
 T.deadline(40)
 local case
 case = { id = "pingflood", name = N .. " pings, pongs never read", url = T.raw("pingflood-" .. N),
-  config = { close_timeout = 0.5 }, status = 0, connected = true, heap = LIMIT,
+  config = { close_timeout = 0.5 }, status = 0, connected = true, heap = LIMIT, residual = 8192,
   on_receive = function(w, msg)
     T.eq(msg, "sent " .. N .. " pings", "message after the pings")
     collectgarbage()
