@@ -78,7 +78,7 @@ $(1)/lua$(4)/liblua.a: $(HOST_LUA_STAMP)
 	done
 	$$(AR) rcs $$@ $$(@D)/*.o
 
-$(1)/lua$(4)/nodemcu_main.o: $(HOST_DIR)/nodemcu_main.c $(HOST_DIR)/lua/module.h $(HOST_DIR)/sdk/fake_sdk.h $(1)/lua$(4)/liblua.a
+$(1)/lua$(4)/nodemcu_main.o: $(HOST_DIR)/nodemcu_main.c $(HOST_DIR)/lua/module.h $(HOST_DIR)/sdk/fake_sdk.h $(HOST_DIR)/sdk/espconn.h $(1)/lua$(4)/liblua.a
 	$$(CC) $$(HOST_CFLAGS) $(3) -I$(HOST_LUA_SRC)/lua-$(5) -I$(HOST_DIR)/lua -c $$< -o $$@
 
 $(1)/lua$(4)/websocket.o: $(HOST_GLUE_MOD) $(HOST_DIR)/lua/module.h $(HOST_HEADER) $(1)/lua$(4)/liblua.a

@@ -57,7 +57,7 @@ LUA_TESTS = [
     ("v2_streaming_segment7", "v2_streaming.lua", {"FAKE_SDK_SEGMENT": "7", "WS_STREAM_SIZE": "65536"}, 60),
     ("v2_examples", "v2_examples.lua", {}, 30),
     # the echo_server_tls certificate, relative to the build dir (the launcher exports NODEMCU_LUA_DIR)
-    ("tls_verify", "tls_verify.lua", {"WS_TLS_CERT_IN_BUILD": "e2e-logs/tls-cert.pem"}, 40),
+    ("tls_verify", "tls_verify.lua", {}, 40),
 ]
 # name, program (under the build dir), timeout
 C_TESTS = [
@@ -203,6 +203,7 @@ def main():
         cert, key = make_cert(logdir)
         peers.append(Peer("echo_server_tls", [PY, "tests/peers/echo_server.py", "--tls-cert", cert, "--tls-key", key], logdir))
         base_env["WS_ECHO_TLS"] = f"wss://127.0.0.1:{peers[2].port}"
+        base_env["WS_TLS_CERT"] = cert
         base_env["WS_ECHO"] = f"ws://127.0.0.1:{echo_port}"
         base_env["WS_REFUSED"] = f"ws://127.0.0.1:{free_port()}/"
 
