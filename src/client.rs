@@ -1424,40 +1424,30 @@ pub(crate) mod tests {
         // Each payload byte copied once, plus the NUL.
         assert!(stats::copied() - copied <= msg.len() + 1);
         assert_eq!(h.msgs, vec![(2, msg.clone())]);
-        // 16 fragments across many segments: at most one (re)allocation each.
-        let mut seg = Vec::new();
-        for (i, part) in msg.chunks(4096).enumerate() {
-            let op = if i == 0 { OP_BINARY } else { OP_CONTINUATION };
-            seg.extend(sframe(i == 15, op, part));
-        }
-        let n = stats::total();
-        for c in seg.chunks(1400) {
-            h.rx(c);
-        }
-        assert!(
-            stats::total() - n <= 16,
-            "{} allocations",
+        // Fed as fragments of `part` bytes in segments of `seg` bytes:
+        // returns the allocations it took.
+        let mut fragments = |part: usize, seg: usize| {
+            let parts: Vec<&[u8]> = msg.chunks(part).collect();
+            let mut stream = Vec::new();
+            for (i, p) in parts.iter().enumerate() {
+                let op = if i == 0 { OP_BINARY } else { OP_CONTINUATION };
+                stream.extend(sframe(i + 1 == parts.len(), op, p));
+            }
+            let n = stats::total();
+            for c in stream.chunks(seg) {
+                h.rx(c);
+            }
+            assert_eq!(h.msgs.last(), Some(&(2, msg.clone())));
             stats::total() - n
-        );
-        assert_eq!(h.msgs[1], (2, msg.clone()));
+        };
+        // 16 fragments across many segments: at most one (re)allocation each.
+        let allocs = fragments(4096, 1400);
+        assert!(allocs <= 16, "{allocs} allocations for 16 fragments");
         // 4096 fragments of 16 bytes: reallocations grow geometrically, so
         // their number is logarithmic, not one per fragment (each realloc
         // may copy the whole buffer on allocators that cannot grow in place).
-        let mut seg = Vec::new();
-        for (i, part) in msg.chunks(16).enumerate() {
-            let op = if i == 0 { OP_BINARY } else { OP_CONTINUATION };
-            seg.extend(sframe(i == 4095, op, part));
-        }
-        let n = stats::total();
-        for c in seg.chunks(1460) {
-            h.rx(c);
-        }
-        assert!(
-            stats::total() - n <= 32,
-            "{} allocations for 4096 fragments",
-            stats::total() - n
-        );
-        assert_eq!(h.msgs[2], (2, msg));
+        let allocs = fragments(16, 1460);
+        assert!(allocs <= 32, "{allocs} allocations for 4096 fragments");
     }
 
     #[test]
