@@ -47,21 +47,6 @@ local function gc()
   collectgarbage()
 end
 
-local function status_ok(status, want)
-  if type(want) == "table" then
-    for _, w in ipairs(want) do
-      if status == w then return true end
-    end
-    return false
-  end
-  return status == want
-end
-
-local function want_str(want)
-  if type(want) == "table" then return table.concat(want, " or ") end
-  return tostring(want)
-end
-
 F.results = {}
 
 -- Passes over the case list. Lua's own tables grow once to what the
@@ -155,8 +140,8 @@ function F.run(cases, done)
       local ms = (tmr.now() - t0) / 1000
       local peak = node.heap_peak() - c.base
       T.log(c.name, "close status", status, string.format("after %.0f ms", ms))
-      if not status_ok(status, c.status) then
-        T.fail(string.format("%s: status %s, want %s", c.name, tostring(status), want_str(c.status)))
+      if not T.status_ok(status, c.status) then
+        T.fail(string.format("%s: status %s, want %s", c.name, tostring(status), T.status_str(c.status)))
       end
       if c.connected ~= nil and connected ~= c.connected then
         T.fail(string.format("%s: connection event %s, want %s", c.name, tostring(connected), tostring(c.connected)))

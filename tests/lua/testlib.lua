@@ -94,7 +94,8 @@ function T.wrap(fn)
   end
 end
 
-local function status_ok(status, want)
+-- A close status matches `want`: a number, or a list of acceptable numbers.
+function T.status_ok(status, want)
   if type(want) == "table" then
     for _, w in ipairs(want) do
       if status == w then return true end
@@ -104,7 +105,7 @@ local function status_ok(status, want)
   return status == want
 end
 
-local function status_str(want)
+function T.status_str(want)
   if type(want) == "table" then return table.concat(want, " or ") end
   return tostring(want)
 end
@@ -135,8 +136,8 @@ function T.run_cases(cases, done)
     end))
     ws:on("close", T.wrap(function(_, status)
       T.log(c.name, "close status", status)
-      if not status_ok(status, c.status) then
-        T.fail(string.format("%s: status %s, want %s", c.name, tostring(status), status_str(c.status)))
+      if not T.status_ok(status, c.status) then
+        T.fail(string.format("%s: status %s, want %s", c.name, tostring(status), T.status_str(c.status)))
       end
       if c.connected ~= nil and connected ~= c.connected then
         T.fail(string.format("%s: connection event %s, want %s", c.name, tostring(connected), tostring(c.connected)))
