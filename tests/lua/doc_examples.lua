@@ -20,17 +20,9 @@ websocket = setmetatable({
 }, { __index = real })
 
 -- Capture what the examples print.
-local printed = {}
-local real_print = print
-print = function(...)
-  local parts = {}
-  for k = 1, select("#", ...) do parts[k] = tostring((select(k, ...))) end
-  local line = table.concat(parts, "\t")
-  printed[#printed + 1] = line
-  real_print("  example> " .. line)
-end
+local cap = T.capture_print()
 local function seen(line)
-  for _, l in ipairs(printed) do
+  for _, l in ipairs(cap.lines) do
     if l == line then return true end
   end
   return false

@@ -153,4 +153,20 @@ function T.run_cases(cases, done)
   nxt()
 end
 
+-- Replaces print so that what example scripts print is kept: returns a table
+-- whose `lines` list gets each printed line (tab-joined, as print shows it);
+-- the lines still go to stdout, prefixed "  example> ".
+function T.capture_print()
+  local cap = { lines = {} }
+  local real_print = print -- testlib's own reference to the original
+  _G.print = function(...)
+    local parts = {}
+    for k = 1, select("#", ...) do parts[k] = tostring((select(k, ...))) end
+    local line = table.concat(parts, "\t")
+    cap.lines[#cap.lines + 1] = line
+    real_print("  example> " .. line)
+  end
+  return cap
+end
+
 return T

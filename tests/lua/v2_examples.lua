@@ -5,15 +5,7 @@ T.deadline(25)
 local dir = os.getenv("WS_EXAMPLES") or "examples"
 arg[1] = T.echo .. "/"
 
-local printed = {}
-local real_print = print
-print = function(...)
-  local parts = {}
-  for k = 1, select("#", ...) do parts[k] = tostring((select(k, ...))) end
-  local line = table.concat(parts, "\t")
-  printed[#printed + 1] = line
-  real_print("  example> " .. line)
-end
+local cap = T.capture_print()
 
 -- The sample sum the streaming example must print for its 200 000 bytes.
 local sum = 0
@@ -40,22 +32,22 @@ local runs = {
 local function nxt()
   local r = table.remove(runs, 1)
   if not r then return T.pass("v2 examples") end
-  printed = {}
+  cap.lines = {}
   dofile(dir .. "/" .. r[1])
   -- Poll until the example printed its closing line, then check all lines.
   local t = tmr.create()
   t:alarm(20, tmr.ALARM_AUTO, T.wrap(function()
-    local last = printed[#printed] or ""
+    local last = cap.lines[#cap.lines] or ""
     if not last:find("^closed:") then return end
     t:unregister()
     local have = {}
-    for _, l in ipairs(printed) do have[l] = true end
+    for _, l in ipairs(cap.lines) do have[l] = true end
     for _, want in ipairs(r[2]) do
       T.check(have[want], r[1] .. " printed " .. T.show(want))
     end
     if r[3] then
       local found = false
-      for _, l in ipairs(printed) do found = found or l:find(r[3]) ~= nil end
+      for _, l in ipairs(cap.lines) do found = found or l:find(r[3]) ~= nil end
       T.check(found, r[1] .. " printed a line matching " .. r[3])
     end
     collectgarbage()
