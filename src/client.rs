@@ -20,6 +20,9 @@ use crate::url::Url;
 pub const MAX_CHUNK: usize = 65535;
 /// `ws_port_send` result: refused for now.
 pub const PORT_BUSY: i32 = 1;
+/// Largest frame (header + payload) `Client::send_direct` encodes into the
+/// caller's stack buffer instead of the heap send queue.
+pub const DIRECT_FRAME: usize = 128;
 
 /// Tunables (mirrors `ws_options`).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -189,6 +192,15 @@ pub struct Client {
     asm: Assembler,
     opts: Timeouts,
     rng: Rng,
+}
+
+/// Opcodes a user may send: text, binary, and ping/pong up to 125 bytes.
+fn check_send_opcode(opcode: u8, payload: &[u8]) -> Result<(), i32> {
+    match opcode {
+        1 | 2 => Ok(()),
+        9 | 10 if payload.len() <= frame::MAX_CONTROL_PAYLOAD => Ok(()),
+        _ => Err(status::BAD_OPCODE),
+    }
 }
 
 impl Client {
@@ -363,6 +375,60 @@ impl Client {
         Action::Idle
     }
 
+    /// User send without the heap: when nothing is queued or due and the
+    /// connection is open, encodes the frame (if it fits) into `buf` and
+    /// returns its length; the caller hands `buf[..n]` to `ws_port_send` at
+    /// once and reports the result with [`Client::direct_result`]. `Ok(0)`:
+    /// not possible now, use [`Client::send`]. Errors as `send`.
+    pub fn send_direct(
+        &mut self,
+        opcode: u8,
+        payload: &[u8],
+        buf: &mut [u8; DIRECT_FRAME],
+    ) -> Result<usize, i32> {
+        check_send_opcode(opcode, payload)?;
+        let hl = frame::header_len(payload.len());
+        if self.phase != Phase::Open
+            || self.finish != NO_FINISH
+            || self.busy
+            || self.parser.is_some()
+            || !self.out.is_empty()
+            || hl.saturating_add(payload.len()) > DIRECT_FRAME
+        {
+            return Ok(0);
+        }
+        let mask = self.rng.mask();
+        let Some((h, rest)) = buf.split_at_mut_checked(hl) else {
+            return Ok(0);
+        };
+        let Some(body) = rest.get_mut(..payload.len()) else {
+            return Ok(0);
+        };
+        if frame::write_header(h, true, opcode, payload.len(), mask) != hl {
+            return Ok(0);
+        }
+        frame::mask_into(body, payload, mask, 0);
+        Ok(hl + payload.len())
+    }
+
+    /// Result of the `ws_port_send` of `frame`, built by
+    /// [`Client::send_direct`]: refused (busy) frames join the send queue.
+    pub fn direct_result(&mut self, r: i32, frame: &[u8]) {
+        if r == PORT_BUSY {
+            if self.out.extend(frame).is_err() {
+                self.end(status::NO_MEMORY_SEND);
+                return;
+            }
+            self.busy = true;
+            return;
+        }
+        if r < 0 {
+            self.end(r.saturating_add(status::ESPCONN_OFFSET));
+            return;
+        }
+        self.inflight = self.inflight.saturating_add(1);
+    }
+
     /// Result of the `ws_port_send` for the chunk last returned by `poll`.
     pub fn send_result(&mut self, r: i32) {
         if r == PORT_BUSY {
@@ -515,11 +581,7 @@ impl Client {
     /// User send. Errors (connection unaffected): `BAD_OPCODE`,
     /// `NOT_CONNECTED`; `NO_MEMORY_SEND` ends the connection with -16.
     pub fn send(&mut self, opcode: u8, payload: &[u8]) -> Result<(), i32> {
-        match opcode {
-            1 | 2 => {}
-            9 | 10 if payload.len() <= frame::MAX_CONTROL_PAYLOAD => {}
-            _ => return Err(status::BAD_OPCODE),
-        }
+        check_send_opcode(opcode, payload)?;
         if !matches!(self.phase, Phase::Handshake | Phase::Open) {
             return Err(status::NOT_CONNECTED);
         }
@@ -1466,6 +1528,77 @@ pub(crate) mod tests {
         assert_eq!(h.sent.len(), h.req_len);
         h.rx(&r[10..]);
         assert_eq!(h.frames(), vec![(true, OP_TEXT, b"early".to_vec())]);
+    }
+
+    /// `ws_send_long`'s direct path on the harness: encode on the stack,
+    /// "port" result `r` (0 = accepted and recorded as sent).
+    fn direct(h: &mut H, op: u8, payload: &[u8], r: i32) -> Result<usize, i32> {
+        let mut buf = [0u8; DIRECT_FRAME];
+        let n = h.c.send_direct(op, payload, &mut buf)?;
+        if n > 0 {
+            if r == 0 {
+                h.sent.extend_from_slice(&buf[..n]);
+                h.chunks.push(n);
+                h.inflight += 1;
+            }
+            h.c.direct_result(r, &buf[..n]);
+        }
+        Ok(n)
+    }
+
+    #[test]
+    fn direct_send_skips_the_heap_and_keeps_order() {
+        let mut h = opened();
+        h.auto_ack = false;
+        let allocs = stats::total();
+        assert_eq!(direct(&mut h, OP_TEXT, b"hello", 0), Ok(11));
+        assert_eq!(direct(&mut h, OP_PING, b"", 0), Ok(6));
+        assert_eq!(stats::total(), allocs, "no allocation");
+        assert_eq!(h.c.heap_bytes(), 0);
+        // Largest direct frame: 6 + 122 bytes; one more goes to the queue.
+        assert_eq!(direct(&mut h, OP_BINARY, &[1; 122], 0), Ok(128));
+        assert_eq!(direct(&mut h, OP_BINARY, &[2; 123], 0), Ok(0));
+        h.c.send(OP_BINARY, &[2; 123]).unwrap();
+        // Something queued: no direct send until it has gone.
+        assert_eq!(direct(&mut h, OP_TEXT, b"later", 0), Ok(0));
+        h.ack();
+        assert_eq!(direct(&mut h, OP_TEXT, b"later", 0), Ok(11));
+        // Refused by a busy port: queued, sent after the due sent event.
+        assert_eq!(direct(&mut h, OP_TEXT, b"refused", PORT_BUSY), Ok(13));
+        assert_eq!(direct(&mut h, OP_TEXT, b"x", 0), Ok(0), "busy");
+        h.c.send(OP_TEXT, b"after").unwrap();
+        h.pump();
+        h.ack();
+        let f = h.frames();
+        let payloads: Vec<&[u8]> = f.iter().map(|(_, _, p)| p.as_slice()).collect();
+        assert_eq!(
+            payloads,
+            vec![
+                &b"hello"[..],
+                b"",
+                &[1; 122],
+                &[2; 123],
+                b"later",
+                b"refused",
+                b"after"
+            ]
+        );
+        assert_eq!(f[1].1, OP_PING);
+        assert!(f.iter().all(|(fin, _, _)| *fin));
+        assert_eq!(h.c.heap_bytes(), 0, "queue freed when drained");
+        // Opcode checks as `send`; not before the handshake finished.
+        assert_eq!(direct(&mut h, 3, b"", 0), Err(status::BAD_OPCODE));
+        assert_eq!(
+            direct(&mut h, OP_PING, &[0; 126], 0),
+            Err(status::BAD_OPCODE)
+        );
+        let mut h2 = H::new();
+        h2.start();
+        assert_eq!(direct(&mut h2, OP_TEXT, b"early", 0), Ok(0));
+        // A port error ends the connection (err - 100).
+        assert_eq!(direct(&mut h, OP_TEXT, b"boom", -9), Ok(10));
+        h.pump();
+        assert_eq!(h.finished, Some(-109));
     }
 
     #[test]
