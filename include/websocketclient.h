@@ -18,7 +18,8 @@
  * Status codes (onFailure, ws_send_long):
  *    0 user close or graceful end     -1 bad scheme      -2 host too long
  *   -3 bad port    -4 empty host      -5 DNS failure     -6 server closed
- *   -7 bad Sec-WebSocket-Accept       -8..-10 out of memory while receiving
+ *   -7 bad Sec-WebSocket-Accept       -8/-9 out of memory while receiving
+ *  -10 out of memory for the connection and opening handshake
  *  -15 fragmentation error           -16 out of memory while sending
  *  -17 status not 101   -18 connect/handshake timeout    -19 ping timeout
  *  new: -20 masked frame, -21 reserved bits, -22 reserved opcode,

@@ -271,6 +271,11 @@ impl Buf {
         Some(unsafe { core::slice::from_raw_parts_mut(self.ptr.add(self.len), n) })
     }
 
+    /// Drops everything after the first `len` bytes (keeps the capacity).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
     /// Marks `n` spare bytes as filled.
     pub fn commit(&mut self, n: usize) {
         self.len = self.len.saturating_add(n).min(self.cap);

@@ -165,8 +165,6 @@ pub struct Client {
     stop_rx: bool,
     /// Tear down once everything queued has been sent.
     finish_when_sent: bool,
-    /// Something was received since the last keep-alive tick.
-    alive: bool,
     timer: TimerCmd,
     inflight: u16,
     /// Code of the server's close frame (1005 if it had none), 0 = none yet.
@@ -184,8 +182,9 @@ pub struct Client {
     head: usize,
     /// Before the handshake finished only `out[..gate]` (the request) may go.
     gate: usize,
-    /// End of the last queued pong in `out`; while it is beyond `head` that
-    /// pong has not reached the port yet.
+    /// Where the last queued pong lies in `out`; while its end is beyond
+    /// `head` it has not wholly reached the port yet.
+    pong_start: usize,
     pong_end: usize,
     parser: Option<Boxed<ResponseParser>>,
     decoder: Decoder,
@@ -244,7 +243,6 @@ impl Client {
             user_closed: false,
             stop_rx: false,
             finish_when_sent: false,
-            alive: false,
             timer: TimerCmd::Keep,
             inflight: 0,
             close_code: 0,
@@ -253,6 +251,7 @@ impl Client {
             pending: status::OK,
             ping_age: NO_PING,
             gate: written,
+            pong_start: 0,
             pong_end: 0,
             out,
             info: Buf::new(),
@@ -456,6 +455,7 @@ impl Client {
     /// The queue's first `head` bytes are gone: rebase the offsets into it.
     fn forget_sent(&mut self) {
         self.gate = self.gate.saturating_sub(self.head);
+        self.pong_start = self.pong_start.saturating_sub(self.head);
         self.pong_end = self.pong_end.saturating_sub(self.head);
         self.head = 0;
     }
@@ -524,30 +524,37 @@ impl Client {
         if every == 0 {
             return;
         }
-        if self.alive {
-            self.alive = false;
-            self.ping_age = NO_PING;
+        // The timer restarts with every received segment (`traffic`), so
+        // firing means `every` ms without a byte from the peer.
+        let waiting = self.ping_age != NO_PING;
+        let age = if waiting {
+            self.ping_age.saturating_add(every)
         } else {
-            let waiting = self.ping_age != NO_PING;
-            let age = if waiting {
-                self.ping_age.saturating_add(every)
-            } else {
-                0
-            };
-            if waiting && age >= self.opts.pong_timeout_ms {
-                self.end(status::PING_TIMEOUT);
-                return;
-            }
-            self.ping_age = age.min(NO_PING - 1);
-            if self.queue_frame(OP_PING, &[], &[]).is_err() {
-                self.end(status::NO_MEMORY_SEND);
-                return;
-            }
+            0
+        };
+        if waiting && age >= self.opts.pong_timeout_ms {
+            self.end(status::PING_TIMEOUT);
+            return;
+        }
+        self.ping_age = age.min(NO_PING - 1);
+        if self.queue_frame(OP_PING, &[], &[]).is_err() {
+            self.end(status::NO_MEMORY_SEND);
+            return;
         }
         self.timer = TimerCmd::Arm(every);
     }
 
-    /// Encodes one masked frame into the send queue (exact growth); its
+    /// A segment arrived while open: the peer is alive, so no ping is owed
+    /// and the keep-alive timer starts over.
+    fn traffic(&mut self) {
+        if self.phase == Phase::Open && self.opts.ping_interval_ms > 0 {
+            self.ping_age = NO_PING;
+            self.timer = TimerCmd::Arm(self.opts.ping_interval_ms);
+        }
+    }
+
+    /// Encodes one masked frame into the send queue (see `Buf` for the
+    /// growth); its
     /// payload is `payload` followed by `tail`.
     fn queue_frame(&mut self, opcode: u8, payload: &[u8], tail: &[u8]) -> Result<(), i32> {
         if self.head > 0 && self.parser.is_none() {
@@ -679,18 +686,30 @@ impl Client {
         match opcode {
             OP_PING => {
                 // Answer pings while open; after a close frame nothing more
-                // is sent. While an earlier pong still waits in the queue (the
-                // peer is not reading), this ping gets no pong of its own
-                // (RFC 6455 5.5.3 lets an endpoint answer only some pings):
-                // a ping flood cannot grow the queue without bound.
-                if self.phase != Phase::Open || self.pong_end > self.head {
+                // is sent. At most one pong waits in the queue, so a ping
+                // flood against a peer that does not read cannot grow it
+                // without bound. RFC 6455 5.5.3 lets an endpoint answer only
+                // the most recent ping: an earlier pong that is still the
+                // last thing queued, none of it handed to the port, is
+                // replaced; if other frames follow it, this ping goes
+                // without a pong of its own.
+                if self.phase != Phase::Open {
                     return;
+                }
+                if self.pong_end > self.head {
+                    if self.pong_start < self.head || self.pong_end != self.out.len() {
+                        return;
+                    }
+                    self.out.truncate(self.pong_start);
                 }
                 if self.queue_frame(OP_PONG, p, &[]).is_err() {
                     self.end(status::NO_MEMORY_SEND);
                     return;
                 }
                 self.pong_end = self.out.len();
+                self.pong_start = self
+                    .pong_end
+                    .saturating_sub(frame::header_len(p.len()) + p.len());
             }
             OP_CLOSE => match message::check_close(p) {
                 Err((st, code)) => self.protocol_error(st, code),
@@ -730,8 +749,9 @@ impl Client {
     /// Processes received bytes from `data[*pos..]` until something is to be
     /// delivered or done. May modify `data` (NUL terminators, see [`Rx`]).
     pub fn receive(&mut self, data: &mut [u8], pos: &mut usize) -> Rx {
-        if *pos < data.len() {
-            self.alive = true;
+        // The caller starts each new segment at position 0.
+        if *pos == 0 && !data.is_empty() {
+            self.traffic();
         }
         loop {
             if self.stop_rx {
@@ -770,10 +790,9 @@ impl Client {
                                 }
                                 self.proto_len = u8::try_from(self.info.len()).unwrap_or(0);
                             }
+                            // Arms the keep-alive timer: its clock starts
+                            // with the response.
                             self.handshake_done();
-                            // The keep-alive clock starts now: only bytes
-                            // after the response count as traffic.
-                            self.alive = *pos < data.len();
                             return Rx::Again;
                         }
                     }
@@ -1636,14 +1655,15 @@ pub(crate) mod tests {
         h.busy = true;
         let live = stats::live_bytes();
         for i in 0..1000u32 {
-            h.rx(&sframe(true, OP_PING, &[0xAB; 125]));
+            h.rx(&sframe(true, OP_PING, &[i as u8; 125]));
             assert!(
                 stats::live_bytes() - live <= 125 + 14,
                 "ping {i}: queue grows"
             );
         }
         // The peer reads again: exactly one pong went out for the flood,
-        // and the next ping is answered with its own payload.
+        // answering the most recent ping, and the next ping is answered
+        // with its own payload.
         h.busy = false;
         h.ack();
         h.ack();
@@ -1651,7 +1671,7 @@ pub(crate) mod tests {
         h.ack();
         let f = h.frames();
         assert_eq!(f.len(), 3);
-        assert_eq!(f[1], (true, OP_PONG, vec![0xAB; 125]));
+        assert_eq!(f[1], (true, OP_PONG, vec![(999 % 256) as u8; 125]));
         assert_eq!(f[2], (true, OP_PONG, b"later".to_vec()));
     }
 
@@ -1913,14 +1933,19 @@ pub(crate) mod tests {
         assert_eq!(h.finished, None);
         h.timer_fires(); // 90 s: 2 unanswered pings -> drop
         assert_eq!(h.finished, Some(status::PING_TIMEOUT));
-        // Traffic resets it.
+        // Every received segment restarts the timer and clears the
+        // unanswered pings: two pings per silence, never a drop.
         let mut h = opened();
         for _ in 0..10 {
+            h.timer = None;
             h.rx(&sframe(true, OP_PONG, b""));
-            h.timer_fires();
+            assert_eq!(h.timer, Some(30_000), "a segment restarts the timer");
+            h.timer_fires(); // 30 s after the pong: ping
+            h.timer_fires(); // 60 s: second ping, still within pong_timeout
         }
         assert_eq!(h.finished, None);
-        assert!(h.frames().is_empty());
+        assert_eq!(h.frames().len(), 20);
+        assert!(h.frames().iter().all(|f| f.1 == OP_PING));
         // Disabled.
         let mut h = H::try_new(Options {
             ping_interval_ms: 0,

@@ -6,8 +6,10 @@
 //!   across fragments (-25).
 //! * A single-frame message whose payload lies wholly in the current segment
 //!   is reported as a range of that segment (zero copy). Otherwise the payload
-//!   is copied into one buffer grown to exactly the needed size per fragment,
-//!   plus one byte for the terminating NUL on the final fragment (OOM -8).
+//!   is copied into one buffer: allocated at exactly the first fragment's
+//!   size (plus one byte for the terminating NUL when it is also the last),
+//!   then grown by at least half again when later fragments need more, so
+//!   joining many small fragments stays linear (OOM -8).
 //! * Control frames: a range of the segment when whole in it, else collected
 //!   into a buffer of exactly the declared length (OOM -9).
 //! * Streaming (opt-in): data frames are not assembled at all. Every payload
