@@ -2,9 +2,11 @@
 //! frames and the encoder for masked client frame headers.
 //!
 //! The decoder never copies payload: it reports ranges of the caller's buffer.
-//! It keeps the at most 10 header bytes of a server frame (a masked server
-//! frame is rejected at its second byte, so the 4 mask bytes are never kept),
-//! so a header split at any byte across calls decodes the same as a whole one.
+//! A header split across calls is collected byte by byte: its first two
+//! bytes are kept and the extended length is accumulated as it arrives (a
+//! masked server frame is rejected at its second byte, so the 4 mask bytes
+//! are never read), so a header split at any byte decodes the same as a
+//! whole one, which takes a one-step fast path.
 
 use crate::status::{
     BAD_CONTROL_FRAME, MASKED_FRAME, MESSAGE_TOO_BIG, RESERVED_BITS, RESERVED_OPCODE,
@@ -54,15 +56,16 @@ enum State {
 /// Bit `op` set for the opcodes RFC 6455 defines (0, 1, 2, 8, 9, 10).
 const VALID_OPCODES: u16 = 0x0707;
 
-/// Server-frame header bytes kept: 2 + 8 (64-bit length), no mask.
-const MAX_SERVER_HEADER: usize = 10;
-
 #[cfg_attr(test, derive(Debug))]
 pub struct Decoder {
-    /// Payload bytes still due in state `Payload`.
+    /// Payload bytes still due in state `Payload`; while a header is
+    /// collected byte by byte, its extended length so far.
     remaining: u64,
     state: State,
-    hdr: [u8; MAX_SERVER_HEADER],
+    /// First two bytes of a header being collected byte by byte.
+    b0: u8,
+    b1: u8,
+    /// Header bytes collected so far (0 when none).
     hlen: u8,
 }
 
@@ -77,7 +80,8 @@ impl Decoder {
         Decoder {
             remaining: 0,
             state: State::Header,
-            hdr: [0; MAX_SERVER_HEADER],
+            b0: 0,
+            b1: 0,
             hlen: 0,
         }
     }
@@ -177,12 +181,18 @@ impl Decoder {
 
     /// Takes one header byte; returns the header once complete, or an error.
     fn header_byte(&mut self, b: u8) -> Option<Decoded> {
-        let i = usize::from(self.hlen);
-        if let Some(slot) = self.hdr.get_mut(i) {
-            *slot = b;
-        }
+        let i = self.hlen;
         self.hlen = self.hlen.saturating_add(1);
-        let [b0, b1, ..] = self.hdr;
+        match i {
+            0 => {
+                self.b0 = b;
+                self.remaining = 0;
+            }
+            1 => self.b1 = b,
+            // Extended length, big-endian: at most 8 bytes, nothing shifted out.
+            _ => self.remaining = (self.remaining << 8) | u64::from(b),
+        }
+        let (b0, b1) = (self.b0, self.b1);
         let fin = b0 & 0x80 != 0;
         let opcode = b0 & 0x0F;
         let err = match i {
@@ -209,14 +219,7 @@ impl Decoder {
             return None;
         }
         let len = match b1 & 0x7F {
-            126 => {
-                let [_, _, a, b, ..] = self.hdr;
-                u64::from(u16::from_be_bytes([a, b]))
-            }
-            127 => {
-                let [_, _, l @ ..] = self.hdr;
-                u64::from_be_bytes(l)
-            }
+            126 | 127 => self.remaining,
             n => u64::from(n),
         };
         if len >> 63 != 0 {
