@@ -130,6 +130,40 @@ impl Decoder {
         }
     }
 
+    /// Whole-frame fast path: when the decoder is between frames and a
+    /// valid frame lies wholly in `data[*pos..]` (header and payload),
+    /// returns its header and payload range and advances `*pos` past it;
+    /// the decoder stays between frames. Equivalent to the `Header`,
+    /// `Payload`, `End` sequence of [`Decoder::next`]. Otherwise `None`
+    /// without consuming anything: use `next`.
+    pub fn next_whole(
+        &mut self,
+        data: &[u8],
+        pos: &mut usize,
+    ) -> Option<(FrameHeader, usize, usize)> {
+        if self.state != State::Header || self.hlen != 0 {
+            return None;
+        }
+        let mut p = *pos;
+        let Some(Decoded::Header(h)) = self.whole_header(data, &mut p) else {
+            return None;
+        };
+        let end = usize::try_from(h.len)
+            .ok()
+            .and_then(|n| p.checked_add(n))
+            .filter(|&e| e <= data.len());
+        // Not wholly here: undo the header (nothing was consumed).
+        let Some(end) = end else {
+            self.state = State::Header;
+            self.remaining = 0;
+            return None;
+        };
+        self.state = State::Header;
+        self.remaining = 0;
+        *pos = end;
+        Some((h, p, end))
+    }
+
     /// True right after the last `Payload` range of a frame (its `End` is
     /// next).
     pub fn at_frame_end(&self) -> bool {
@@ -770,6 +804,64 @@ mod tests {
             if let Some(Decoded::Error(_)) = last {
                 prop_assert_eq!(last, last_b);
                 prop_assert_eq!(pos, at, "error detected at the same byte");
+            }
+        }
+
+        #[test]
+        fn next_whole_matches_next(
+            frames in proptest::collection::vec(frame_strategy(), 1..6),
+            junk in proptest::collection::vec(any::<u8>(), 0..12),
+            cuts in proptest::collection::vec(any::<usize>(), 0..6),
+        ) {
+            // Whole frames where possible, `next` for the rest: the same
+            // events as `next` alone, in every segmentation.
+            let mut stream = Vec::new();
+            for (fin, op, p, ext) in &frames {
+                stream.extend(server_frame(*fin, *op, p, *ext));
+            }
+            stream.extend(&junk);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (stream.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(stream.len());
+            cuts.sort_unstable();
+            let segs: Vec<&[u8]> = cuts.windows(2).map(|w| &stream[w[0]..w[1]]).collect();
+            let mut d = Decoder::new();
+            let mut out = Vec::new();
+            let mut wholes = 0;
+            'segs: for seg in &segs {
+                let mut pos = 0;
+                loop {
+                    if let Some((hd, s, e)) = d.next_whole(seg, &mut pos) {
+                        prop_assert_eq!(pos, e);
+                        wholes += 1;
+                        out.push(Ev::H(hd));
+                        if s < e {
+                            out.push(Ev::P(seg[s..e].to_vec()));
+                        }
+                        out.push(Ev::E);
+                        continue;
+                    }
+                    let Some(ev) = d.next(seg, &mut pos) else { break };
+                    match ev {
+                        Decoded::Header(hd) => out.push(Ev::H(hd)),
+                        Decoded::Payload { start, end } => {
+                            if let Some(Ev::P(p)) = out.last_mut() {
+                                p.extend_from_slice(&seg[start..end]);
+                            } else {
+                                out.push(Ev::P(seg[start..end].to_vec()));
+                            }
+                        }
+                        Decoded::End => out.push(Ev::E),
+                        Decoded::Error(c) => {
+                            out.push(Ev::Err(c));
+                            break 'segs;
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(out, decode_segments(&segs));
+            if segs.len() == 1 {
+                prop_assert!(wholes >= frames.len(), "one segment: every valid frame whole");
             }
         }
 
