@@ -451,6 +451,15 @@ fn drive(ws: *mut ws_info) {
     }
 }
 
+/// `drive` for the connection numbered `serial` only: a callback may have
+/// ended it and started a new one on the same `ws_info` (from `onFailure`),
+/// whose actions are not the caller's to run.
+fn drive_same(ws: *mut ws_info, serial: u32) {
+    if with_engine(ws, Some(serial), |_| ()).is_some() {
+        drive(ws);
+    }
+}
+
 /// Extra headers read from a C `header_t` array.
 #[derive(Clone, Copy)]
 struct HeaderIter<'a> {
@@ -786,10 +795,10 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
         };
         match step {
             Rx::Done => {
-                drive(ws);
+                drive_same(ws, serial);
                 return;
             }
-            Rx::Again => drive(ws),
+            Rx::Again => drive_same(ws, serial),
             Rx::InPlace {
                 opcode,
                 start,
@@ -805,7 +814,7 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
                         unsafe { *data.add(i) = b };
                     }
                 }
-                drive(ws);
+                drive_same(ws, serial);
             }
             Rx::Fragment {
                 opcode,
@@ -828,13 +837,13 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
                         )
                     };
                 }
-                drive(ws);
+                drive_same(ws, serial);
             }
             Rx::Owned { opcode, mut buf } => {
                 let n = buf.len().saturating_sub(1);
                 call_receive(ws, buf.as_mut_ptr(), n, opcode);
                 drop(buf);
-                drive(ws);
+                drive_same(ws, serial);
             }
         }
     }
