@@ -293,28 +293,32 @@ pub fn write_header(
     payload_len: usize,
     mask: [u8; 4],
 ) -> usize {
-    let b0 = (u8::from(fin) << 7) | (opcode & 0x0F);
-    let [m0, m1, m2, m3] = mask;
-    let (h, n): ([u8; 14], usize) = if payload_len < 126 {
-        let l = 0x80 | payload_len as u8;
-        ([b0, l, m0, m1, m2, m3, 0, 0, 0, 0, 0, 0, 0, 0], 6)
-    } else if payload_len <= 0xFFFF {
-        let [l0, l1] = (payload_len as u16).to_be_bytes();
-        ([b0, 0xFE, l0, l1, m0, m1, m2, m3, 0, 0, 0, 0, 0, 0], 8)
-    } else {
-        let [l0, l1, l2, l3, l4, l5, l6, l7] = (payload_len as u64).to_be_bytes();
-        (
-            [b0, 0xFF, l0, l1, l2, l3, l4, l5, l6, l7, m0, m1, m2, m3],
-            14,
-        )
+    let n = header_len(payload_len);
+    let Some(h) = out.get_mut(..n) else {
+        return 0;
     };
-    match (out.get_mut(..n), h.get(..n)) {
-        (Some(dst), Some(src)) => {
-            dst.copy_from_slice(src);
-            n
-        }
-        _ => 0,
+    // Byte 1 (mask bit + 7-bit length or 126/127), then the extended
+    // length: the last `n - 6` bytes of the big-endian 64-bit length.
+    let ext = n - 6;
+    let len7 = match ext {
+        0 => payload_len as u8,
+        2 => 126,
+        _ => 127,
+    };
+    let len = (payload_len as u64).to_be_bytes();
+    let [b0, b1, rest @ ..] = h else {
+        return 0;
+    };
+    *b0 = (u8::from(fin) << 7) | (opcode & 0x0F);
+    *b1 = 0x80 | len7;
+    let (l, m) = rest.split_at_mut(ext.min(rest.len()));
+    for (d, s) in l.iter_mut().zip(&len[8 - ext.min(8)..]) {
+        *d = *s;
     }
+    if let Ok(m) = <&mut [u8; 4]>::try_from(m) {
+        *m = mask;
+    }
+    n
 }
 
 /// The mask rotated so that its first byte is the one for stream position

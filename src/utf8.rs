@@ -53,25 +53,6 @@ fn lead(b: u8) -> Option<(u8, u8, u8)> {
     })
 }
 
-/// If `s` starts with a whole, valid multi-byte sequence: `s` after it.
-/// Otherwise (ASCII, invalid or cut short) `None`, and the caller takes the
-/// bytes one at a time.
-fn whole_sequence(s: &[u8]) -> Option<&[u8]> {
-    let cont = |c: u8| c & 0xC0 == 0x80;
-    // The narrow first-continuation ranges of `lead`: no overlong forms
-    // (E0, F0), surrogates (ED) or code points above U+10FFFF (F4).
-    let three = |b: u8, c: u8| cont(c) && (b != 0xE0 || c >= 0xA0) && (b != 0xED || c < 0xA0);
-    let four = |b: u8, c: u8| cont(c) && (b != 0xF0 || c >= 0x90) && (b != 0xF4 || c < 0x90);
-    match *s {
-        [0xC2..=0xDF, c, ref rest @ ..] if cont(c) => Some(rest),
-        [b @ 0xE0..=0xEF, c1, c2, ref rest @ ..] if three(b, c1) && cont(c2) => Some(rest),
-        [b @ 0xF0..=0xF4, c1, c2, c3, ref rest @ ..] if four(b, c1) && cont(c2) && cont(c3) => {
-            Some(rest)
-        }
-        _ => None,
-    }
-}
-
 #[derive(Default, Clone, Copy)]
 #[cfg_attr(test, derive(Debug))]
 pub struct Utf8Validator {
@@ -104,62 +85,44 @@ impl Utf8Validator {
     }
 
     /// `feed` for input that is not (or does not start with) plain ASCII;
-    /// kept out of line so the ASCII path stays a leaf without spills.
+    /// kept out of line so the ASCII path stays a leaf without spills. The
+    /// state lives in locals (registers) during the loop.
     #[inline(never)]
     fn feed_mixed(&mut self, bytes: &[u8]) -> bool {
-        let mut rest = bytes;
-        loop {
-            let Some((&b, tail)) = rest.split_first() else {
-                return self.need != BAD;
-            };
-            if self.need == 0 {
-                if b < 0x80 {
-                    rest = skip_ascii(rest);
-                    continue;
-                }
-                if let Some(after) = whole_sequence(rest) {
-                    rest = after;
-                    continue;
-                }
-            }
-            if !self.step(b) {
-                return false;
-            }
-            rest = tail;
+        if self.need == BAD {
+            return false;
         }
+        let (mut need, mut lo, mut hi) = (self.need, self.lo, self.hi);
+        let mut rest = bytes;
+        let ok = loop {
+            let Some((&b, tail)) = rest.split_first() else {
+                break true;
+            };
+            rest = tail;
+            if need != 0 {
+                if b < lo || b > hi {
+                    break false;
+                }
+                need -= 1;
+                lo = 0x80;
+                hi = 0xBF;
+            } else if b < 0x80 {
+                rest = skip_ascii(rest);
+            } else if let Some(l) = lead(b) {
+                (need, lo, hi) = l;
+            } else {
+                break false;
+            }
+        };
+        self.need = if ok { need } else { BAD };
+        self.lo = lo;
+        self.hi = hi;
+        ok
     }
 
     /// True if the input so far is valid and no code point is left unfinished.
     pub fn is_complete(&self) -> bool {
         self.need == 0
-    }
-
-    /// One byte through the state machine; false (and sticky BAD) if invalid.
-    fn step(&mut self, b: u8) -> bool {
-        if self.need == BAD {
-            return false;
-        }
-        if self.need != 0 {
-            if b < self.lo || b > self.hi {
-                self.need = BAD;
-                return false;
-            }
-            self.need -= 1;
-            self.lo = 0x80;
-            self.hi = 0xBF;
-            return true;
-        }
-        if b < 0x80 {
-            return true;
-        }
-        let Some((need, lo, hi)) = lead(b) else {
-            self.need = BAD;
-            return false;
-        };
-        self.need = need;
-        self.lo = lo;
-        self.hi = hi;
-        true
     }
 }
 
