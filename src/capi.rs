@@ -17,7 +17,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::buffer::{Boxed, Buf};
-use crate::client::{Action, Client, Options, Rx, DIRECT_FRAME};
+use crate::client::{Action, Client, Options, Rx};
 use crate::handshake::Header;
 use crate::status;
 use crate::url;
@@ -667,29 +667,16 @@ pub extern "C" fn ws_send_long(
         // the slice is only used inside this call, before any callback.
         unsafe { core::slice::from_raw_parts(message as *const u8, length) }
     };
-    // A small frame with nothing queued goes to the port from the stack
-    // (no heap); anything else through the send queue.
-    if length <= DIRECT_FRAME - 6 {
-        let mut frame = [0u8; DIRECT_FRAME];
-        match with_engine(ws, None, |e| e.client.send_direct(op, payload, &mut frame)) {
-            Some(Ok(n)) if n > 0 => {
-                let bytes = frame.get(..n).unwrap_or(&[]);
-                // SAFETY: `bytes` is a live stack buffer of `n` <= 128 bytes;
-                // the port copies it and calls no event before returning.
-                let r = unsafe { ws_port_send(ws, bytes.as_ptr(), bytes.len() as u16) };
-                with_engine(ws, None, |e| e.client.direct_result(r, bytes));
-                drive(ws);
-                return WS_OK;
-            }
-            Some(Ok(_)) => {}
-            None => return WS_ERR_NOT_CONNECTED,
-            Some(Err(e)) => {
-                drive(ws);
-                return e;
-            }
-        }
-    }
-    let r = with_engine(ws, None, |e| e.client.send(op, payload));
+    // A small frame with nothing queued goes from the stack straight to the
+    // port (no heap); anything else through the send queue.
+    let r = with_engine(ws, None, |e| {
+        e.client.send_via(op, payload, |frame| {
+            // SAFETY: valid ws; `frame` (at most 128 bytes) is readable for
+            // the call. The port copies it, calls no event before returning
+            // and never touches `ws->engine`, borrowed here.
+            unsafe { ws_port_send(ws, frame.as_ptr(), frame.len() as u16) }
+        })
+    });
     match r {
         None => WS_ERR_NOT_CONNECTED,
         Some(Ok(())) => {

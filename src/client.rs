@@ -20,8 +20,8 @@ use crate::url::Url;
 pub const MAX_CHUNK: usize = 65535;
 /// `ws_port_send` result: refused for now.
 pub const PORT_BUSY: i32 = 1;
-/// Largest frame (header + payload) `Client::send_direct` encodes into the
-/// caller's stack buffer instead of the heap send queue.
+/// Largest frame (header + payload) `Client::send_via` encodes on the stack
+/// instead of the heap send queue.
 pub const DIRECT_FRAME: usize = 128;
 
 /// Tunables (mirrors `ws_options`).
@@ -374,58 +374,50 @@ impl Client {
         Action::Idle
     }
 
-    /// User send without the heap: when nothing is queued or due and the
-    /// connection is open, encodes the frame (if it fits) into `buf` and
-    /// returns its length; the caller hands `buf[..n]` to `ws_port_send` at
-    /// once and reports the result with [`Client::direct_result`]. `Ok(0)`:
-    /// not possible now, use [`Client::send`]. Errors as `send`.
-    pub fn send_direct(
+    /// User send (`ws_send`): as [`Client::send`], except that when the
+    /// connection is open with nothing queued or due and the frame fits in
+    /// `DIRECT_FRAME` bytes, it is encoded on the stack and handed to `port`
+    /// (`ws_port_send`: it copies the bytes and calls no event) instead of
+    /// the heap send queue. A frame the port refuses (busy) is queued.
+    pub fn send_via(
         &mut self,
         opcode: u8,
         payload: &[u8],
-        buf: &mut [u8; DIRECT_FRAME],
-    ) -> Result<usize, i32> {
-        check_send_opcode(opcode, payload)?;
-        let hl = frame::header_len(payload.len());
-        if self.phase != Phase::Open
+        port: impl FnOnce(&[u8]) -> i32,
+    ) -> Result<(), i32> {
+        let total = frame::header_len(payload.len()).saturating_add(payload.len());
+        if total > DIRECT_FRAME
+            || self.phase != Phase::Open
             || self.finish != NO_FINISH
             || self.busy
             || self.parser.is_some()
             || !self.out.is_empty()
-            || hl.saturating_add(payload.len()) > DIRECT_FRAME
         {
-            return Ok(0);
+            return self.send(opcode, payload);
         }
+        check_send_opcode(opcode, payload)?;
+        let mut buf = [0u8; DIRECT_FRAME];
+        let dst = buf.get_mut(..total).ok_or(status::OTHER)?;
         let mask = self.rng.mask();
-        let Some((h, rest)) = buf.split_at_mut_checked(hl) else {
-            return Ok(0);
-        };
-        let Some(body) = rest.get_mut(..payload.len()) else {
-            return Ok(0);
-        };
-        if frame::write_header(h, true, opcode, payload.len(), mask) != hl {
-            return Ok(0);
-        }
+        let (h, body) = dst
+            .split_at_mut_checked(total - payload.len())
+            .ok_or(status::OTHER)?;
+        frame::write_header(h, true, opcode, payload.len(), mask);
         frame::mask_into(body, payload, mask, 0);
-        Ok(hl + payload.len())
-    }
-
-    /// Result of the `ws_port_send` of `frame`, built by
-    /// [`Client::send_direct`]: refused (busy) frames join the send queue.
-    pub fn direct_result(&mut self, r: i32, frame: &[u8]) {
+        let r = port(dst);
         if r == PORT_BUSY {
-            if self.out.extend(frame).is_err() {
-                self.end(status::NO_MEMORY_SEND);
-                return;
-            }
+            // Sent once the due `ws_event_sent` has come.
             self.busy = true;
-            return;
-        }
-        if r < 0 {
+            if self.out.extend(dst).is_err() {
+                self.end(status::NO_MEMORY_SEND);
+                return Err(status::NO_MEMORY_SEND);
+            }
+        } else if r < 0 {
             self.end(r.saturating_add(status::ESPCONN_OFFSET));
-            return;
+        } else {
+            self.inflight = self.inflight.saturating_add(1);
         }
-        self.inflight = self.inflight.saturating_add(1);
+        Ok(())
     }
 
     /// Result of the `ws_port_send` for the chunk last returned by `poll`.
@@ -1549,24 +1541,25 @@ pub(crate) mod tests {
         assert_eq!(h.frames(), vec![(true, OP_TEXT, b"early".to_vec())]);
     }
 
-    /// `ws_send_long`'s direct path on the harness: encode on the stack,
-    /// "port" result `r` (0 = accepted and recorded as sent).
+    /// `ws_send_long` on the harness: a frame sent directly gets "port"
+    /// result `r` (0 = accepted, recorded as sent); returns its length, or
+    /// 0 if it was queued instead.
     fn direct(h: &mut H, op: u8, payload: &[u8], r: i32) -> Result<usize, i32> {
-        let mut buf = [0u8; DIRECT_FRAME];
-        let n = h.c.send_direct(op, payload, &mut buf)?;
-        if n > 0 {
-            if r == 0 {
-                h.sent.extend_from_slice(&buf[..n]);
-                h.chunks.push(n);
-                h.inflight += 1;
-            }
-            h.c.direct_result(r, &buf[..n]);
+        let mut got = Vec::new();
+        h.c.send_via(op, payload, |f| {
+            got = f.to_vec();
+            r
+        })?;
+        if r == 0 && !got.is_empty() {
+            h.sent.extend_from_slice(&got);
+            h.chunks.push(got.len());
+            h.inflight += 1;
         }
-        Ok(n)
+        Ok(got.len())
     }
 
     #[test]
-    fn direct_send_skips_the_heap_and_keeps_order() {
+    fn small_sends_skip_the_heap_and_keep_order() {
         let mut h = opened();
         h.auto_ack = false;
         let allocs = stats::total();
@@ -1577,15 +1570,14 @@ pub(crate) mod tests {
         // Largest direct frame: 6 + 122 bytes; one more goes to the queue.
         assert_eq!(direct(&mut h, OP_BINARY, &[1; 122], 0), Ok(128));
         assert_eq!(direct(&mut h, OP_BINARY, &[2; 123], 0), Ok(0));
-        h.c.send(OP_BINARY, &[2; 123]).unwrap();
-        // Something queued: no direct send until it has gone.
-        assert_eq!(direct(&mut h, OP_TEXT, b"later", 0), Ok(0));
+        // Something queued: the next small frame queues behind it.
+        assert_eq!(direct(&mut h, OP_TEXT, b"queued", 0), Ok(0));
         h.ack();
         assert_eq!(direct(&mut h, OP_TEXT, b"later", 0), Ok(11));
-        // Refused by a busy port: queued, sent after the due sent event.
+        // Refused by a busy port: queued, sent after the due sent event;
+        // meanwhile small frames queue behind it.
         assert_eq!(direct(&mut h, OP_TEXT, b"refused", PORT_BUSY), Ok(13));
-        assert_eq!(direct(&mut h, OP_TEXT, b"x", 0), Ok(0), "busy");
-        h.c.send(OP_TEXT, b"after").unwrap();
+        assert_eq!(direct(&mut h, OP_TEXT, b"after", 0), Ok(0));
         h.pump();
         h.ack();
         let f = h.frames();
@@ -1597,6 +1589,7 @@ pub(crate) mod tests {
                 b"",
                 &[1; 122],
                 &[2; 123],
+                b"queued",
                 b"later",
                 b"refused",
                 b"after"
@@ -1605,7 +1598,8 @@ pub(crate) mod tests {
         assert_eq!(f[1].1, OP_PING);
         assert!(f.iter().all(|(fin, _, _)| *fin));
         assert_eq!(h.c.heap_bytes(), 0, "queue freed when drained");
-        // Opcode checks as `send`; not before the handshake finished.
+        // Opcode checks as `send`; before the handshake finished the frame
+        // is held in the queue.
         assert_eq!(direct(&mut h, 3, b"", 0), Err(status::BAD_OPCODE));
         assert_eq!(
             direct(&mut h, OP_PING, &[0; 126], 0),
