@@ -9,7 +9,8 @@ Input layouts (see fuzz/src/lib.rs `split_input` and the targets):
                       or !list = offered protocols
   handshake_response  split header + response bytes
   frame_decoder       split header + server frame stream
-  engine              flags byte + re-entrancy/fail-nth byte + split header + server stream
+  engine              flags byte + re-entrancy/fail-nth byte + v2 mode byte +
+                      mode parameters + split header + server stream
 The split header is: 1 byte n (low nibble), then n little-endian u16 cut
 positions, then the body.
 """
@@ -108,6 +109,29 @@ UTF8 = [
     b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\xe0\x80\xaf", b"\xf0\x9f\x98",
     b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", b"\xff", b"\xef\xbf\xbf\xf4\x8f\xbf\xbf",
 ]
+
+
+def engine_v2(flags, b1, mode, headers, offer, choice, close):
+    """The engine input prefix. Byte 2 (mode): bit 0 onFragment streaming,
+    bit 1 onClose, bit 2 ws_close_with, bits 3-4 offered protocols (0 NULL,
+    1 "", 2 custom, 3 "chat, superchat,x"), bit 5 extraHeaders, bit 6 second
+    connection from the final callback, bit 7 the server picks a protocol.
+    Then, when set: headers (length byte + lines name=value), custom offer
+    (length byte + bytes), the server's choice (1 byte: entry index, 0xFF
+    a protocol not offered), the close (code u16 LE, reason length byte
+    (0xFF = NULL reason of length 3) + reason)."""
+    out = bytes([flags, b1, mode])
+    if mode & 0x20:
+        out += bytes([len(headers)]) + headers
+    if (mode >> 3) & 3 == 2:
+        out += bytes([len(offer)]) + offer
+    if mode & 0x80:
+        out += bytes([choice])
+    if mode & 0x04:
+        code, reason = close
+        out += struct.pack("<H", code)
+        out += bytes([0xFF]) if reason is None else bytes([len(reason)]) + reason
+    return out
 
 
 def write(target, name, data):
@@ -215,23 +239,77 @@ def main():
         s = STREAMS[name]
         for f in flags:
             cuts = [] if f & 1 else [1, 2, 5, len(s) // 2, len(s) - 1]
-            put("engine", "%s_%02x" % (name, f), bytes([f, 0]) + split(s, cuts))
+            put("engine", "%s_%02x" % (name, f), bytes([f, 0, 0]) + split(s, cuts))
 
     # out-of-memory paths: make the n-th engine allocation fail
     for name in ("fragmented_ping", "close_1000"):
         s = STREAMS[name]
         for n in (1, 2, 3, 4, 5):
-            put("engine", "%s_oom%d" % (name, n), bytes([0x00, n]) + split(s, [3, len(s) // 2]))
+            put("engine", "%s_oom%d" % (name, n), bytes([0x00, n, 0]) + split(s, [3, len(s) // 2]))
 
     # re-entrancy: ws_release from onReceive (0x80), ws_connect from onFailure (0x40)
     for name in ("several", "close_1000"):
         s = STREAMS[name]
         for mode in (0x80, 0x40):
-            put("engine", "%s_reentry%02x" % (name, mode), bytes([0x20, mode]) + split(s, [2]))
+            put("engine", "%s_reentry%02x" % (name, mode), bytes([0x20, mode, 0]) + split(s, [2]))
+
+    # v2 modes (byte 2): see engine_v2() for the layout.
+    def v2(name, label, flags=0, b1=0, mode=0, headers=None, offer=None, choice=None,
+           close=None, stream=None, cuts=None):
+        s = STREAMS[name] if stream is None else stream
+        if cuts is None:
+            cuts = [1, 2, 5, len(s) // 2, len(s) - 1]
+        put("engine", "v2_%s_%s" % (name, label),
+            engine_v2(flags, b1, mode, headers, offer, choice, close) + split(s, cuts))
+
+    # streaming to onFragment (0x01)
+    for name in ("text", "fragmented_ping", "utf8_split_fragments", "bad_utf8",
+                 "bad_utf8_fragment", "truncated", "several", "huge_len64", "empty_frames"):
+        v2(name, "stream", mode=0x01)
+    v2("len16_text_70000", "stream_max64", flags=0x01, mode=0x01)
+    v2("several", "stream_release", b1=0x80, mode=0x01)
+    # onClose instead of onFailure (0x02), also with streaming
+    for name in ("close_1000", "close_empty", "close_4000_reason", "bad_close_reason",
+                 "text", "close_then_data"):
+        v2(name, "onclose", mode=0x02)
+    v2("fragmented_ping", "stream_onclose", mode=0x03)
+    v2("close_1000", "stream_onclose", mode=0x03, flags=0x08)
+    # ws_close_with (0x04): code, reason (None = NULL with length 3)
+    for label, code, reason in (("4000", 4000, b"bye"), ("1005", 1005, b""),
+                                ("badutf8", 1000, b"\xff"), ("negative", 0xF001, b""),
+                                ("long", 3000, b"r" * 124), ("null", 1001, None)):
+        v2("several", "closewith_" + label, mode=0x04, close=(code, reason))
+        if label in ("4000", "null"):
+            v2("several", "closewith_mid_" + label, flags=0x08, mode=0x06,
+               close=(code, reason))
+    # offered protocols (bits 3-4) and the server's choice (0x80)
+    v2("text", "proto_default", mode=0x80, choice=0)
+    v2("text", "proto_none", mode=0x08 | 0x80, choice=0)
+    v2("text", "proto_custom", mode=0x10 | 0x80, offer=b"a, b ,chat", choice=1)
+    v2("text", "proto_custom_empty", mode=0x10 | 0x80, offer=b" , x", choice=0)
+    v2("text", "proto_not_offered", mode=0x18 | 0x80, choice=0xFF)
+    v2("close_1000", "proto_onclose", mode=0x18 | 0x80 | 0x02, choice=2)
+    # extraHeaders (0x20): lines name=value, no '=' = NULL value
+    v2("text", "headers", mode=0x20 | 0x80,
+       headers=b"X-Token=abc\nuser-agent=Mine\nSec-WebSocket-Protocol=p1, p2\nNoValue",
+       choice=1)
+    v2("text", "headers_override", mode=0x20,
+       headers=b"HOST=evil\nUpgrade=no\nsec-websocket-key=k\nX=1\nx=2")
+    v2("text", "headers_bad_name", mode=0x20, headers=b"Bad Name=x")
+    v2("text", "headers_bad_value", mode=0x20, headers=b"X=a\rb")
+    # a whole second connection from the final callback (0x40)
+    v2("close_1000", "reconnect", mode=0x40)
+    v2("text", "reconnect_onclose", mode=0x42)
+    v2("fragmented_ping", "reconnect_stream", mode=0x43)
+    v2("bad_utf8", "reconnect_headers", mode=0x60 | 0x80, headers=b"X-A=1", choice=0)
+    v2("text", "reconnect_bad_header", mode=0x60, headers=b"X=\r")
+    # out of memory with the v2 modes
+    for n in (1, 2, 3):
+        v2("fragmented_ping", "stream_onclose_oom%d" % n, b1=n, mode=0x43)
 
     print("wrote %d seed files under %s" % (count, OUT))
-    if count >= 200:
-        sys.exit("corpus too large: keep it under 200 files")
+    if count >= 250:
+        sys.exit("corpus too large: keep it under 250 files")
 
 
 if __name__ == "__main__":

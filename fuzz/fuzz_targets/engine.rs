@@ -27,15 +27,16 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
-use websocket::capi::{self, ws_info, ws_options};
+use websocket::capi::{self, header_t, ws_info, ws_options};
 use websocket::status;
 use websocket_fuzz::{
-    ref_frames, ref_messages, segments, split_input, unmask, RefEnd, RefEvent, RefTail,
+    close_code_valid, encode_frame, offered_protocols, ref_decode, ref_frames, ref_request,
+    segments, split_input, unmask, utf8_valid_prefix, RefEnd, RefEvent, RefTail,
 };
 
 // ---------------------------------------------------------------------------
@@ -111,14 +112,10 @@ fn engine<R>(f: impl FnOnce() -> R) -> R {
 // Harness state shared by the port fakes and the callbacks.
 // ---------------------------------------------------------------------------
 
+/// What the port saw of one connection.
 #[derive(Default)]
-struct State {
-    // options chosen by the input
-    busy_mode: bool,
-    echo: bool,
-    resolve_async: bool,
-    // port
-    port_calls: usize,
+struct Port {
+    calls: usize,
     resolve_calls: usize,
     connect_calls: usize,
     closed: bool,
@@ -126,18 +123,49 @@ struct State {
     timer: Option<u32>,
     sent_due: usize,
     out: Vec<u8>,
+}
+
+/// One final callback (onFailure, or onClose with the close frame's data).
+#[derive(Clone, Debug, PartialEq)]
+struct Final {
+    conn: usize,
+    status: i32,
+    /// Through onClose: (code, reason or None for NULL, reason_len).
+    close: Option<(i32, Option<Vec<u8>>, i32)>,
+}
+
+#[derive(Default)]
+struct State {
+    // options chosen by the input
+    busy_mode: bool,
+    echo: bool,
+    resolve_async: bool,
+    use_on_close: bool,
+    // port: the current connection, and the first one once a second started
+    port: Port,
+    first_port: Option<Port>,
+    /// 0 = the fuzzed connection, 1 = the one started from its final callback.
+    conn: usize,
     random: u32,
     port_cookie: usize,
     // callbacks
-    opened: usize,
-    failures: Vec<i32>,
-    after_failure: Vec<&'static str>,
-    received: Vec<(u8, Vec<u8>)>,
+    opened: [usize; 2],
+    finals: Vec<Final>,
+    after_final: Vec<&'static str>,
+    received: Vec<(usize, u8, Vec<u8>)>,
+    /// onFragment pieces: (connection, opcode, bytes, fin).
+    pieces: Vec<(usize, u8, Vec<u8>, bool)>,
+    /// The protocol `ws_protocol` must return while the connection is open.
+    want_proto: Option<Vec<u8>>,
     /// Inside onReceive (an echo `ws_send` may end the connection there).
     in_receive: bool,
     release_in_receive: bool,
     released: bool,
     reconnect_in_failure: bool,
+    /// `ws_connect_with` these options (address) from the first final callback.
+    reconnect_full: usize,
+    /// Engine blocks alive when the outer final callback started.
+    outer_live: isize,
     problems: Vec<String>,
 }
 
@@ -151,9 +179,9 @@ fn st<R>(f: impl FnOnce(&mut State) -> R) -> R {
 
 fn port_call(name: &'static str) {
     st(|s| {
-        s.port_calls += 1;
-        if s.closed {
-            s.after_close.push(name);
+        s.port.calls += 1;
+        if s.port.closed {
+            s.port.after_close.push(name);
         }
     });
 }
@@ -165,7 +193,7 @@ fn port_call(name: &'static str) {
 #[no_mangle]
 pub extern "C" fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_int {
     let _c = Count::set(false);
-    let first = st(|s| s.port_calls == 0);
+    let first = st(|s| s.port.calls == 0);
     port_call("resolve");
     // SAFETY: the library passes a NUL-terminated host name valid for the call.
     let h = unsafe { CStr::from_ptr(host) }.to_bytes().to_vec();
@@ -173,7 +201,7 @@ pub extern "C" fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_in
     // SAFETY: `ws` is the caller's live ws_info; `port` belongs to the port.
     unsafe { (*ws).port = cookie as *mut c_void };
     st(|s| {
-        s.resolve_calls += 1;
+        s.port.resolve_calls += 1;
         if !first {
             s.problems
                 .push("ws_port_resolve is not the first port call".into());
@@ -197,7 +225,7 @@ pub extern "C" fn ws_port_connect(_ws: *mut ws_info, port: u16, secure: c_int) -
     let _c = Count::set(false);
     port_call("connect");
     st(|s| {
-        s.connect_calls += 1;
+        s.port.connect_calls += 1;
         if port != 9001 || secure != 0 {
             s.problems
                 .push(format!("connect to port {port} secure {secure}"));
@@ -216,11 +244,11 @@ pub extern "C" fn ws_port_send(_ws: *mut ws_info, data: *const u8, len: u16) -> 
         if len == 0 {
             s.problems.push("ws_port_send with 0 bytes".into());
         }
-        if s.busy_mode && s.sent_due > 0 {
+        if s.busy_mode && s.port.sent_due > 0 {
             return capi::WS_PORT_BUSY;
         }
-        s.out.extend_from_slice(bytes);
-        s.sent_due += 1;
+        s.port.out.extend_from_slice(bytes);
+        s.port.sent_due += 1;
         trace(format_args!(
             "port send {:02x?}",
             &bytes[..bytes.len().min(40)]
@@ -234,9 +262,9 @@ pub extern "C" fn ws_port_close(_ws: *mut ws_info) {
     let _c = Count::set(false);
     port_call("close");
     st(|s| {
-        s.closed = true;
-        s.timer = None;
-        s.sent_due = 0;
+        s.port.closed = true;
+        s.port.timer = None;
+        s.port.sent_due = 0;
     });
 }
 
@@ -245,14 +273,14 @@ pub extern "C" fn ws_port_timer_arm(_ws: *mut ws_info, ms: u32) {
     let _c = Count::set(false);
     port_call("timer_arm");
     trace(format_args!("timer arm {ms}"));
-    st(|s| s.timer = Some(ms));
+    st(|s| s.port.timer = Some(ms));
 }
 
 #[no_mangle]
 pub extern "C" fn ws_port_timer_disarm(_ws: *mut ws_info) {
     let _c = Count::set(false);
     port_call("timer_disarm");
-    st(|s| s.timer = None);
+    st(|s| s.port.timer = None);
 }
 
 #[no_mangle]
@@ -274,8 +302,29 @@ pub extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
 
 fn callback_seen(name: &'static str) {
     st(|s| {
-        if !s.failures.is_empty() {
-            s.after_failure.push(name);
+        let conn = s.conn;
+        if s.finals.iter().any(|f| f.conn == conn) {
+            s.after_final.push(name);
+        }
+    });
+}
+
+/// `ws_protocol` must give the server's choice while the connection is open.
+fn check_protocol(ws: *mut ws_info, at: &str) {
+    let p = engine(|| capi::ws_protocol(ws));
+    let got = if p.is_null() {
+        None
+    } else {
+        // SAFETY: a non-NULL result is a NUL-terminated string alive while
+        // the connection lasts (we are inside it).
+        Some(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
+    };
+    st(|s| {
+        if got != s.want_proto {
+            s.problems.push(format!(
+                "{at}: ws_protocol {:?}, want {:?}",
+                got, s.want_proto
+            ));
         }
     });
 }
@@ -286,11 +335,38 @@ unsafe extern "C" fn on_connection(ws: *mut ws_info) {
     // SAFETY: the library passes the live ws_info it was given.
     let state = unsafe { (*ws).connectionState };
     st(|s| {
-        s.opened += 1;
+        let c = s.conn;
+        s.opened[c] += 1;
         if state != 3 {
             s.problems.push(format!("onConnection in state {state}"));
         }
     });
+    check_protocol(ws, "onConnection");
+}
+
+/// `ws_release` from the first delivery (message or piece): torn down, no
+/// final callback.
+fn release_now(ws: *mut ws_info) -> bool {
+    if !st(|s| s.release_in_receive && !s.released && s.conn == 0) {
+        return false;
+    }
+    st(|s| s.released = true);
+    engine(|| capi::ws_release(ws));
+    // SAFETY: the library passes the live ws_info it was given.
+    let (state, eng) = unsafe { ((*ws).connectionState, (*ws).engine) };
+    st(|s| {
+        if !s.port.closed {
+            s.problems
+                .push("ws_release did not call ws_port_close".into());
+        }
+        if state != 4 || !eng.is_null() {
+            s.problems.push(format!(
+                "after ws_release: state {state}, engine set {}",
+                !eng.is_null()
+            ));
+        }
+    });
+    true
 }
 
 unsafe extern "C" fn on_receive(ws: *mut ws_info, len: c_int, msg: *mut c_char, op: c_int) {
@@ -304,35 +380,24 @@ unsafe extern "C" fn on_receive(ws: *mut ws_info, len: c_int, msg: *mut c_char, 
     let all = unsafe { std::slice::from_raw_parts(msg as *const u8, n + 1) };
     let (body, nul) = all.split_at(n);
     let echo = st(|s| {
+        let c = s.conn;
         if nul != [0] {
             s.problems.push("message not NUL-terminated".into());
         }
-        if s.opened != 1 {
+        if s.opened[c] != 1 {
             s.problems.push("onReceive before onConnection".into());
+        }
+        if s.use_stream() {
+            s.problems.push("onReceive while streaming".into());
         }
         if !(op == 1 || op == 2) {
             s.problems.push(format!("onReceive opcode {op}"));
         }
-        s.received.push((op as u8, body.to_vec()));
-        s.echo
+        s.received.push((c, op as u8, body.to_vec()));
+        s.echo && c == 0
     });
-    if st(|s| s.release_in_receive && !s.released) {
-        st(|s| s.released = true);
-        engine(|| capi::ws_release(ws));
-        // SAFETY: the library passes the live ws_info it was given.
-        let (state, eng) = unsafe { ((*ws).connectionState, (*ws).engine) };
-        st(|s| {
-            if !s.closed {
-                s.problems
-                    .push("ws_release did not call ws_port_close".into());
-            }
-            if state != 4 || !eng.is_null() {
-                s.problems.push(format!(
-                    "after ws_release: state {state}, engine set {}",
-                    !eng.is_null()
-                ));
-            }
-        });
+    check_protocol(ws, "onReceive");
+    if release_now(ws) {
         return;
     }
     if echo {
@@ -345,52 +410,180 @@ unsafe extern "C" fn on_receive(ws: *mut ws_info, len: c_int, msg: *mut c_char, 
     }
 }
 
-unsafe extern "C" fn on_failure(ws: *mut ws_info, code: c_int) {
+static STREAM: AtomicBool = AtomicBool::new(false);
+
+impl State {
+    fn use_stream(&self) -> bool {
+        STREAM.load(Relaxed)
+    }
+}
+
+unsafe extern "C" fn on_fragment(
+    ws: *mut ws_info,
+    chunk: *const c_char,
+    len: c_int,
+    op: c_int,
+    fin: c_int,
+) {
     let _c = Count::set(false);
-    callback_seen("onFailure");
+    callback_seen("onFragment");
+    let Ok(n) = usize::try_from(len) else {
+        st(|s| s.problems.push(format!("onFragment with length {len}")));
+        return;
+    };
+    let piece = if n == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the library passes `len` readable bytes for the call.
+        unsafe { std::slice::from_raw_parts(chunk as *const u8, n) }.to_vec()
+    };
+    st(|s| {
+        let c = s.conn;
+        if s.opened[c] != 1 {
+            s.problems.push("onFragment before onConnection".into());
+        }
+        if !(op == 1 || op == 2) || !(fin == 0 || fin == 1) {
+            s.problems.push(format!("onFragment opcode {op} fin {fin}"));
+        }
+        s.pieces.push((c, op as u8, piece, fin != 0));
+    });
+    check_protocol(ws, "onFragment");
+    release_now(ws);
+}
+
+/// The final callback, through either onFailure or onClose.
+fn on_final(ws: *mut ws_info, code: c_int, close: Option<(i32, Option<Vec<u8>>, i32)>) {
+    callback_seen(if close.is_some() {
+        "onClose"
+    } else {
+        "onFailure"
+    });
     // SAFETY: the library passes the live ws_info it was given.
     let (state, eng) = unsafe { ((*ws).connectionState, (*ws).engine) };
     let live = LIVE_BLOCKS.load(Relaxed);
     trace(format_args!(
-        "onFailure({code}), {live} engine blocks alive"
+        "final({code}, {close:?}), {live} engine blocks alive"
     ));
-    let reconnect = st(|s| s.reconnect_in_failure && s.failures.is_empty());
-    st(|s| {
-        s.failures.push(code);
+    // SAFETY: a plain C API call on the caller's ws_info.
+    let proto = engine(|| capi::ws_protocol(ws));
+    let (first, reconnect, full) = st(|s| {
+        let first = s.finals.is_empty();
+        let conn = s.conn;
+        s.finals.push(Final {
+            conn,
+            status: code,
+            close: close.clone(),
+        });
+        if close.is_some() != s.use_on_close {
+            s.problems.push(format!(
+                "final callback through {} (onClose set: {})",
+                if close.is_some() {
+                    "onClose"
+                } else {
+                    "onFailure"
+                },
+                s.use_on_close
+            ));
+        }
         if state != 4 {
-            s.problems.push(format!("onFailure in state {state}"));
+            s.problems.push(format!("final callback in state {state}"));
         }
         if !eng.is_null() {
-            s.problems.push("engine still attached in onFailure".into());
+            s.problems
+                .push("engine still attached in the final callback".into());
         }
-        if !s.closed && s.resolve_calls > 0 {
-            s.problems.push("onFailure before ws_port_close".into());
+        if !proto.is_null() {
+            s.problems
+                .push("ws_protocol not NULL in the final callback".into());
         }
-        // Everything is freed before onFailure, except that an onFailure
+        if !s.port.closed && s.port.resolve_calls > 0 {
+            s.problems
+                .push("final callback before ws_port_close".into());
+        }
+        // Everything is freed before the final callback, except that one
         // reached from a send inside onReceive comes while the message being
         // delivered (one block) is still held; it is freed when onReceive returns.
-        let allowed = if s.in_receive { 1 } else { 0 };
+        // With onClose, the buffer holding the reason (one block) lives
+        // until the callback returns.
+        let reason_block = matches!(&close, Some((c, _, _)) if *c != -1);
+        // A final callback nested in another one (reconnect) also sees
+        // the blocks the outer one was allowed.
+        let allowed = isize::from(s.in_receive) + isize::from(reason_block) + s.outer_live;
         if live > allowed {
             s.problems
-                .push(format!("{live} engine blocks alive in onFailure"));
+                .push(format!("{live} engine blocks alive in the final callback"));
         }
+        if let Some((c, reason, len)) = &close {
+            match reason {
+                None if *c != -1 || *len != 0 => s
+                    .problems
+                    .push(format!("onClose code {c} with NULL reason of {len}")),
+                Some(r) if *c < 1000 || r.len() > 123 || std::str::from_utf8(r).is_err() => {
+                    s.problems.push(format!("onClose code {c} reason {r:02x?}"))
+                }
+                _ => {}
+            }
+        }
+        (first, s.reconnect_in_failure, s.reconnect_full)
     });
-    if reconnect {
-        // DESIGN.md: ws_connect is allowed from onFailure. An empty host
-        // fails at once (-4) with a nested onFailure and no port call.
-        let calls = st(|s| s.port_calls);
+    if !first {
+        return;
+    }
+    st(|s| s.outer_live = live);
+    if full != 0 {
+        // DESIGN.md: a whole new connection from the final callback; the
+        // harness drives it after this returns.
+        st(|s| {
+            s.first_port = Some(std::mem::take(&mut s.port));
+            s.conn = 1;
+            s.want_proto = None;
+        });
+        let opts = full as *const ws_options;
+        engine(|| capi::ws_connect_with(ws, URL.as_ptr(), opts));
+    } else if reconnect {
+        // An empty host fails at once (-4) with a nested final callback and
+        // no port call.
+        // (Plain ws_connect: no onClose for that one.)
+        let calls = st(|s| {
+            s.use_on_close = false;
+            s.port.calls
+        });
         engine(|| capi::ws_connect(ws, c"ws://:80/".as_ptr()));
         st(|s| {
-            if s.failures.len() != 2 || s.failures[1] != status::NO_HOST {
+            if s.finals.len() != 2 || s.finals[1].status != status::NO_HOST {
                 s.problems
-                    .push(format!("reconnect from onFailure: {:?}", s.failures));
+                    .push(format!("reconnect from the final callback: {:?}", s.finals));
             }
-            if s.port_calls != calls {
+            if s.port.calls != calls {
                 s.problems
                     .push("port called for a URL that fails at once".into());
             }
         });
     }
+    st(|s| s.outer_live = 0);
+}
+
+unsafe extern "C" fn on_failure(ws: *mut ws_info, code: c_int) {
+    let _c = Count::set(false);
+    on_final(ws, code, None);
+}
+
+unsafe extern "C" fn on_close(
+    ws: *mut ws_info,
+    code: c_int,
+    close_code: c_int,
+    reason: *const c_char,
+    len: c_int,
+) {
+    let _c = Count::set(false);
+    let r = if reason.is_null() {
+        None
+    } else {
+        let n = usize::try_from(len).unwrap_or(0).min(200);
+        // SAFETY: the library passes `len` readable bytes at `reason`.
+        Some(unsafe { std::slice::from_raw_parts(reason as *const u8, n) }.to_vec())
+    };
+    on_final(ws, code, Some((close_code, r, len)));
 }
 
 // ---------------------------------------------------------------------------
@@ -400,14 +593,14 @@ unsafe extern "C" fn on_failure(ws: *mut ws_info, code: c_int) {
 const URL: &CStr = c"ws://127.0.0.1:9001/fuzz?q=1";
 
 /// Delivers `ws_event_sent` for every accepted chunk (more may be accepted
-/// meanwhile), as the platform's event loop would.
-fn pump(ws: *mut ws_info) {
+/// meanwhile) of connection `conn`, as the platform's event loop would.
+fn pump(ws: *mut ws_info, conn: usize) {
     for _ in 0..100_000 {
         let go = st(|s| {
-            if s.closed || s.sent_due == 0 {
+            if s.conn != conn || s.port.closed || s.port.sent_due == 0 {
                 false
             } else {
-                s.sent_due -= 1;
+                s.port.sent_due -= 1;
                 true
             }
         });
@@ -426,8 +619,9 @@ fn trace(what: std::fmt::Arguments) {
     }
 }
 
-fn closed() -> bool {
-    st(|s| s.closed)
+/// Connection `conn` is over (its port closed, or a later one started).
+fn over(conn: usize) -> bool {
+    st(|s| s.conn != conn || s.port.closed)
 }
 
 fn accept_for(key: &[u8]) -> String {
@@ -441,11 +635,6 @@ fn accept_for(key: &[u8]) -> String {
 fn request_key(out: &[u8]) -> Option<(Vec<u8>, usize)> {
     let end = out.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let req = &out[..end];
-    assert!(
-        req.starts_with(b"GET /fuzz?q=1 HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n"),
-        "request line/host wrong: {:?}",
-        String::from_utf8_lossy(req)
-    );
     let tag = b"\r\nSec-WebSocket-Key: ";
     let at = req.windows(tag.len()).position(|w| w == tag)? + tag.len();
     let key = req[at..].split(|&b| b == b'\r').next()?.to_vec();
@@ -496,29 +685,225 @@ fn expected_status(end: &RefEnd) -> i32 {
     }
 }
 
+/// Takes a length byte and that many bytes from the front of `rest`.
+fn take_param<'a>(rest: &mut &'a [u8]) -> &'a [u8] {
+    let Some((&n, tail)) = rest.split_first() else {
+        return &[];
+    };
+    let n = usize::from(n).min(tail.len());
+    let (p, tail) = tail.split_at(n);
+    *rest = tail;
+    p
+}
+
+fn take_byte(rest: &mut &[u8]) -> u8 {
+    match rest.split_first() {
+        Some((&b, tail)) => {
+            *rest = tail;
+            b
+        }
+        None => 0,
+    }
+}
+
+/// A C string of `b` up to its first NUL (what a C caller could pass).
+fn c_string(b: &[u8]) -> CString {
+    let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    CString::new(&b[..n]).unwrap_or_default()
+}
+
+/// The caller's `extraHeaders`: owned strings and the `{NULL, NULL}`-ended array.
+struct Headers {
+    _strings: Vec<CString>,
+    /// (name, value) as the library sees them (value NULL = empty).
+    pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    array: Vec<header_t>,
+}
+
+/// Lines `name=value` (a line without '=' gives a NULL value).
+fn make_headers(spec: &[u8]) -> Headers {
+    let mut strings = Vec::new();
+    let mut pairs = Vec::new();
+    let mut array = Vec::new();
+    if !spec.is_empty() {
+        for line in spec.split(|&b| b == b'\n').take(12) {
+            let eq = line.iter().position(|&b| b == b'=');
+            let name = c_string(&line[..eq.unwrap_or(line.len())]);
+            let value = eq.map(|e| c_string(&line[e + 1..]));
+            pairs.push((
+                name.as_bytes().to_vec(),
+                value.as_ref().map_or(Vec::new(), |v| v.as_bytes().to_vec()),
+            ));
+            array.push(header_t {
+                key: name.as_ptr() as *mut c_char,
+                value: value
+                    .as_ref()
+                    .map_or(std::ptr::null_mut(), |v| v.as_ptr() as *mut c_char),
+            });
+            strings.push(name);
+            strings.extend(value);
+        }
+    }
+    array.push(header_t {
+        key: std::ptr::null_mut(),
+        value: std::ptr::null_mut(),
+    });
+    Headers {
+        _strings: strings,
+        pairs,
+        array,
+    }
+}
+
+/// Connection events up to the request: resolve (async or not), TCP connect.
+fn open_tcp(ws: *mut ws_info, conn: usize) {
+    if !over(conn) && st(|s| s.resolve_async && s.port.resolve_calls == 1) {
+        // SAFETY: plain read of the caller's ws_info.
+        assert_eq!(unsafe { (*ws).connectionState }, 1, "state while resolving");
+        engine(|| capi::ws_event_resolved(ws, 1));
+    }
+    if !over(conn) && st(|s| s.port.connect_calls == 1) {
+        // SAFETY: plain read of the caller's ws_info.
+        assert_eq!(
+            unsafe { (*ws).connectionState },
+            2,
+            "state while connecting"
+        );
+        engine(|| capi::ws_event_connected(ws));
+        pump(ws, conn);
+    }
+}
+
+/// The user's close call of this input: `ws_close`, or `ws_close_with`.
+#[derive(Clone)]
+struct UserClose {
+    with: Option<(c_int, Option<Vec<u8>>, usize)>,
+}
+
+impl UserClose {
+    fn call(&self, ws: *mut ws_info) {
+        match &self.with {
+            None => engine(|| capi::ws_close(ws)),
+            Some((code, reason, len)) => {
+                let p = reason
+                    .as_ref()
+                    .map_or(std::ptr::null(), |r| r.as_ptr() as *const c_char);
+                engine(|| capi::ws_close_with(ws, *code, p, *len));
+            }
+        }
+    }
+    /// The payload of the close frame this call must send.
+    fn payload(&self) -> Vec<u8> {
+        let dflt = 1000u16.to_be_bytes().to_vec();
+        let Some((code, reason, len)) = &self.with else {
+            return dflt;
+        };
+        let Ok(c) = u16::try_from(*code) else {
+            return dflt;
+        };
+        let r: &[u8] = match reason {
+            None if *len > 0 => return dflt,
+            None => &[],
+            Some(r) => r,
+        };
+        if !close_code_valid(c) || r.len() > 123 || std::str::from_utf8(r).is_err() {
+            return dflt;
+        }
+        [&c.to_be_bytes()[..], r].concat()
+    }
+}
+
+/// Joins streamed pieces into messages: (opcode, bytes, finished).
+fn join_pieces(pieces: &[(u8, Vec<u8>, bool)]) -> Vec<(u8, Vec<u8>, bool)> {
+    let mut out: Vec<(u8, Vec<u8>, bool)> = Vec::new();
+    for (op, p, fin) in pieces {
+        match out.last_mut() {
+            Some(m) if !m.2 => {
+                assert_eq!(m.0, *op, "opcode changes within a streamed message");
+                m.1.extend_from_slice(p);
+                m.2 = *fin;
+            }
+            _ => out.push((*op, p.clone(), *fin)),
+        }
+    }
+    out
+}
+
 fn run(data: &[u8]) {
-    if data.len() < 2 {
+    if data.len() < 3 {
         return;
     }
     let flags = data[0];
     let fail_nth = usize::from(data[1] & 0x3f);
     let release = data[1] & 0x80 != 0;
-    let reconnect = data[1] & 0x40 != 0;
-    let (cuts, body) = split_input(&data[2..]);
+    let v2 = data[2];
+    let stream = v2 & 0x01 != 0;
+    let use_on_close = v2 & 0x02 != 0;
+    let close_with = v2 & 0x04 != 0;
+    let proto_mode = (v2 >> 3) & 3;
+    let with_headers = v2 & 0x20 != 0;
+    let reconnect_full = v2 & 0x40 != 0;
+    let server_proto = v2 & 0x80 != 0;
+    let reconnect = data[1] & 0x40 != 0 && !reconnect_full;
+
+    // Parameters of the v2 modes, in this order when their flag is set.
+    let mut rest = &data[3..];
+    let header_spec = if with_headers {
+        take_param(&mut rest)
+    } else {
+        &[]
+    };
+    let offer: Option<Vec<u8>> = match proto_mode {
+        0 => None,
+        1 => Some(Vec::new()),
+        2 => Some(c_string(take_param(&mut rest)).into_bytes()),
+        _ => Some(b"chat, superchat,x".to_vec()),
+    };
+    let choice = if server_proto {
+        Some(take_byte(&mut rest))
+    } else {
+        None
+    };
+    let user_close = UserClose {
+        with: if close_with {
+            let raw = u16::from_le_bytes([take_byte(&mut rest), take_byte(&mut rest)]);
+            let code = match raw >> 12 {
+                0xf => c_int::from(raw) - 0x10000,
+                0xe => c_int::from(raw) + 0x10000,
+                _ => c_int::from(raw),
+            };
+            let n = take_byte(&mut rest);
+            if n == 0xff {
+                Some((code, None, 3))
+            } else {
+                let len = usize::from(n).min(rest.len());
+                let r = rest[..len].to_vec();
+                rest = &rest[len..];
+                Some((code, Some(r), len))
+            }
+        } else {
+            None
+        },
+    };
+    let (cuts, body) = split_input(rest);
     let max_message: u32 = [1 << 20, 64, 1000, 70000][usize::from(flags & 3)];
-    let user_close = flags & 0x08 != 0;
+    let close_mid = flags & 0x08 != 0;
     let fire_timer = flags & 0x10 != 0;
     let glued = flags & 0x40 != 0;
+    let headers = make_headers(header_spec);
+    let offer_c = offer.as_ref().map(|o| c_string(o));
 
+    STREAM.store(stream, Relaxed);
     ST.with(|s| {
         *s.borrow_mut() = State {
             busy_mode: flags & 0x04 != 0,
             echo: flags & 0x20 != 0,
             resolve_async: flags & 0x80 != 0,
+            use_on_close,
             release_in_receive: release,
             reconnect_in_failure: reconnect,
             port_cookie: 0x5eed_0000 | usize::from(flags),
-            random: u32::from(flags) << 8 | u32::from(data[1]),
+            random: u32::from(flags) << 16 | u32::from(data[1]) << 8 | u32::from(v2),
             ..State::default()
         }
     });
@@ -539,7 +924,11 @@ fn run(data: &[u8]) {
         );
         let p = m.as_mut_ptr();
         (*p).connectionState = 0;
-        (*p).extraHeaders = std::ptr::null_mut();
+        (*p).extraHeaders = if with_headers {
+            headers.array.as_ptr() as *mut header_t
+        } else {
+            std::ptr::null_mut()
+        };
         (*p).reservedData = std::ptr::null_mut();
         (*p).onConnection = Some(on_connection);
         (*p).onReceive = Some(on_receive);
@@ -554,32 +943,100 @@ fn run(data: &[u8]) {
     let mut opts: ws_options = unsafe { std::mem::zeroed() };
     capi::ws_options_init(&mut opts);
     assert_eq!(opts.max_message, capi::WS_DEFAULT_MAX_MESSAGE);
+    assert!(opts.protocols.is_null() && opts.onClose.is_none() && opts.onFragment.is_none());
     opts.max_message = max_message;
+    opts.protocols = offer_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    if use_on_close {
+        opts.onClose = Some(on_close);
+    }
+    if stream {
+        opts.onFragment = Some(on_fragment);
+    }
+    if reconnect_full {
+        st(|s| s.reconnect_full = &opts as *const ws_options as usize);
+    }
+
+    // What the request must be (key aside), from SPEC.md 3.4.
+    let pairs: Vec<(&[u8], &[u8])> = if with_headers {
+        headers
+            .pairs
+            .iter()
+            .map(|(n, v)| (n.as_slice(), v.as_slice()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let render = |key: &[u8]| {
+        ref_request(
+            b"/fuzz?q=1",
+            b"127.0.0.1",
+            9001,
+            key,
+            &pairs,
+            offer.as_deref(),
+        )
+    };
+    let bad_header = render(&[b'A'; 24]).is_err();
 
     websocket::buffer::stats::fail_nth(fail_nth);
     engine(|| capi::ws_connect_with(ws, URL.as_ptr(), &opts));
-    if st(|s| s.resolve_async && s.resolve_calls == 1 && !s.closed) {
-        assert_eq!(info.connectionState, 1, "state while resolving");
-        engine(|| capi::ws_event_resolved(ws, 1));
-    }
-    if st(|s| s.connect_calls == 1 && !s.closed) {
-        assert_eq!(info.connectionState, 2, "state while connecting");
-        engine(|| capi::ws_event_connected(ws));
-        pump(ws);
-    }
+    open_tcp(ws, 0);
 
     // The server's side: answer the request, then the fuzzer's stream.
-    let out = st(|s| s.out.clone());
+    let out = st(|s| {
+        if s.conn == 0 {
+            s.port.out.clone()
+        } else {
+            Vec::new()
+        }
+    });
     let mut req_len = 0;
     let mut response = Vec::new();
+    // The handshake verdict the answer must get: Ok(protocol) or the status.
+    let mut verdict: Result<Option<Vec<u8>>, i32> = Ok(None);
     if let Some((key, n)) = request_key(&out) {
         req_len = n;
-        response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            accept_for(&key)
-        )
-        .into_bytes();
+        let want = render(&key).expect("request sent despite a bad header");
+        assert!(
+            out[..n] == want[..],
+            "request differs:\n{}\nvs expected\n{}",
+            String::from_utf8_lossy(&out[..n]),
+            String::from_utf8_lossy(&want)
+        );
+        let offered = offered_protocols(&want).unwrap_or_default();
+        let mut proto_line = Vec::new();
+        if let Some(c) = choice {
+            let pick = if c == 0xff || offered.is_empty() {
+                b"zz!not-offered".to_vec()
+            } else {
+                offered[usize::from(c) % offered.len()].clone()
+            };
+            // Longer values fail the response parser (-27): not what is tested here.
+            if pick.len() <= 64 {
+                verdict = if pick.is_empty() {
+                    Ok(None)
+                } else if offered.contains(&pick) {
+                    Ok(Some(pick.clone()))
+                } else {
+                    Err(status::BAD_ACCEPT)
+                };
+                proto_line = [&b"Sec-WebSocket-Protocol: "[..], &pick, b"\r\n"].concat();
+            }
+        }
+        response = [
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {}\r\n",
+                accept_for(&key)
+            )
+            .as_bytes(),
+            &proto_line,
+            b"\r\n",
+        ]
+        .concat();
+        if let Ok(p) = &verdict {
+            st(|s| s.want_proto = p.clone());
+        }
     }
     let have_request = req_len > 0;
     if have_request {
@@ -601,75 +1058,131 @@ fn run(data: &[u8]) {
     let mid = segs.len() / 2;
     if have_request {
         for (i, seg) in segs.iter().enumerate() {
-            if closed() {
+            if over(0) {
                 break;
             }
             trace(format_args!("segment {i}: {:02x?}", seg));
             if !seg.is_empty() {
                 let mut copy = seg.to_vec();
                 engine(|| capi::ws_event_received(ws, copy.as_mut_ptr(), copy.len()));
-                pump(ws);
+                pump(ws, 0);
             }
-            if fire_timer && !closed() && st(|s| s.opened == 1 && s.timer.is_some()) {
+            if !over(0) && st(|s| s.opened[0] == 1) {
+                check_protocol(ws, "between segments");
+            }
+            if fire_timer && !over(0) && st(|s| s.opened[0] == 1 && s.port.timer.is_some()) {
                 trace(format_args!("timer fires"));
                 engine(|| capi::ws_event_timer(ws));
-                pump(ws);
+                pump(ws, 0);
             }
-            if user_close && i == mid && !closed() {
-                trace(format_args!("ws_close"));
-                engine(|| capi::ws_close(ws));
-                pump(ws);
+            if close_mid && i == mid && !over(0) {
+                trace(format_args!("user close"));
+                user_close.call(ws);
+                pump(ws, 0);
             }
         }
     }
     // Orderly end: user close, then the peer drops TCP.
-    if !closed() {
-        engine(|| capi::ws_close(ws));
-        pump(ws);
+    if !over(0) {
+        user_close.call(ws);
+        pump(ws, 0);
     }
-    if !closed() {
+    if !over(0) {
         engine(|| capi::ws_event_disconnected(ws, 0));
+    }
+
+    // A second connection started from the first one's final callback:
+    // handshake, one message and the server's close, all in one segment.
+    let second = st(|s| s.conn == 1);
+    let mut second_out = Vec::new();
+    if second {
+        st(|s| s.want_proto = None);
+        open_tcp(ws, 1);
+        let out2 = st(|s| s.port.out.clone());
+        if let Some((key, n)) = request_key(&out2) {
+            let mut seg = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {}\r\n\r\n",
+                accept_for(&key)
+            )
+            .into_bytes();
+            seg.extend(encode_frame(true, 1, None, b"again"));
+            seg.extend(encode_frame(true, 8, None, b"\x03\xe8bye"));
+            if !over(1) {
+                engine(|| capi::ws_event_received(ws, seg.as_mut_ptr(), seg.len()));
+                pump(ws, 1);
+            }
+            let sent = st(|s| s.port.out[n..].to_vec());
+            second_out = sent;
+        }
+        if !over(1) {
+            engine(|| capi::ws_event_disconnected(ws, 0));
+        }
+        if !over(1) {
+            user_close.call(ws);
+            pump(ws, 1);
+        }
+        if !over(1) {
+            engine(|| capi::ws_event_disconnected(ws, 0));
+        }
     }
     let peak = PEAK_BYTES.load(Relaxed);
     websocket::buffer::stats::fail_nth(0);
 
     // ---- checks ----
-    let s = ST.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    let mut s = ST.with(|s| std::mem::take(&mut *s.borrow_mut()));
     assert!(s.problems.is_empty(), "problems: {:?}", s.problems);
+    let port2 = if second {
+        Some(std::mem::replace(
+            &mut s.port,
+            s.first_port.take().unwrap_or_default(),
+        ))
+    } else {
+        None
+    };
+    let finals0: Vec<&Final> = s.finals.iter().filter(|f| f.conn == 0).collect();
+    let finals1: Vec<&Final> = s.finals.iter().filter(|f| f.conn == 1).collect();
     if s.released {
         assert!(
-            s.failures.is_empty(),
-            "onFailure after ws_release: {:?}",
-            s.failures
+            s.finals.is_empty(),
+            "final callback after ws_release: {:?}",
+            s.finals
         );
     } else if reconnect {
-        assert_eq!(s.failures.len(), 2, "onFailure calls: {:?}", s.failures);
+        assert_eq!(s.finals.len(), 2, "final callbacks: {:?}", s.finals);
     } else {
-        assert_eq!(s.failures.len(), 1, "onFailure calls: {:?}", s.failures);
+        assert_eq!(finals0.len(), 1, "final callbacks: {:?}", s.finals);
+        assert_eq!(
+            finals1.len(),
+            usize::from(second),
+            "final callbacks: {:?}",
+            s.finals
+        );
     }
+    // (In the empty-host reconnect mode the nested final callback is expected.)
     let after: Vec<_> = s
-        .after_failure
+        .after_final
         .iter()
-        .filter(|n| !(reconnect && **n == "onFailure"))
+        .filter(|n| !(reconnect && matches!(**n, "onFailure" | "onClose")))
         .collect();
     assert!(
         after.is_empty(),
-        "callbacks after onFailure: {:?}",
-        s.after_failure
+        "callbacks after the final one: {:?}",
+        s.after_final
     );
     assert!(
-        s.after_close.is_empty(),
+        s.port.after_close.is_empty(),
         "port calls after ws_port_close: {:?}",
-        s.after_close
+        s.port.after_close
     );
     assert!(
-        s.closed || s.resolve_calls == 0,
+        s.port.closed || s.port.resolve_calls == 0,
         "ws_port_close never called"
     );
-    assert!(s.opened <= 1, "onConnection {} times", s.opened);
+    assert!(s.opened[0] <= 1, "onConnection {} times", s.opened[0]);
     assert_eq!(info.connectionState, 4, "final state");
     assert!(info.engine.is_null(), "engine pointer left set");
-    if s.resolve_calls > 0 {
+    if s.port.resolve_calls > 0 || port2.as_ref().is_some_and(|p| p.resolve_calls > 0) {
         assert_eq!(
             info.port as usize, s.port_cookie,
             "library touched ws->port"
@@ -677,7 +1190,12 @@ fn run(data: &[u8]) {
     }
     assert_eq!(LIVE_BLOCKS.load(Relaxed), 0, "engine blocks leaked");
     assert_eq!(LIVE_BYTES.load(Relaxed), 0, "engine bytes leaked");
-    let bound = 16384 + max_message as isize + 16 * data.len() as isize;
+    // Streaming: no reassembly, so the heap does not grow with the messages.
+    let bound = if stream {
+        16384 + 4 * header_spec.len() as isize
+    } else {
+        16384 + max_message as isize + 16 * data.len() as isize
+    };
     assert!(peak <= bound, "engine heap peak {peak} > {bound}");
     // After the end the same ws_info refuses sends.
     assert_eq!(
@@ -685,21 +1203,80 @@ fn run(data: &[u8]) {
         capi::WS_ERR_NOT_CONNECTED
     );
 
-    if s.released {
-        // ws_release from the first onReceive: exactly that message came.
-        let (ref_ev, _) = ref_messages(body, u64::from(max_message));
-        let first = ref_ev.iter().find_map(|e| match e {
-            RefEvent::Message(o, d) => Some((*o, d.clone())),
-            _ => None,
-        });
-        assert_eq!(s.received.len(), 1, "messages after ws_release");
-        assert!(
-            Some(&s.received[0]) == first.as_ref(),
-            "released message differs"
-        );
+    if bad_header {
+        // An unsendable extra header fails at once, before any port call.
+        assert_eq!(s.port.calls, 0, "port used despite a bad header");
+        assert_eq!(finals0[0].status, status::BAD_HEADER, "bad header status");
+        if let Some(p2) = &port2 {
+            assert_eq!(p2.calls, 0, "port used despite a bad header");
+            assert_eq!(finals1[0].status, status::BAD_HEADER);
+        }
         return;
     }
-    let code = s.failures[0];
+
+    // Streaming limit: none; the reference decodes without one.
+    let limit = if stream {
+        u64::MAX
+    } else {
+        u64::from(max_message)
+    };
+    let (ref_ev, ref_end, ref_partial) = ref_decode(body, limit);
+    let ref_msgs: Vec<(u8, Vec<u8>)> = ref_ev
+        .iter()
+        .filter_map(|e| match e {
+            RefEvent::Message(o, d) => Some((*o, d.clone())),
+            _ => None,
+        })
+        .collect();
+    let pieces0: Vec<(u8, Vec<u8>, bool)> = s
+        .pieces
+        .iter()
+        .filter(|p| p.0 == 0)
+        .map(|p| (p.1, p.2.clone(), p.3))
+        .collect();
+    let received0: Vec<(u8, Vec<u8>)> = s
+        .received
+        .iter()
+        .filter(|m| m.0 == 0)
+        .map(|m| (m.1, m.2.clone()))
+        .collect();
+    // Streamed pieces joined: whole messages, plus one unfinished at the end.
+    let joined = join_pieces(&pieces0);
+    let (done0, unfinished): (Vec<(u8, Vec<u8>)>, Option<(u8, Vec<u8>)>) = if stream {
+        assert!(received0.is_empty(), "onReceive while streaming");
+        let mut done: Vec<(u8, Vec<u8>)> = Vec::new();
+        let mut unfinished = None;
+        for (o, d, fin) in joined {
+            if fin {
+                done.push((o, d));
+            } else {
+                unfinished = Some((o, d));
+            }
+        }
+        (done, unfinished)
+    } else {
+        assert!(pieces0.is_empty(), "onFragment without streaming");
+        (received0, None)
+    };
+
+    if s.released {
+        // ws_release from the first delivery: exactly that one came.
+        let first = ref_msgs.first().cloned().or_else(|| ref_partial.clone());
+        if stream {
+            assert_eq!(pieces0.len(), 1, "pieces after ws_release");
+            let (o, d) = first.expect("a piece without a reference message");
+            assert_eq!(pieces0[0].0, o, "released piece opcode");
+            assert!(d.starts_with(&pieces0[0].1), "released piece differs");
+        } else {
+            assert_eq!(done0.len(), 1, "messages after ws_release");
+            assert!(
+                Some(&done0[0]) == first.as_ref(),
+                "released message differs"
+            );
+        }
+        return;
+    }
+    let code = finals0[0].status;
     let oom = matches!(
         code,
         status::NO_MEMORY_MESSAGE
@@ -711,42 +1288,92 @@ fn run(data: &[u8]) {
         assert!(!oom, "out of memory {code} without failure injection");
         assert!(have_request, "no request sent");
         // (A user close in the middle of a glued response may come first.)
-        if !(user_close && glued) {
-            assert_eq!(
-                s.opened, 1,
-                "valid 101 response not accepted (status {code})"
-            );
+        if !(close_mid && glued) {
+            match &verdict {
+                Ok(_) => assert_eq!(
+                    s.opened[0], 1,
+                    "valid 101 response not accepted (status {code})"
+                ),
+                Err(e) => {
+                    assert_eq!(
+                        s.opened[0], 0,
+                        "response with a non-offered protocol accepted"
+                    );
+                    assert_eq!(code, *e, "status for a non-offered protocol");
+                }
+            }
         }
     }
-    if s.opened == 0 {
-        assert!(s.received.is_empty());
+    let strict = fail_nth == 0 && !close_mid;
+    if let Some(p2) = &port2 {
+        check_second(
+            p2,
+            finals1[0],
+            &s,
+            &second_out,
+            use_on_close,
+            stream,
+            fail_nth == 0,
+        );
+    }
+    if s.opened[0] == 0 {
+        assert!(done0.is_empty() && unfinished.is_none());
+        if use_on_close {
+            assert_eq!(
+                finals0[0].close,
+                Some((-1, None, 0)),
+                "onClose before opening"
+            );
+        }
         return;
     }
 
-    let (ref_ev, ref_end) = ref_messages(body, u64::from(max_message));
-    let ref_msgs: Vec<(u8, Vec<u8>)> = ref_ev
-        .iter()
-        .filter_map(|e| match e {
-            RefEvent::Message(o, d) => Some((*o, d.clone())),
-            _ => None,
-        })
-        .collect();
     let want = expected_status(&ref_end);
     assert!(
-        s.received.len() <= ref_msgs.len() && s.received[..] == ref_msgs[..s.received.len()],
+        done0.len() <= ref_msgs.len() && done0[..] == ref_msgs[..done0.len()],
         "delivered messages are not a prefix of the reference ({} vs {}; end {:?})",
-        s.received.len(),
+        done0.len(),
         ref_msgs.len(),
         ref_end
     );
-    let (sent, _tail) = client_frames(&s.out[req_len..]);
-    let strict = fail_nth == 0 && !user_close;
+    if let Some((o, d)) = &unfinished {
+        // The message being streamed: a prefix of the next reference message
+        // (whole or in progress), never past a byte that breaks UTF-8.
+        let next = ref_msgs
+            .get(done0.len())
+            .cloned()
+            .or_else(|| ref_partial.clone());
+        let (ro, rd) = next.expect("streamed piece without a reference message");
+        assert_eq!(*o, ro, "streamed opcode");
+        assert!(rd.starts_with(d), "streamed bytes are not a prefix");
+        if *o == 1 {
+            assert!(utf8_valid_prefix(d), "a piece breaking UTF-8 was delivered");
+        }
+    }
+    let (sent, _tail) = client_frames(&s.port.out[req_len..]);
     if strict {
         assert_eq!(
-            s.received.len(),
+            done0.len(),
             ref_msgs.len(),
             "messages lost (end {ref_end:?})"
         );
+        if stream {
+            // Everything of the unfinished message came, except after a
+            // UTF-8 error (where the breaking piece is held back).
+            match (&ref_end, &ref_partial) {
+                (RefEnd::Violation(v, _), _) if *v == status::INVALID_UTF8 => {}
+                (_, Some((o, d))) => {
+                    let got = unfinished.clone().unwrap_or((*o, Vec::new()));
+                    assert!(
+                        got == (*o, d.clone()),
+                        "unfinished streamed message {} of {} bytes",
+                        got.1.len(),
+                        d.len()
+                    );
+                }
+                _ => assert!(unfinished.is_none(), "unfinished streamed message"),
+            }
+        }
         assert_eq!(code, want, "final status (reference end {ref_end:?})");
         // Control frames sent: a pong per ping, then the close frame.
         // Keep-alive pings (empty) only come from timer expiries: the harness
@@ -762,6 +1389,10 @@ fn run(data: &[u8]) {
                 _ => None,
             })
             .collect();
+        let server_close = match ref_ev.last() {
+            Some(RefEvent::Close(c, r)) => Some((c.unwrap_or(1005), r.clone())),
+            _ => None,
+        };
         match &ref_end {
             RefEnd::Closed => {
                 let body = match ref_ev.last() {
@@ -771,21 +1402,71 @@ fn run(data: &[u8]) {
                 want_ctrl.push((8, body));
             }
             RefEnd::Violation(_, c) => want_ctrl.push((8, c.to_be_bytes().to_vec())),
-            RefEnd::Idle | RefEnd::Partial => want_ctrl.push((8, 1000u16.to_be_bytes().to_vec())),
+            RefEnd::Idle | RefEnd::Partial => want_ctrl.push((8, user_close.payload())),
         }
-        let got_ctrl: Vec<(u8, Vec<u8>)> = ctrl.into_iter().cloned().collect();
+        let mut got_ctrl: Vec<(u8, Vec<u8>)> = ctrl.into_iter().cloned().collect();
+        if s.busy_mode {
+            // DESIGN.md: at most one pong waits for the port; a newer ping
+            // replaces it or (with frames queued after it) gets none. So
+            // with a refusing port the pongs are a subsequence of the pings.
+            let mut pings = want_ctrl.iter().filter(|f| f.0 == 10);
+            let pongs: Vec<(u8, Vec<u8>)> =
+                got_ctrl.iter().filter(|f| f.0 == 10).cloned().collect();
+            for p in &pongs {
+                assert!(
+                    pings.any(|q| q == p),
+                    "pongs {pongs:?} not a subsequence of the pings {want_ctrl:?}"
+                );
+            }
+            got_ctrl.retain(|f| f.0 != 10);
+            want_ctrl.retain(|f| f.0 != 10);
+        }
         assert_eq!(got_ctrl, want_ctrl, "control frames sent (end {ref_end:?})");
+        if use_on_close {
+            let want_close = match (&ref_end, server_close) {
+                (RefEnd::Closed, Some((c, r))) => {
+                    let n = r.len() as i32;
+                    (i32::from(c), Some(r), n)
+                }
+                _ => (-1, None, 0),
+            };
+            assert_eq!(finals0[0].close, Some(want_close), "onClose code/reason");
+        }
     } else if !oom {
         assert!(
             code == want || code == status::OK,
             "final status {code}, reference {want}"
         );
+        if let (Some((c, r, _)), RefEnd::Closed) = (&finals0[0].close, &ref_end) {
+            if let Some(RefEvent::Close(rc, rr)) = ref_ev.last() {
+                // (Out of memory for the reason: reported without one.)
+                let reason_ok = r.as_ref() == Some(rr)
+                    || (fail_nth > 0 && r.as_ref().is_some_and(|r| r.is_empty()));
+                assert!(
+                    *c == -1 || (*c == i32::from(rc.unwrap_or(1005)) && reason_ok),
+                    "onClose {c} {r:?} vs the server's {rc:?}"
+                );
+            }
+        }
     }
-    if s.opened == 1 && !oom {
+    if close_mid && !oom {
+        // The one close frame sent: the user's, or the answer to the
+        // server's, or a protocol error's.
+        let closes: Vec<&Vec<u8>> = sent.iter().filter(|f| f.0 == 8).map(|f| &f.1).collect();
+        assert!(closes.len() <= 1, "{} close frames sent", closes.len());
+        if let Some(c) = closes.first() {
+            let ok = **c == user_close.payload()
+                || matches!(&ref_end, RefEnd::Violation(_, v) if **c == v.to_be_bytes())
+                || matches!(ref_ev.last(), Some(RefEvent::Close(rc, _))
+                    if **c == rc.map_or(Vec::new(), |x| x.to_be_bytes().to_vec()));
+            assert!(ok, "close frame sent {c:02x?}");
+        }
+    }
+    if s.opened[0] == 1 && !oom {
         // Echoed messages come back out in order as data frames.
         let data_sent: Vec<(u8, Vec<u8>)> = sent.into_iter().filter(|(o, _)| *o < 8).collect();
-        let echoed: Vec<(u8, Vec<u8>)> = if s.echo {
-            s.received
+        let echoed: Vec<(u8, Vec<u8>)> = if s.echo && !stream {
+            done0
                 .iter()
                 .filter(|(_, d)| d.len() <= 0xffff)
                 .cloned()
@@ -801,6 +1482,72 @@ fn run(data: &[u8]) {
             "echoed data differs"
         );
     }
+}
+
+/// The second connection (started from the first one's final callback)
+/// works like any other: one message, then the server's close 1000 "bye".
+fn check_second(
+    port: &Port,
+    fin: &Final,
+    s: &State,
+    sent: &[u8],
+    on_close: bool,
+    stream: bool,
+    strict: bool,
+) {
+    assert!(
+        port.after_close.is_empty(),
+        "second: port calls after close"
+    );
+    assert!(
+        port.closed || port.resolve_calls == 0,
+        "second: ws_port_close never called"
+    );
+    if !strict {
+        return;
+    }
+    assert_eq!(
+        s.opened[1], 1,
+        "second connection not opened (status {})",
+        fin.status
+    );
+    assert_eq!(
+        fin.status,
+        status::SERVER_CLOSED,
+        "second connection status"
+    );
+    let msgs: Vec<(u8, Vec<u8>)> = if stream {
+        let p: Vec<(u8, Vec<u8>, bool)> = s
+            .pieces
+            .iter()
+            .filter(|p| p.0 == 1)
+            .map(|p| (p.1, p.2.clone(), p.3))
+            .collect();
+        join_pieces(&p)
+            .into_iter()
+            .map(|(o, d, _)| (o, d))
+            .collect()
+    } else {
+        s.received
+            .iter()
+            .filter(|m| m.0 == 1)
+            .map(|m| (m.1, m.2.clone()))
+            .collect()
+    };
+    assert_eq!(
+        msgs,
+        vec![(1, b"again".to_vec())],
+        "second connection messages"
+    );
+    if on_close {
+        assert_eq!(fin.close, Some((1000, Some(b"bye".to_vec()), 3)));
+    }
+    let (frames, _) = client_frames(sent);
+    assert_eq!(
+        frames,
+        vec![(8, 1000u16.to_be_bytes().to_vec())],
+        "second: frames sent"
+    );
 }
 
 fuzz_target!(|data: &[u8]| run(data));

@@ -9,57 +9,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use websocket::handshake::{self, Header};
-use websocket::{status, url};
+use websocket::url;
+use websocket_fuzz::ref_request;
 
 const KEY: &[u8; 24] = b"dGhlIHNhbXBsZSBub25jZQ==";
 
 fn expected(u: &url::Url, extra: &[Header], protocols: Option<&[u8]>) -> Result<Vec<u8>, i32> {
-    let valid = |h: &Header| {
-        !h.name.is_empty()
-            && h.name
-                .iter()
-                .all(|&b| (0x21..0x7f).contains(&b) && b != b':')
-            && !h.value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
-    };
-    let proto = protocols.unwrap_or(b"chat");
-    if !extra.iter().all(valid) || proto.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(status::BAD_HEADER);
-    }
-    let mut r = b"GET ".to_vec();
-    if !u.path.starts_with(b"/") {
-        r.push(b'/');
-    }
-    r.extend_from_slice(u.path);
-    r.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-    r.extend_from_slice(u.host);
-    r.extend_from_slice(format!(":{}\r\n", u.port).as_bytes());
-    // Host is written above; it still counts as an earlier name.
-    let mut seen: Vec<Vec<u8>> = vec![b"host".to_vec()];
-    let mut line = |r: &mut Vec<u8>, name: &[u8], value: &[u8]| {
-        let lower = name.to_ascii_lowercase();
-        if seen.contains(&lower) {
-            return;
-        }
-        seen.push(lower);
-        r.extend_from_slice(name);
-        r.extend_from_slice(b": ");
-        r.extend_from_slice(value);
-        r.extend_from_slice(b"\r\n");
-    };
-    line(&mut r, b"Upgrade", b"websocket");
-    line(&mut r, b"Connection", b"Upgrade");
-    line(&mut r, b"Sec-WebSocket-Key", KEY);
-    line(&mut r, b"Sec-WebSocket-Version", b"13");
-    for h in extra {
-        line(&mut r, h.name, h.value);
-    }
-    line(&mut r, b"User-Agent", b"ESP8266");
-    // An empty protocol list sends no protocol header.
-    if !proto.is_empty() {
-        line(&mut r, b"Sec-WebSocket-Protocol", proto);
-    }
-    r.extend_from_slice(b"\r\n");
-    Ok(r)
+    let pairs: Vec<(&[u8], &[u8])> = extra.iter().map(|h| (h.name, h.value)).collect();
+    ref_request(u.path, u.host, u.port, KEY, &pairs, protocols)
 }
 
 fuzz_target!(|data: &[u8]| {

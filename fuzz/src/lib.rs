@@ -244,9 +244,26 @@ pub fn utf8_valid_prefix(b: &[u8]) -> bool {
 /// Decodes a whole server-to-client stream per SPEC.md with `max_message` as
 /// the message size limit.  Returns the events in order and how it ended.
 pub fn ref_messages(buf: &[u8], max_message: u64) -> (Vec<RefEvent>, RefEnd) {
-    let mut events = Vec::new();
-    // (opcode, bytes) of the message being assembled
+    let (events, end, _) = ref_decode(buf, max_message);
+    (events, end)
+}
+
+/// `ref_messages` plus the message still in progress where the stream
+/// stopped (its opcode and the payload bytes present, including a byte that
+/// broke UTF-8), `None` if it stopped outside a message.
+pub fn ref_decode(buf: &[u8], max_message: u64) -> (Vec<RefEvent>, RefEnd, Option<(u8, Vec<u8>)>) {
     let mut msg: Option<(u8, Vec<u8>)> = None;
+    let (events, end) = ref_decode_into(buf, max_message, &mut msg);
+    (events, end, msg)
+}
+
+fn ref_decode_into(
+    buf: &[u8],
+    max_message: u64,
+    msg: &mut Option<(u8, Vec<u8>)>,
+) -> (Vec<RefEvent>, RefEnd) {
+    let mut events = Vec::new();
+    // `msg`: (opcode, bytes) of the message being assembled
     let mut pos = 0usize;
     loop {
         if pos == buf.len() {
@@ -688,5 +705,118 @@ pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
         RefResponse::Done(pos, proto.first().map_or(Vec::new(), |v| v.to_vec()))
     } else {
         RefResponse::Failed(BAD_ACCEPT)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Handshake request reference
+// ---------------------------------------------------------------------------
+
+/// The opening handshake request SPEC.md 3.4 prescribes, built directly:
+/// request line, `Host`, the mandatory four, the extra headers, then the
+/// defaults `User-Agent` and `Sec-WebSocket-Protocol` (`protocols`, `None` =
+/// "chat", empty = no header), leaving out any name (case-insensitive) seen
+/// earlier.  `Err(BAD_HEADER)` if an extra header (empty name, name byte
+/// outside 0x21..0x7e or ':', value with CR/LF/NUL) or the protocol list
+/// (CR/LF/NUL) cannot be sent.
+pub fn ref_request(
+    path: &[u8],
+    host: &[u8],
+    port: u16,
+    key: &[u8],
+    extra: &[(&[u8], &[u8])],
+    protocols: Option<&[u8]>,
+) -> Result<Vec<u8>, i32> {
+    let bad_value = |v: &[u8]| v.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0);
+    let valid = |(n, v): &(&[u8], &[u8])| {
+        !n.is_empty() && n.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b':') && !bad_value(v)
+    };
+    let proto = protocols.unwrap_or(b"chat");
+    if !extra.iter().all(valid) || bad_value(proto) {
+        return Err(websocket::status::BAD_HEADER);
+    }
+    let mut r = b"GET ".to_vec();
+    if !path.starts_with(b"/") {
+        r.push(b'/');
+    }
+    r.extend_from_slice(path);
+    r.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    r.extend_from_slice(host);
+    r.extend_from_slice(format!(":{port}\r\n").as_bytes());
+    // Host is written above; it still counts as an earlier name.
+    let mut seen: Vec<Vec<u8>> = vec![b"host".to_vec()];
+    let mut line = |r: &mut Vec<u8>, name: &[u8], value: &[u8]| {
+        let lower = name.to_ascii_lowercase();
+        if seen.contains(&lower) {
+            return;
+        }
+        seen.push(lower);
+        r.extend_from_slice(name);
+        r.extend_from_slice(b": ");
+        r.extend_from_slice(value);
+        r.extend_from_slice(b"\r\n");
+    };
+    line(&mut r, b"Upgrade", b"websocket");
+    line(&mut r, b"Connection", b"Upgrade");
+    line(&mut r, b"Sec-WebSocket-Key", key);
+    line(&mut r, b"Sec-WebSocket-Version", b"13");
+    for (n, v) in extra {
+        line(&mut r, n, v);
+    }
+    line(&mut r, b"User-Agent", b"ESP8266");
+    if !proto.is_empty() {
+        line(&mut r, b"Sec-WebSocket-Protocol", proto);
+    }
+    r.extend_from_slice(b"\r\n");
+    Ok(r)
+}
+
+/// The entries (split at ',', trimmed of SP/HT) of the
+/// `Sec-WebSocket-Protocol` line of a request; `None` if it has no such line.
+pub fn offered_protocols(request: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let text = request.strip_suffix(b"\r\n\r\n").unwrap_or(request);
+    for line in text.split(|&b| b == b'\n').skip(1) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        if line[..colon].eq_ignore_ascii_case(b"sec-websocket-protocol") {
+            let v = &line[colon + 1..];
+            return Some(
+                v.split(|&b| b == b',')
+                    .map(|e| trim_ws(e).to_vec())
+                    .collect(),
+            );
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    #[test]
+    fn request_and_offer() {
+        let key = b"dGhlIHNhbXBsZSBub25jZQ==";
+        let extra: [(&[u8], &[u8]); 2] = [(b"user-agent", b"me"), (b"UPGRADE", b"no")];
+        let r = ref_request(b"/x", b"h", 80, key, &extra, Some(b"a, b ,")).unwrap();
+        let text = String::from_utf8(r.clone()).unwrap();
+        assert!(text.starts_with("GET /x HTTP/1.1\r\nHost: h:80\r\nUpgrade: websocket\r\n"));
+        assert!(text.contains("\r\nuser-agent: me\r\nSec-WebSocket-Protocol: a, b ,\r\n\r\n"));
+        assert!(!text.contains("UPGRADE"));
+        assert_eq!(
+            offered_protocols(&r),
+            Some(vec![b"a".to_vec(), b"b".to_vec(), Vec::new()])
+        );
+        assert_eq!(
+            ref_request(b"/", b"h", 80, key, &[], Some(b"")).map(|r| offered_protocols(&r)),
+            Ok(None)
+        );
+        let bad: [(&[u8], &[u8]); 1] = [(b"X", b"a\rb")];
+        assert_eq!(
+            ref_request(b"/", b"h", 80, key, &bad, None),
+            Err(websocket::status::BAD_HEADER)
+        );
     }
 }
