@@ -267,6 +267,8 @@ def main():
                  "bad_utf8_fragment", "truncated", "several", "huge_len64", "empty_frames"):
         v2(name, "stream", mode=0x01)
     v2("len16_text_70000", "stream_max64", flags=0x01, mode=0x01)
+    big = frame(2, bytes(i & 0xFF for i in range(4000)), fin=False) + frame(0, b"t" * 6000)
+    v2("len16", "stream_big", flags=0x01, mode=0x03, stream=big, cuts=[3, 2000, 7000])
     v2("several", "stream_release", b1=0x80, mode=0x01)
     # onClose instead of onFailure (0x02), also with streaming
     for name in ("close_1000", "close_empty", "close_4000_reason", "bad_close_reason",

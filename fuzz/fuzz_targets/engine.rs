@@ -1127,6 +1127,7 @@ fn run(data: &[u8]) {
         }
     }
     let peak = PEAK_BYTES.load(Relaxed);
+    trace(format_args!("engine heap peak {peak} bytes"));
     websocket::buffer::stats::fail_nth(0);
 
     // ---- checks ----
@@ -1192,7 +1193,10 @@ fn run(data: &[u8]) {
     assert_eq!(LIVE_BYTES.load(Relaxed), 0, "engine bytes leaked");
     // Streaming: no reassembly, so the heap does not grow with the messages.
     let bound = if stream {
-        16384 + 4 * header_spec.len() as isize
+        // (The request, with the headers and the offer, is kept until the
+        // response is checked.)
+        let offer_len = offer.as_ref().map_or(0, |o| o.len());
+        4096 + 4 * (header_spec.len() + offer_len) as isize
     } else {
         16384 + max_message as isize + 16 * data.len() as isize
     };
