@@ -206,13 +206,25 @@ impl Buf {
     /// the whole buffer on allocators that cannot grow in place), for at
     /// most 50 % slack.
     pub fn reserve_total(&mut self, total: usize) -> Result<(), NoMemory> {
+        self.grow_to(total, true)
+    }
+
+    /// Makes room for at least `total` bytes, growing to exactly `total`
+    /// when it must grow: for the last growth of a buffer whose final size
+    /// is known (the last fragment of a message), so it ends without slack.
+    pub fn reserve_final(&mut self, total: usize) -> Result<(), NoMemory> {
+        self.grow_to(total, false)
+    }
+
+    fn grow_to(&mut self, total: usize, slack: bool) -> Result<(), NoMemory> {
         if total <= self.cap {
             return Ok(());
         }
         let (p, cap) = if self.ptr.is_null() {
             (raw::alloc(total, 1), total)
         } else {
-            let cap = total.max(self.cap.saturating_add(self.cap / 2));
+            let half_again = self.cap.saturating_add(self.cap / 2);
+            let cap = if slack { total.max(half_again) } else { total };
             let p = raw::grow(self.ptr, self.cap, 1, cap);
             // Short of memory for the slack: settle for the exact size.
             if p.is_null() && cap > total {

@@ -9,7 +9,8 @@
 //!   is copied into one buffer: allocated at exactly the first fragment's
 //!   size (plus one byte for the terminating NUL when it is also the last),
 //!   then grown by at least half again when later fragments need more, so
-//!   joining many small fragments stays linear (OOM -8).
+//!   joining many small fragments stays linear, and to exactly the final
+//!   size when the last fragment needs more (OOM -8).
 //! * Control frames: a range of the segment when whole in it, else collected
 //!   into a buffer of exactly the declared length (OOM -9).
 //! * Streaming (opt-in): data frames are not assembled at all. Every payload
@@ -183,7 +184,14 @@ impl Assembler {
         let Ok(total) = usize::try_from(total.saturating_add(u64::from(fin))) else {
             return Item::Error(status::MESSAGE_TOO_BIG);
         };
-        if self.msg.reserve_total(total).is_err() {
+        // The last fragment sizes the buffer exactly; earlier ones grow it
+        // geometrically (linear time for many small fragments).
+        let reserved = if fin {
+            self.msg.reserve_final(total)
+        } else {
+            self.msg.reserve_total(total)
+        };
+        if reserved.is_err() {
             return Item::Error(status::NO_MEMORY_MESSAGE);
         }
         Item::Nothing
