@@ -23,9 +23,9 @@ XTENSA_TARGET ?=
 XTENSA_TOOLCHAIN ?= esp
 VALGRIND ?= valgrind
 
-.PHONY: lib header-check core-test core-cargo-test core-c-test cross cross-check
+.PHONY: doc-check lib header-check core-test core-cargo-test core-c-test cross cross-check
 ALL_TARGETS += lib
-TEST_TARGETS += header-check core-test cross-check
+TEST_TARGETS += header-check core-test doc-check cross-check
 
 lib: $(CORE_LIB)
 
@@ -75,3 +75,8 @@ endif
 
 cross-check:
 	tools/cross-build.sh $(BUILD) thumbv7em-none-eabi
+
+# The Rust API documentation builds without a warning (broken links etc.).
+doc-check:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --features std -q
+	@echo "doc-check: OK (target/doc/websocket/index.html)"

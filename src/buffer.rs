@@ -4,7 +4,7 @@
 //! (the SDK's heap). Under `feature = "std"` (and in unit tests) the same
 //! calls go through `std::alloc`, and every allocation is counted per thread
 //! so tests can check for leaks, count allocations and make the Nth
-//! allocation fail ([`stats`]).
+//! allocation fail (module `stats`, in those builds only).
 //!
 //! Growth is fallible: a failed allocation is reported as `Err(NoMemory)` and
 //! the old contents stay valid. A first allocation is exact; growing an

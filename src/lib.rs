@@ -1,4 +1,26 @@
 //! libwebsocket: a `no_std` RFC 6455 WebSocket client exporting NodeMCU's C API.
+//!
+//! The crate builds `libwebsocket.a` for NodeMCU firmware and host programs;
+//! its C interface is in [`capi`] (and the generated
+//! `include/websocketclient.h`). Everything below it is sans-IO: pure state
+//! machines fed bytes and timer ticks that say what to do, never touching a
+//! socket, a clock or C.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`url`] | `ws://` / `wss://` URL parsing (statuses -1..-4) |
+//! | [`handshake`] | the opening handshake: key, request writer, incremental response parser |
+//! | [`frame`] | streaming frame decoder, masking frame encoder |
+//! | [`utf8`] | streaming UTF-8 validation |
+//! | [`message`] | message assembly: fragments, control frames, limits, streaming |
+//! | [`client`] | the connection state machine: events in, actions out |
+//! | [`capi`] | the C ABI: `ws_info`, `ws_connect`/`ws_send`/`ws_close`, the port |
+//! | [`buffer`] | bounded, fallible heap buffers over `malloc` |
+//! | [`status`] | the status codes reported to `onFailure` |
+//!
+//! Rust users on a host enable the `std` feature (it drops the library's
+//! panic handler and allocates through `std::alloc`) and use [`client::Client`]
+//! directly or the C functions.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 pub mod buffer;
