@@ -1,9 +1,15 @@
 # mk/conformance.mk — Autobahn|Testsuite conformance of the WebSocket client.
 #   make conformance         full run: Autobahn wstest (Python 2.7) fuzzingserver,
 #                            sections 1-7, 9, 10, against tests/conformance/client.lua
-#                            on build/nodemcu-lua; prints the per-section tally
+#                            on build/nodemcu-lua, over ws:// and then over wss://
+#                            (both always run; prints both per-section tallies)
+#   make conformance-ws / conformance-wss   only one of the two
 #   make conformance-quick   the same cases with kosoku (Python 3 + Rust replay of
 #                            Autobahn's case files), ~10 s; part of `make test`
+#   make conformance-quick-wss  the same over wss:// (kosoku has no TLS: it sits
+#                            behind tests/conformance/tls_proxy.py), ~12 s; in `make test`
+# wss:// runs use a throw-away self-signed certificate made with `openssl req`
+# in build/conformance/<run>/tls/; the client verifies the server against it.
 #   make conformance-asan / conformance-quick-asan   the same on the ASan+UBSan
 #                            runner build/asan/nodemcu-lua (quick one in `make test`)
 #   make conformance-selftest  the harness itself, with a Python stand-in testee:
@@ -34,9 +40,10 @@ CONF_VENV := $(BUILD)/venv
 CONF_WSTEST_VENV := $(CONF_DIR)/wstest-venv
 CONF_RUN = $(CONF_VENV)/bin/python $(CONF_SRC)/run.py
 
-.PHONY: conformance conformance-quick conformance-selftest conformance-install \
-        conformance-asan conformance-quick-asan
-TEST_TARGETS += conformance-selftest conformance-quick conformance-quick-asan
+.PHONY: conformance conformance-ws conformance-wss conformance-quick conformance-quick-wss \
+        conformance-selftest conformance-install conformance-asan conformance-quick-asan \
+        conformance-openssl
+TEST_TARGETS += conformance-selftest conformance-quick conformance-quick-wss conformance-quick-asan
 
 # Python 3 tools (shared build/venv: create it only if missing).
 $(CONF_DIR)/py3.stamp: $(CONF_SRC)/requirements-py3.txt tests/peers/requirements.txt
@@ -57,21 +64,42 @@ $(CONF_DIR)/wstest.stamp: $(CONF_SRC)/requirements-py27.txt $(CONF_DIR)/py3.stam
 
 conformance-install: $(CONF_DIR)/py3.stamp $(CONF_DIR)/wstest.stamp
 
+# The openssl command line tool makes the wss:// runs' certificate.
+conformance-openssl:
+	@command -v openssl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q openssl >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q openssl >/dev/null; }; \
+	  else sudo -n apt-get install -y -q openssl >/dev/null; fi; }
+
 # $(call conf_client,RUNNER): the client command; run.py fills in {url} {agent}
 conf_client = env WS_BASE_URL={url} WS_AGENT={agent} \
   $(1) $(CONF_LUA_FLAGS) $(CONF_SRC)/client.lua {url} {agent}
 CONF_FULL_DEPS = $(CONF_DIR)/py3.stamp $(if $(filter wstest,$(CONF_ENGINE)),$(CONF_DIR)/wstest.stamp)
+# $(call conf_full,RUN,RUNNER[,--tls]), $(call conf_quick,RUN,RUNNER,EXCLUDE[,--tls])
 conf_full = $(CONF_RUN) --engine $(CONF_ENGINE) --out $(CONF_DIR)/$(1) --timeout $(CONF_TIMEOUT) \
-  $(if $(CONF_CASES),--cases '$(CONF_CASES)') -- $(call conf_client,$(2))
+  $(if $(CONF_CASES),--cases '$(CONF_CASES)') $(3) -- $(call conf_client,$(2))
 conf_quick = $(CONF_RUN) --engine kosoku --out $(CONF_DIR)/$(1) --timeout 600 \
-  --cases '$(or $(CONF_CASES),$(CONF_QUICK_CASES))' $(if $(3),--exclude '$(3)') \
+  --cases '$(or $(CONF_CASES),$(CONF_QUICK_CASES))' $(if $(3),--exclude '$(3)') $(4) \
   -- $(call conf_client,$(2))
 
-conformance: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP)
+# ws:// then wss://; the second runs even when the first fails, either fails the target.
+conformance: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP) conformance-openssl
+	@st=0; \
+	$(call conf_full,full,$(CONF_RUNNER)) || { echo "conformance: ws:// FAILED"; st=1; }; \
+	$(call conf_full,full-wss,$(CONF_RUNNER),--tls) || { echo "conformance: wss:// FAILED"; st=1; }; \
+	exit $$st
+
+conformance-ws: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP)
 	$(call conf_full,full,$(CONF_RUNNER))
+
+conformance-wss: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP) conformance-openssl
+	$(call conf_full,full-wss,$(CONF_RUNNER),--tls)
 
 conformance-quick: $(CONF_DIR)/py3.stamp $(CONF_RUNNER_DEP)
 	$(call conf_quick,quick,$(CONF_RUNNER))
+
+conformance-quick-wss: $(CONF_DIR)/py3.stamp $(CONF_RUNNER_DEP) conformance-openssl
+	$(call conf_quick,quick-wss,$(CONF_RUNNER),,--tls)
 
 # The same under AddressSanitizer + UBSan (build/asan/nodemcu-lua): any memory
 # error, leak or UB report makes the client exit non-zero, which fails the run.

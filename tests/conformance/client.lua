@@ -15,6 +15,11 @@
 -- seconds is closed with ws:close(), and one whose close callback never comes
 -- is abandoned, so a stuck case cannot hang the run.
 -- One line per case on stdout: "case i: status S, M messages echoed, T ms".
+--
+-- wss:// base URLs: when $WS_TLS_CA names a PEM file (run.py --tls sets it to
+-- the run's throw-away certificate), the server's certificate is checked
+-- against it with tls.cert.verify(pem), as a device script would; without it
+-- the runner's default (no check) applies.
 
 local getenv = os and os.getenv or function() return nil end
 
@@ -106,6 +111,20 @@ local function run_case(i, count)
       i, tostring(status), echoed, math.floor(now_ms() - t0), note))
     run_case(i + 1, count)
   end)
+end
+
+local ca_file = getenv("WS_TLS_CA")
+if ca_file and ca_file ~= "" then
+  local f = io and io.open(ca_file, "rb")
+  local pem = f and f:read("*a")
+  if f then f:close() end
+  if not (pem and tls and tls.cert and tls.cert.verify) then
+    print("cannot check the server certificate with " .. ca_file)
+    return finish(2)
+  end
+  -- the current NodeMCU form: a function handing out certificate i
+  tls.cert.verify(function(i) return i == 1 and pem or nil end)
+  print("server certificate checked against " .. ca_file)
 end
 
 started_ms = now_ms()

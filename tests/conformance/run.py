@@ -2,7 +2,7 @@
 """Run the Autobahn fuzzing server against a WebSocket client under test.
 
     run.py --engine wstest|kosoku --out DIR [--cases '1.*,2.*'] [--agent A]
-           [--timeout S] -- CLIENT COMMAND ... ({url} and {agent} substituted)
+           [--timeout S] [--tls] -- CLIENT COMMAND ... ({url} and {agent} substituted)
 
 1. picks a free TCP port on 127.0.0.1 and starts the fuzzing server there
    (wstest through wstest_local.py, which binds loopback only; or kosoku),
@@ -12,6 +12,12 @@
    and it saves the partial results of a client that died half-way),
 5. stops the server and runs report.py on DIR/reports/index.json, expecting
    exactly the announced number of cases for the agent.
+
+With --tls the server speaks wss://: a throw-away self-signed certificate
+for 127.0.0.1 is made with `openssl req -x509` in DIR/tls/ (wiped with DIR),
+wstest gets it as the spec's "key"/"cert", kosoku (no TLS of its own) sits
+behind tls_proxy.py, and the client gets the certificate's path in
+$WS_TLS_CA (client.lua then makes the runner verify the server with it).
 
 The exit status is report.py's (non-zero on any FAILED/missing case), or 2
 when the harness itself could not run.
@@ -24,6 +30,7 @@ import os
 import shlex
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -62,14 +69,32 @@ def recv_exact(sock, n):
     return buf
 
 
-def fetch_one_message(port, path, timeout=30.0):
+def make_cert(tls_dir):
+    """Throw-away self-signed RSA certificate for 127.0.0.1 (never committed)."""
+    os.makedirs(tls_dir)
+    key = os.path.join(tls_dir, "key.pem")
+    cert = os.path.join(tls_dir, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=60)
+    return key, cert
+
+
+def fetch_one_message(port, path, timeout=30.0, tls_ca=None):
     """Minimal WebSocket client: open `path`, return the first data frame's
-    payload as text (None if the server closes without one)."""
+    payload as text (None if the server closes without one). With tls_ca,
+    over TLS, verifying the server against that certificate."""
     key = base64.b64encode(os.urandom(16)).decode()
     req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
            "Sec-WebSocket-Version: 13\r\n\r\n" % (path, port, key))
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if tls_ca:
+        ctx = ssl.create_default_context(cafile=tls_ca)
+        raw = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    with raw as s:
         s.sendall(req.encode())
         head = b""
         while b"\r\n\r\n" not in head:
@@ -119,6 +144,7 @@ def main():
     ap.add_argument("--exclude", help="comma-separated case globs to leave out")
     ap.add_argument("--agent", default="libwebsocket")
     ap.add_argument("--timeout", type=float, default=3600, help="client time limit (s)")
+    ap.add_argument("--tls", action="store_true", help="serve wss:// (self-signed certificate)")
     ap.add_argument("--wstest-python",
                     default=os.path.join(ROOT, "build/conformance/wstest-venv/bin/python"))
     ap.add_argument("--kosoku",
@@ -144,11 +170,19 @@ def main():
         exclude += args.exclude.split(",")
     server_log = open(os.path.join(out, "server.log"), "w")
     started = time.monotonic()
+    tls_key = tls_cert = None
+    if args.tls:
+        tls_key, tls_cert = make_cert(os.path.join(out, "tls"))
+    proxy = None
     for attempt in range(3):  # the free port may be taken before the server binds it
         port = free_port()
-        url = "ws://127.0.0.1:%d" % port
+        url = "%s://127.0.0.1:%d" % ("wss" if args.tls else "ws", port)
+        # kosoku behind the TLS proxy listens on a port of its own
+        server_port = free_port() if args.tls and args.engine == "kosoku" else port
         if args.engine == "wstest":
             spec.update(url=url, outdir=reports, cases=cases)
+            if args.tls:
+                spec.update(key=tls_key, cert=tls_cert)
             spec["exclude-cases"] = exclude
             spec_path = os.path.join(out, "fuzzingserver.json")
             with open(spec_path, "w") as f:
@@ -156,7 +190,8 @@ def main():
             cmd = [args.wstest_python, os.path.join(HERE, "wstest_local.py"),
                    "-m", "fuzzingserver", "-s", spec_path, "-u", "0"]
         else:
-            cmd = [args.kosoku, "-m", "fuzzingserver", "127.0.0.1:%d" % port, "-o", reports]
+            cmd = [args.kosoku, "-m", "fuzzingserver", "127.0.0.1:%d" % server_port,
+                   "-o", reports]
             for c in cases:
                 cmd += ["-i", c]
             for c in exclude:
@@ -167,6 +202,20 @@ def main():
         # own process group, so stopping it never touches anything else
         server = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT,
                                   cwd=out, start_new_session=True)
+        if server_port != port:
+            if not wait_listening(server_port, server, 60):
+                stop(server, 0)
+                continue
+            proxy = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "tls_proxy.py"), "--listen", str(port),
+                 "--backend", str(server_port), "--cert", tls_cert, "--key", tls_key],
+                stdout=server_log, stderr=subprocess.STDOUT, cwd=out, start_new_session=True)
+            if wait_listening(port, proxy, 60):
+                break
+            stop(proxy, 0)
+            proxy = None
+            stop(server, 0)
+            continue
         if wait_listening(port, server, 60):
             break
         stop(server, 0)
@@ -175,15 +224,19 @@ def main():
         print("conformance: the fuzzing server did not come up, see %s" % server_log.name)
         return 2
     try:
-        count = int(fetch_one_message(port, "/getCaseCount"))
+        count = int(fetch_one_message(port, "/getCaseCount", tls_ca=tls_cert))
         print("conformance: %d cases" % count, flush=True)
 
         argv = [a.replace("{url}", url).replace("{agent}", args.agent) for a in client]
         print("conformance: client: %s" % " ".join(shlex.quote(a) for a in argv), flush=True)
         client_log = os.path.join(out, "client.log")
         print("conformance: client log %s" % os.path.relpath(client_log, ROOT), flush=True)
+        env = dict(os.environ)
+        env.pop("WS_TLS_CA", None)
+        if tls_cert:
+            env["WS_TLS_CA"] = tls_cert
         with open(client_log, "w") as log:
-            client_proc = subprocess.Popen(argv, cwd=ROOT, start_new_session=True,
+            client_proc = subprocess.Popen(argv, cwd=ROOT, start_new_session=True, env=env,
                                            stdout=log, stderr=subprocess.STDOUT)
         try:
             rc = client_proc.wait(timeout=args.timeout)
@@ -205,11 +258,14 @@ def main():
                 pass
         if server.poll() is None:
             try:
-                fetch_one_message(port, "/updateReports?agent=%s" % args.agent)
+                fetch_one_message(port, "/updateReports?agent=%s" % args.agent,
+                                  tls_ca=tls_cert)
             except OSError as exc:
                 print("conformance: updateReports failed: %s" % exc)
     finally:
         stop(server, 30 if args.engine == "kosoku" else 0)
+        if proxy is not None:
+            stop(proxy, 0)
         server_log.close()
     print("conformance: %.0f s" % (time.monotonic() - started), flush=True)
 
