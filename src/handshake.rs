@@ -45,6 +45,8 @@ pub fn make_key(random: &[u8; 16]) -> [u8; KEY_LEN] {
 }
 
 /// Copies `min(dst.len(), src.len())` bytes (no length-mismatch panic path).
+/// One out-of-line copy for all its callers.
+#[inline(never)]
 fn copy(dst: &mut [u8], src: &[u8]) {
     for (d, s) in dst.iter_mut().zip(src) {
         *d = *s;
@@ -52,7 +54,8 @@ fn copy(dst: &mut [u8], src: &[u8]) {
 }
 
 /// SHA-1 compression of one 64-byte block (FIPS 180-4), with the message
-/// schedule kept in a 16-word ring.
+/// schedule kept in a 16-word ring. Not inlined (smaller that way).
+#[inline(never)]
 fn sha1_block(h: &mut [u32; 5], block: &[u8; 64]) {
     let mut w = [0u32; 16];
     for (wi, c) in w.iter_mut().zip(block.as_chunks::<4>().0) {
