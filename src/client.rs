@@ -224,7 +224,7 @@ impl Client {
         out.reserve_total(n)
             .map_err(|_| status::NO_MEMORY_HANDSHAKE)?;
         let written = match out.spare(n) {
-            Some(dst) => handshake::write_request(url, &key, extra, protocols, dst),
+            Some(dst) => handshake::write_sized(url, &key, extra, protocols, dst),
             None => 0,
         };
         if written != n {

@@ -190,6 +190,12 @@ fn decimal(v: u16, buf: &mut [u8; 5]) -> &[u8] {
     buf.get(5 - n..).unwrap_or(&[])
 }
 
+/// Whether one of the first `n` extra headers is called `name` (ASCII
+/// case-insensitive).
+fn named<'h>(extra: impl Iterator<Item = Header<'h>>, n: usize, name: &[u8]) -> bool {
+    extra.take(n).any(|e| e.name.eq_ignore_ascii_case(name))
+}
+
 /// The single request writer behind both `request_len` and `write_request`.
 fn emit<'h, I>(
     url: &Url,
@@ -222,17 +228,14 @@ where
     sink.put(b"\r\nSec-WebSocket-Version: 13\r\n");
     for (i, h) in extra.clone().enumerate() {
         let dup = MANDATORY.iter().any(|m| m.eq_ignore_ascii_case(h.name))
-            || extra
-                .clone()
-                .take(i)
-                .any(|e| e.name.eq_ignore_ascii_case(h.name));
+            || named(extra.clone(), i, h.name);
         if !dup {
             sink.header(&h);
         }
     }
     for d in [USER_AGENT, proto] {
         // An empty protocol list sends no protocol header at all.
-        if !d.value.is_empty() && !extra.clone().any(|e| e.name.eq_ignore_ascii_case(d.name)) {
+        if !d.value.is_empty() && !named(extra.clone(), usize::MAX, d.name) {
             sink.header(&d);
         }
     }
@@ -309,17 +312,31 @@ where
     I: Iterator<Item = Header<'h>> + Clone,
 {
     match request_len(url, key, extra.clone(), protocols) {
-        Ok(n) if n == out.len() => {
-            let mut sink = Sink {
-                out: Some(out),
-                n: 0,
-            };
-            match emit(url, key, extra, protocols, &mut sink) {
-                Ok(()) => sink.n,
-                Err(_) => 0,
-            }
-        }
+        Ok(n) if n == out.len() => write_sized(url, key, extra, protocols, out),
         _ => 0,
+    }
+}
+
+/// [`write_request`] for an `out` the caller sized with [`request_len`]
+/// (no second counting pass). Returns the request's length, 0 for an
+/// invalid header; a wrong-sized `out` holds a cut request.
+pub fn write_sized<'h, I>(
+    url: &Url,
+    key: &[u8; KEY_LEN],
+    extra: I,
+    protocols: Option<&[u8]>,
+    out: &mut [u8],
+) -> usize
+where
+    I: Iterator<Item = Header<'h>> + Clone,
+{
+    let mut sink = Sink {
+        out: Some(out),
+        n: 0,
+    };
+    match emit(url, key, extra, protocols, &mut sink) {
+        Ok(()) => sink.n,
+        Err(_) => 0,
     }
 }
 
