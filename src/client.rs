@@ -605,10 +605,7 @@ impl Client {
         match self.phase {
             Phase::Resolving | Phase::Connecting | Phase::Handshake => self.end(status::OK),
             Phase::Open => {
-                self.phase = Phase::Closing;
                 self.user_closed = true;
-                self.pending = status::OK;
-                self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
                 let (code, reason) = if message::close_code_allowed(code)
                     && reason.len() <= frame::MAX_CONTROL_PAYLOAD - 2
                     && message::valid_utf8(reason)
@@ -617,32 +614,33 @@ impl Client {
                 } else {
                     (1000, &[][..])
                 };
-                if self
-                    .queue_frame(OP_CLOSE, &code.to_be_bytes(), reason)
-                    .is_err()
-                {
-                    self.end(status::OK);
-                }
+                self.start_close(status::OK, &code.to_be_bytes(), reason);
             }
             Phase::Closing | Phase::Done => {}
         }
+    }
+
+    /// Open -> Closing: queues our close frame (`body`, then `tail`) and
+    /// arms the close timer; `st` is reported at the end. False (and the
+    /// connection ended with `st`) if the frame could not be queued.
+    fn start_close(&mut self, st: i32, body: &[u8], tail: &[u8]) -> bool {
+        self.phase = Phase::Closing;
+        self.pending = st;
+        self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
+        if self.queue_frame(OP_CLOSE, body, tail).is_err() {
+            self.end(st);
+            return false;
+        }
+        true
     }
 
     /// A protocol violation by the server while open: close with the code.
     fn protocol_error(&mut self, st: i32, code: u16) {
         match self.phase {
             Phase::Open => {
-                self.phase = Phase::Closing;
-                self.pending = st;
                 self.stop_rx = true;
                 self.finish_when_sent = true;
-                self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
-                if self
-                    .queue_frame(OP_CLOSE, &code.to_be_bytes(), &[])
-                    .is_err()
-                {
-                    self.end(st);
-                }
+                self.start_close(st, &code.to_be_bytes(), &[]);
             }
             // Our close frame is out already: just wait for the end.
             Phase::Closing => self.stop_rx = true,
@@ -713,16 +711,10 @@ impl Client {
                     // Out of memory for the reason: reported without one.
                     let _ = self.info.extend(p.get(2..).unwrap_or(&[]));
                     if self.phase == Phase::Open {
-                        self.phase = Phase::Closing;
-                        self.pending = status::SERVER_CLOSED;
                         self.finish_when_sent = true;
-                        self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
                         let body = code.map(u16::to_be_bytes);
-                        let r =
-                            self.queue_frame(OP_CLOSE, body.as_ref().map_or(&[], |b| &b[..]), &[]);
-                        if r.is_err() {
-                            self.end(status::SERVER_CLOSED);
-                        } else {
+                        let body = body.as_ref().map_or(&[][..], |b| &b[..]);
+                        if self.start_close(status::SERVER_CLOSED, body, &[]) {
                             // Maybe nothing is in flight: finish once sent.
                             self.sent_check();
                         }
