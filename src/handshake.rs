@@ -23,17 +23,31 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 /// Standard base64 with padding; writes `4 * ceil(src.len() / 3)` bytes (as
 /// far as `out` reaches).
 fn base64_into(src: &[u8], out: &mut [u8]) {
-    for (s, o) in src.chunks(3).zip(out.chunks_mut(4)) {
-        let mut w = [0u8; 3];
-        for (d, x) in w.iter_mut().zip(s) {
-            *d = *x;
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    let mut n = 0usize;
+    let mut put = |c: u8| {
+        if let Some(d) = out.get_mut(n) {
+            *d = c;
         }
-        let [a, b, c] = w;
-        let n = u32::from_be_bytes([0, a, b, c]);
-        let chars = [18, 12, 6, 0].map(|sh| B64[(n >> sh & 63) as usize]);
-        for (i, (d, ch)) in o.iter_mut().zip(chars).enumerate() {
-            *d = if i <= s.len() { ch } else { b'=' };
+        n += 1;
+        n
+    };
+    for &b in src {
+        acc = acc << 8 | u32::from(b);
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            put(B64[(acc >> bits & 63) as usize]);
         }
+    }
+    let mut last = if bits > 0 {
+        put(B64[(acc << (6 - bits) & 63) as usize])
+    } else {
+        0
+    };
+    while last % 4 != 0 {
+        last = put(b'=');
     }
 }
 
