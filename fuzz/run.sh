@@ -26,8 +26,8 @@ for t in "${targets[@]}"; do
         -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
         -max_len=${FUZZ_MAX_LEN:-12000} -artifact_prefix="$work/artifacts/$t/") >"$log" 2>&1
     rc=$?
-    units=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')
-    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+    units=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')
+    last=$(grep -a -E '^#[0-9]+' "$log" | tail -1)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$last")
