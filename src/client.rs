@@ -1071,6 +1071,17 @@ pub(crate) mod tests {
                 }
             }
         }
+        /// Receives `s` cut into segments of the lengths in `cuts` (the
+        /// rest in one last segment).
+        pub fn rx_cut(&mut self, s: &[u8], cuts: &[usize]) {
+            let mut at = 0;
+            for &c in cuts {
+                let end = (at + c).min(s.len());
+                self.rx(&s[at..end]);
+                at = end;
+            }
+            self.rx(&s[at..]);
+        }
         pub fn ack(&mut self) {
             while self.inflight > 0 {
                 self.inflight -= 1;
@@ -2089,13 +2100,7 @@ pub(crate) mod tests {
             let mut h = H::new();
             h.start();
             let s = valid_stream(&h.sent[..h.req_len], &msgs, frag);
-            let mut at = 0;
-            for c in cuts {
-                let end = (at + c).min(s.len());
-                h.rx(&s[at..end]);
-                at = end;
-            }
-            h.rx(&s[at..]);
+            h.rx_cut(&s, &cuts);
             prop_assert_eq!(h.finished, None);
             prop_assert_eq!(&h.msgs, &msgs);
         }
@@ -2113,13 +2118,7 @@ pub(crate) mod tests {
             let mut h = H::try_new(Options { stream: true, max_message: 1, ..Options::DEFAULT }).unwrap();
             h.start();
             let s = valid_stream(&h.sent[..h.req_len], &msgs, frag);
-            let mut at = 0;
-            for c in cuts {
-                let end = (at + c).min(s.len());
-                h.rx(&s[at..end]);
-                at = end;
-            }
-            h.rx(&s[at..]);
+            h.rx_cut(&s, &cuts);
             prop_assert_eq!(h.finished, None);
             let mut got: Vec<(u8, Vec<u8>)> = Vec::new();
             let mut open = false;
