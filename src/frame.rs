@@ -413,6 +413,32 @@ mod tests {
         Err(i32),
     }
 
+    /// Appends one decoder event, merging consecutive payload ranges of a
+    /// frame; false after an error (the decoder stays in it).
+    fn record(out: &mut Vec<Ev>, seg: &[u8], ev: Decoded) -> bool {
+        match ev {
+            Decoded::Header(h) => out.push(Ev::H(h)),
+            Decoded::Payload { start, end } => {
+                assert!(
+                    start < end && end <= seg.len(),
+                    "{start}..{end} of {}",
+                    seg.len()
+                );
+                if let Some(Ev::P(p)) = out.last_mut() {
+                    p.extend_from_slice(&seg[start..end]);
+                } else {
+                    out.push(Ev::P(seg[start..end].to_vec()));
+                }
+            }
+            Decoded::End => out.push(Ev::E),
+            Decoded::Error(c) => {
+                out.push(Ev::Err(c));
+                return false;
+            }
+        }
+        true
+    }
+
     /// Feeds the segments, merging consecutive payload ranges of a frame.
     fn decode_segments(segs: &[&[u8]]) -> Vec<Ev> {
         let mut d = Decoder::new();
@@ -421,25 +447,8 @@ mod tests {
             let mut pos = 0;
             while let Some(ev) = d.next(seg, &mut pos) {
                 assert!(pos <= seg.len());
-                match ev {
-                    Decoded::Header(h) => out.push(Ev::H(h)),
-                    Decoded::Payload { start, end } => {
-                        assert!(
-                            start < end && end <= seg.len(),
-                            "{start}..{end} of {}",
-                            seg.len()
-                        );
-                        if let Some(Ev::P(p)) = out.last_mut() {
-                            p.extend_from_slice(&seg[start..end]);
-                        } else {
-                            out.push(Ev::P(seg[start..end].to_vec()));
-                        }
-                    }
-                    Decoded::End => out.push(Ev::E),
-                    Decoded::Error(c) => {
-                        out.push(Ev::Err(c));
-                        return out;
-                    }
+                if !record(&mut out, seg, ev) {
+                    return out;
                 }
             }
             assert_eq!(pos, seg.len());
@@ -842,20 +851,8 @@ mod tests {
                         continue;
                     }
                     let Some(ev) = d.next(seg, &mut pos) else { break };
-                    match ev {
-                        Decoded::Header(hd) => out.push(Ev::H(hd)),
-                        Decoded::Payload { start, end } => {
-                            if let Some(Ev::P(p)) = out.last_mut() {
-                                p.extend_from_slice(&seg[start..end]);
-                            } else {
-                                out.push(Ev::P(seg[start..end].to_vec()));
-                            }
-                        }
-                        Decoded::End => out.push(Ev::E),
-                        Decoded::Error(c) => {
-                            out.push(Ev::Err(c));
-                            break 'segs;
-                        }
+                    if !record(&mut out, seg, ev) {
+                        break 'segs;
                     }
                 }
             }
