@@ -770,7 +770,25 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
         return;
     };
     let mut pos = 0usize;
+    // Delivering a message queues no action of its own: the engine's
+    // actions are carried out at `Again` and `Done`, and API calls made by
+    // a callback carry out theirs before they return.
     loop {
+        // Within a segment the next frame is usually a whole message.
+        while pos != 0 {
+            let whole = with_engine(ws, Some(serial), |e| {
+                // SAFETY: as below.
+                let seg = unsafe { core::slice::from_raw_parts_mut(data, len) };
+                e.client.whole_message(seg, &mut pos)
+            });
+            let Some(Some(m)) = whole else { break };
+            // SAFETY: `m.start + m.len < len` (checked by the engine): the
+            // message and its NUL lie in the port's buffer.
+            unsafe {
+                call_receive(ws, data.add(m.start), m.len, m.opcode);
+                *data.add(m.start + m.len) = m.saved;
+            }
+        }
         let step = with_engine(ws, Some(serial), |e| {
             // SAFETY: the port passes `len` writable bytes at `data`, valid
             // for this call; this slice lives only inside this closure.
@@ -801,7 +819,6 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
                         unsafe { *data.add(i) = b };
                     }
                 }
-                drive_same(ws, serial);
             }
             Rx::Fragment {
                 opcode,
@@ -824,13 +841,11 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
                         )
                     };
                 }
-                drive_same(ws, serial);
             }
             Rx::Owned { opcode, mut buf } => {
                 let n = buf.len().saturating_sub(1);
                 call_receive(ws, buf.as_mut_ptr(), n, opcode);
                 drop(buf);
-                drive_same(ws, serial);
             }
         }
     }

@@ -10,9 +10,9 @@
 //! handshake and open 3, closing 4.
 
 use crate::buffer::{Boxed, Buf};
-use crate::frame::{self, Decoder, OP_CLOSE, OP_PING, OP_PONG};
+use crate::frame::{self, Decoder, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
 use crate::handshake::{self, Header, Parsed, ResponseParser};
-use crate::message::{self, Assembler, Item, Payload};
+use crate::message::{self, valid_utf8, Assembler, Item, Payload};
 use crate::status;
 use crate::url::Url;
 
@@ -125,6 +125,16 @@ pub enum Rx {
         len: usize,
         fin: bool,
     },
+}
+
+/// A message found by [`Client::whole_message`]: `data[start..start+len]`,
+/// NUL-terminated in place; write `saved` back at `start + len` after the
+/// callback.
+pub struct Whole {
+    pub opcode: u8,
+    pub saved: u8,
+    pub start: usize,
+    pub len: usize,
 }
 
 /// Small PRNG (xorshift128) for frame masks, seeded by the driver.
@@ -734,8 +744,9 @@ impl Client {
 
     /// Processes received bytes from `data[*pos..]` until something is to be
     /// delivered or done. May modify `data` (NUL terminators, see [`Rx`]).
+    /// The caller starts each new segment at position 0. Within a segment
+    /// it may try [`Client::whole_message`] first.
     pub fn receive(&mut self, data: &mut [u8], pos: &mut usize) -> Rx {
-        // The caller starts each new segment at position 0.
         if *pos == 0 && !data.is_empty() {
             self.traffic();
         }
@@ -835,6 +846,55 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Fast path for the common case: between frames, with no message in
+    /// progress, a final text/binary frame with a 7- or 16-bit length that
+    /// lies wholly in `data[*pos..]`, within the size limit and (text) valid
+    /// UTF-8, is delivered in place at once. Anything else, errors included,
+    /// returns `None` with nothing consumed: the frame-by-frame path then
+    /// decodes the same bytes and gives the same result.
+    /// The payload ends before the segment does: the byte after it is
+    /// replaced by a NUL, to be restored from `saved` after the callback.
+    #[inline]
+    pub fn whole_message(&mut self, data: &mut [u8], pos: &mut usize) -> Option<Whole> {
+        if self.phase != Phase::Open
+            || self.stop_rx
+            || self.user_closed
+            || !self.decoder.between_frames()
+            || !self.asm.idle()
+        {
+            return None;
+        }
+        let at = *pos;
+        let (b0, b1) = match data.get(at..)? {
+            [b0 @ (0x81 | 0x82), b1, ..] => (*b0, *b1),
+            _ => return None,
+        };
+        let (len, start) = match b1 {
+            0..=125 => (usize::from(b1), at + 2),
+            126 => {
+                let &[hi, lo] = data.get(at + 2..at + 4)? else {
+                    return None;
+                };
+                (usize::from(u16::from_be_bytes([hi, lo])), at + 4)
+            }
+            _ => return None,
+        };
+        let end = start + len;
+        let payload = data.get(start..end)?;
+        let opcode = b0 & 0x0F;
+        if len > self.asm.max_message() as usize || opcode == OP_TEXT && !valid_utf8(payload) {
+            return None;
+        }
+        let saved = core::mem::replace(data.get_mut(end)?, 0);
+        *pos = end;
+        Some(Whole {
+            opcode,
+            saved,
+            start,
+            len,
+        })
     }
 
     /// NUL-terminates `data[start..end]` without allocating if possible.
@@ -978,6 +1038,8 @@ pub(crate) mod tests {
         pub pieces: Vec<(u8, Vec<u8>, bool)>,
         pub finished: Option<i32>,
         pub send_error: Option<i32>,
+        /// Messages delivered by the whole-message fast path.
+        pub fast: usize,
     }
 
     enum A {
@@ -1016,6 +1078,7 @@ pub(crate) mod tests {
                 pieces: Vec::new(),
                 finished: None,
                 send_error: None,
+                fast: 0,
             })
         }
         pub fn new() -> H {
@@ -1110,6 +1173,17 @@ pub(crate) mod tests {
             let mut d = data.to_vec();
             let mut pos = 0;
             loop {
+                // As the C API does: the whole-message fast path first.
+                while pos != 0 {
+                    let Some(m) = self.c.whole_message(&mut d, &mut pos) else {
+                        break;
+                    };
+                    assert_eq!(d[m.start + m.len], 0, "NUL after fast-path message");
+                    self.msgs
+                        .push((m.opcode, d[m.start..m.start + m.len].to_vec()));
+                    self.fast += 1;
+                    d[m.start + m.len] = m.saved;
+                }
                 match self.c.receive(&mut d, &mut pos) {
                     Rx::Done => break,
                     Rx::Again => {}
@@ -1453,6 +1527,52 @@ pub(crate) mod tests {
             h.msgs,
             vec![(1, b"abc".to_vec()), (2, vec![]), (1, b"last one".to_vec())]
         );
+    }
+
+    #[test]
+    fn whole_message_fast_path_and_its_fallbacks() {
+        let mut h = opened();
+        let long = vec![b'x'; 300]; // 16-bit length
+        let mut seg = sframe(true, OP_TEXT, b"first"); // segment start: frame path
+        seg.extend(sframe(true, OP_TEXT, b"fast"));
+        seg.extend(sframe(true, OP_BINARY, &long));
+        seg.extend(sframe(true, OP_TEXT, "\u{e9}t\u{e9}".as_bytes()));
+        seg.extend(sframe(true, OP_PING, b"p")); // control: frame path
+        seg.extend(sframe(false, OP_TEXT, b"frag")); // fragment: frame path
+        seg.extend(sframe(true, OP_CONTINUATION, b"ment"));
+        seg.extend(sframe(true, OP_TEXT, b"end")); // ends the segment: frame path
+        let n = stats::total();
+        h.rx(&seg);
+        // Only the pong's send queue and the fragments' buffer (+ growth).
+        assert_eq!(stats::total() - n, 3);
+        let want: Vec<(u8, Vec<u8>)> = vec![
+            (1, b"first".to_vec()),
+            (1, b"fast".to_vec()),
+            (2, long.clone()),
+            (1, "\u{e9}t\u{e9}".as_bytes().to_vec()),
+            (1, b"fragment".to_vec()),
+            (1, b"end".to_vec()),
+        ];
+        assert_eq!(h.msgs, want);
+        assert_eq!(h.fast, 3, "fast, the 300 bytes and the UTF-8 one");
+        // Invalid UTF-8 and an oversized message fall back and fail as usual.
+        let mut bad = sframe(true, OP_TEXT, b"ok");
+        bad.extend(sframe(true, OP_TEXT, &[0xC0, 0x80]));
+        bad.extend(sframe(true, OP_TEXT, b"never"));
+        let (st, _) = status_after(&bad);
+        assert_eq!(st, Some(status::INVALID_UTF8));
+        let mut h = H::try_new(Options {
+            max_message: 4,
+            ..Options::DEFAULT
+        })
+        .unwrap();
+        h.open();
+        let mut big = sframe(true, OP_TEXT, b"ok");
+        big.extend(sframe(true, OP_TEXT, b"12345"));
+        big.extend(sframe(true, OP_TEXT, b"never"));
+        h.rx(&big);
+        assert_eq!(h.finished, Some(status::MESSAGE_TOO_BIG));
+        assert_eq!(h.msgs, vec![(1, b"ok".to_vec())]);
     }
 
     #[test]

@@ -159,6 +159,12 @@ impl Decoder {
         Some((h, p, end))
     }
 
+    /// True between frames: the next byte starts a header (used by the
+    /// client's whole-message fast path).
+    pub fn between_frames(&self) -> bool {
+        self.state == State::Header && self.hlen == 0
+    }
+
     /// True right after the last `Payload` range of a frame (its `End` is
     /// next).
     pub fn at_frame_end(&self) -> bool {

@@ -112,6 +112,17 @@ impl Assembler {
         self.msg.capacity() + self.ctrl.capacity()
     }
 
+    /// The largest data message accepted (bytes).
+    pub fn max_message(&self) -> u32 {
+        self.max
+    }
+
+    /// True when a text/binary frame arriving now starts a new message that
+    /// is assembled (no message in progress, not streaming).
+    pub fn idle(&self) -> bool {
+        self.msg_op == 0 && !self.stream
+    }
+
     /// Processes one decoder output. `data` is the segment the decoder
     /// works on and `pos` the decoder's position after producing `item`;
     /// `frame_end`: a `Payload` item is the last one of its frame.
@@ -298,8 +309,15 @@ impl Assembler {
     }
 }
 
-/// Checks a text payload that is complete in one piece.
+/// Checks a text payload that is complete in one piece. Pure ASCII (the
+/// common case) is decided inline.
+#[inline]
 pub fn valid_utf8(b: &[u8]) -> bool {
+    b.is_ascii() || valid_utf8_mixed(b)
+}
+
+#[inline(never)]
+fn valid_utf8_mixed(b: &[u8]) -> bool {
     let mut v = Utf8Validator::new();
     v.feed(b) && v.is_complete()
 }
