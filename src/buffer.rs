@@ -244,6 +244,9 @@ impl Buf {
     /// Makes room for exactly `additional` more bytes beyond `len`.
     pub fn reserve_exact(&mut self, additional: usize) -> Result<(), NoMemory> {
         let total = self.len.checked_add(additional).ok_or(NoMemory)?;
+        if total <= self.cap {
+            return Ok(());
+        }
         self.reserve_total(total)
     }
 

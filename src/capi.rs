@@ -451,13 +451,17 @@ fn drive(ws: *mut ws_info) {
     }
 }
 
-/// `drive` for the connection numbered `serial` only: a callback may have
-/// ended it and started a new one on the same `ws_info` (from `onFailure`),
-/// whose actions are not the caller's to run.
-fn drive_same(ws: *mut ws_info, serial: u32) {
-    if with_engine(ws, Some(serial), |_| ()).is_some() {
+/// Runs `f` on the client of `ws` (if it has one), then carries out the
+/// actions it queued.
+fn run<R>(ws: *mut ws_info, f: impl FnOnce(&mut Client) -> R) -> Option<R> {
+    let (r, act) = with_engine(ws, None, |e| {
+        let r = f(&mut e.client);
+        (r, e.client.has_actions())
+    })?;
+    if act {
         drive(ws);
     }
+    Some(r)
 }
 
 /// Extra headers read from a C `header_t` array.
@@ -669,8 +673,8 @@ pub extern "C" fn ws_send_long(
     };
     // A small frame with nothing queued goes from the stack straight to the
     // port (no heap); anything else through the send queue.
-    let r = with_engine(ws, None, |e| {
-        e.client.send_via(op, payload, |frame| {
+    let r = run(ws, |c| {
+        c.send_via(op, payload, |frame| {
             // SAFETY: valid ws; `frame` (at most 128 bytes) is readable for
             // the call. The port copies it, calls no event before returning
             // and never touches `ws->engine`, borrowed here.
@@ -679,14 +683,8 @@ pub extern "C" fn ws_send_long(
     });
     match r {
         None => WS_ERR_NOT_CONNECTED,
-        Some(Ok(())) => {
-            drive(ws);
-            WS_OK
-        }
-        Some(Err(e)) => {
-            drive(ws);
-            e
-        }
+        Some(Ok(())) => WS_OK,
+        Some(Err(e)) => e,
     }
 }
 
@@ -716,9 +714,7 @@ pub extern "C" fn ws_close_with(ws: *mut ws_info, code: c_int, reason: *const c_
         // slice is only used inside this call, before any callback.
         unsafe { core::slice::from_raw_parts(reason as *const u8, len) }
     };
-    if with_engine(ws, None, |e| e.client.close_with(code, reason)).is_some() {
-        drive(ws);
-    }
+    run(ws, |c| c.close_with(code, reason));
 }
 
 /// The protocol the server chose (NUL-terminated), or NULL if it chose none.
@@ -747,17 +743,13 @@ pub extern "C" fn ws_release(ws: *mut ws_info) {
 /// Port event: name resolution finished (`ok` non-zero = success).
 #[no_mangle]
 pub extern "C" fn ws_event_resolved(ws: *mut ws_info, ok: c_int) {
-    if with_engine(ws, None, |e| e.client.resolved(ok != 0)).is_some() {
-        drive(ws);
-    }
+    run(ws, |c| c.resolved(ok != 0));
 }
 
 /// Port event: TCP (and TLS) connected.
 #[no_mangle]
 pub extern "C" fn ws_event_connected(ws: *mut ws_info) {
-    if with_engine(ws, None, |e| e.client.connected()).is_some() {
-        drive(ws);
-    }
+    run(ws, |c| c.connected());
 }
 
 /// Port event: bytes received. The library may modify `data[0..len)`.
@@ -793,17 +785,26 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
             // SAFETY: the port passes `len` writable bytes at `data`, valid
             // for this call; this slice lives only inside this closure.
             let seg = unsafe { core::slice::from_raw_parts_mut(data, len) };
-            (e.client.receive(seg, &mut pos), e.on_fragment)
+            let rx = e.client.receive(seg, &mut pos);
+            (rx, e.on_fragment, e.client.has_actions())
         });
-        let Some((step, on_fragment)) = step else {
+        let Some((step, on_fragment, act)) = step else {
             return;
         };
+        // Done and Again come straight from the engine call: still the same
+        // connection. A delivery leaves the actions for later (see above).
         match step {
             Rx::Done => {
-                drive_same(ws, serial);
+                if act {
+                    drive(ws);
+                }
                 return;
             }
-            Rx::Again => drive_same(ws, serial),
+            Rx::Again => {
+                if act {
+                    drive(ws);
+                }
+            }
             Rx::InPlace {
                 opcode,
                 start,
@@ -854,25 +855,19 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
 /// Port event: one chunk accepted by `ws_port_send` has been sent.
 #[no_mangle]
 pub extern "C" fn ws_event_sent(ws: *mut ws_info) {
-    if with_engine(ws, None, |e| e.client.sent()).is_some() {
-        drive(ws);
-    }
+    run(ws, |c| c.sent());
 }
 
 /// Port event: TCP gone; `err` 0 = closed by the peer, else the espconn error.
 #[no_mangle]
 pub extern "C" fn ws_event_disconnected(ws: *mut ws_info, err: c_int) {
-    if with_engine(ws, None, |e| e.client.disconnected(err)).is_some() {
-        drive(ws);
-    }
+    run(ws, |c| c.disconnected(err));
 }
 
 /// Port event: the connection's timer expired.
 #[no_mangle]
 pub extern "C" fn ws_event_timer(ws: *mut ws_info) {
-    if with_engine(ws, None, |e| e.client.timer()).is_some() {
-        drive(ws);
-    }
+    run(ws, |c| c.timer());
 }
 
 #[cfg(test)]

@@ -350,6 +350,16 @@ impl Client {
         self.stop_rx = true;
     }
 
+    /// False when [`Client::poll`] would return `Idle` (true may still end
+    /// in `Idle`): lets the driver skip polling after most events.
+    pub fn has_actions(&self) -> bool {
+        self.finish != NO_FINISH
+            || self.want_connect
+            || self.want_opened
+            || !matches!(self.timer, TimerCmd::Keep)
+            || !self.busy && self.head < self.out.len()
+    }
+
     /// The next thing to do. Call until it returns `Idle`.
     pub fn poll(&mut self) -> Action<'_> {
         if self.finish != NO_FINISH {
@@ -803,7 +813,10 @@ impl Client {
             let Some(d) = self.decoder.next(data, pos) else {
                 return Rx::Done;
             };
-            match self.asm.feed(data, *pos, d, self.decoder.at_frame_end()) {
+            let frame_end = self.decoder.at_frame_end();
+            match self.asm.feed(data, *pos, d, frame_end) {
+                // The segment is used up mid-frame (a large message).
+                Item::Nothing if *pos >= data.len() && !frame_end => return Rx::Done,
                 Item::Nothing => {}
                 Item::Piece {
                     opcode,
