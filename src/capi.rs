@@ -758,9 +758,15 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
     if data.is_null() || len == 0 {
         return;
     }
-    let Some(serial) = with_engine(ws, None, |e| e.serial) else {
+    let Some((serial, keepalive)) =
+        with_engine(ws, None, |e| (e.serial, e.client.segment_arrived()))
+    else {
         return;
     };
+    if let Some(ms) = keepalive {
+        // SAFETY: valid ws, plain port call.
+        unsafe { ws_port_timer_arm(ws, ms) };
+    }
     let mut pos = 0usize;
     // Delivering a message queues no action of its own: the engine's
     // actions are carried out at `Again` and `Done`, and API calls made by

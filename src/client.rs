@@ -538,7 +538,7 @@ impl Client {
         if every == 0 {
             return;
         }
-        // The timer restarts with every received segment (`traffic`), so
+        // The timer restarts with every received segment, so
         // firing means `every` ms without a byte from the peer.
         let waiting = self.ping_age != NO_PING;
         let age = if waiting {
@@ -558,13 +558,16 @@ impl Client {
         self.timer = TimerCmd::Arm(every);
     }
 
-    /// A segment arrived while open: the peer is alive, so no ping is owed
-    /// and the keep-alive timer starts over.
-    fn traffic(&mut self) {
+    /// Call before `receive` for every new segment. While open the peer is
+    /// thereby alive: no ping is owed and the keep-alive timer starts over,
+    /// for the returned number of ms, which the driver arms itself at once
+    /// (once per segment: cheaper than going through `poll`).
+    pub fn segment_arrived(&mut self) -> Option<u32> {
         if self.phase == Phase::Open && self.opts.ping_interval_ms > 0 {
             self.ping_age = NO_PING;
-            self.timer = TimerCmd::Arm(self.opts.ping_interval_ms);
+            return Some(self.opts.ping_interval_ms);
         }
+        None
     }
 
     /// Encodes one masked frame into the send queue (see `Buf` for the
@@ -754,12 +757,10 @@ impl Client {
 
     /// Processes received bytes from `data[*pos..]` until something is to be
     /// delivered or done. May modify `data` (NUL terminators, see [`Rx`]).
-    /// The caller starts each new segment at position 0. Within a segment
-    /// it may try [`Client::whole_message`] first.
+    /// For each new segment the caller calls [`Client::segment_arrived`],
+    /// then starts at position 0; within a segment it may try
+    /// [`Client::whole_message`] first.
     pub fn receive(&mut self, data: &mut [u8], pos: &mut usize) -> Rx {
-        if *pos == 0 && !data.is_empty() {
-            self.traffic();
-        }
         loop {
             if self.stop_rx {
                 *pos = data.len();
@@ -1185,6 +1186,11 @@ pub(crate) mod tests {
         pub fn rx(&mut self, data: &[u8]) {
             let mut d = data.to_vec();
             let mut pos = 0;
+            if !d.is_empty() {
+                if let Some(ms) = self.c.segment_arrived() {
+                    self.timer = Some(ms);
+                }
+            }
             loop {
                 // As the C API does: the whole-message fast path first.
                 while pos != 0 {
