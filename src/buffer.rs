@@ -252,6 +252,7 @@ impl Buf {
 
     /// Appends `data`, growing (as [`Buf::reserve_total`]) if needed. One
     /// `memcpy`.
+    #[inline]
     pub fn extend(&mut self, data: &[u8]) -> Result<(), NoMemory> {
         self.reserve_exact(data.len())?;
         let dst = self.spare(data.len()).ok_or(NoMemory)?;

@@ -92,6 +92,7 @@ impl Decoder {
     /// ranges (indices into `data`), then `End`; a zero-length frame gives
     /// `Header` then `End`. After `Error` every call returns the same
     /// `Error` without consuming anything.
+    #[inline]
     pub fn next(&mut self, data: &[u8], pos: &mut usize) -> Option<Decoded> {
         loop {
             match self.state {

@@ -126,6 +126,7 @@ impl Assembler {
     /// Processes one decoder output. `data` is the segment the decoder
     /// works on and `pos` the decoder's position after producing `item`;
     /// `frame_end`: a `Payload` item is the last one of its frame.
+    #[inline]
     pub fn feed(&mut self, data: &[u8], pos: usize, item: Decoded, frame_end: bool) -> Item {
         match item {
             Decoded::Error(e) => Item::Error(e),
