@@ -353,6 +353,7 @@ fn xor16(s: &[u8; 16], w: u64) -> [u8; 16] {
 
 /// `dst[i] = src[i] ^ mask[(offset + i) % 4]`. Does nothing unless
 /// `dst.len() == src.len()`. Works 16 bytes at a time.
+#[inline]
 pub fn mask_into(dst: &mut [u8], src: &[u8], mask: [u8; 4], offset: usize) {
     if dst.len() != src.len() {
         return;
