@@ -928,34 +928,26 @@ impl Client {
     }
 
     /// `in_place` for a payload that ends the segment (no byte after it to
-    /// hold the NUL). Rare: not inlined into `receive`.
+    /// hold the NUL): its frame header precedes it in this segment (an
+    /// in-place payload never starts a segment), so the payload moves back
+    /// one byte over it and the NUL goes into the freed last byte. Rare: not
+    /// inlined into `receive`.
     #[inline(never)]
     fn in_place_at_end(&mut self, data: &mut [u8], opcode: u8, start: usize, end: usize) -> Rx {
-        let len = end.saturating_sub(start);
-        if start >= 1 && end == data.len() {
-            // The frame header precedes the payload in this segment: move the
-            // payload back one byte over it and put the NUL in the freed byte.
-            crate::buffer::shift_left(data, start, end, 1);
-            if let Some(last) = data.last_mut() {
-                *last = 0;
-            }
-            return Rx::InPlace {
-                opcode,
-                start: start - 1,
-                len,
-                restore: None,
-            };
-        }
-        let mut buf = Buf::new();
-        let src = data.get(start..end).unwrap_or(&[]);
-        if buf.reserve_exact(len.saturating_add(1)).is_err()
-            || buf.extend(src).is_err()
-            || buf.push(0).is_err()
-        {
-            self.end(status::NO_MEMORY_MESSAGE);
+        if start == 0 || end != data.len() {
+            self.end(status::OTHER);
             return Rx::Done;
         }
-        Rx::Owned { opcode, buf }
+        crate::buffer::shift_left(data, start, end, 1);
+        if let Some(last) = data.last_mut() {
+            *last = 0;
+        }
+        Rx::InPlace {
+            opcode,
+            start: start - 1,
+            len: end - start,
+            restore: None,
+        }
     }
 }
 

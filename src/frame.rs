@@ -53,9 +53,6 @@ enum State {
     Error(i8),
 }
 
-/// Bit `op` set for the opcodes RFC 6455 defines (0, 1, 2, 8, 9, 10).
-const VALID_OPCODES: u16 = 0x0707;
-
 #[cfg_attr(test, derive(Debug))]
 pub struct Decoder {
     /// Payload bytes still due in state `Payload`; while a header is
@@ -126,40 +123,6 @@ impl Decoder {
         }
     }
 
-    /// Whole-frame fast path: when the decoder is between frames and a
-    /// valid frame lies wholly in `data[*pos..]` (header and payload),
-    /// returns its header and payload range and advances `*pos` past it;
-    /// the decoder stays between frames. Equivalent to the `Header`,
-    /// `Payload`, `End` sequence of [`Decoder::next`]. Otherwise `None`
-    /// without consuming anything: use `next`.
-    pub fn next_whole(
-        &mut self,
-        data: &[u8],
-        pos: &mut usize,
-    ) -> Option<(FrameHeader, usize, usize)> {
-        if self.state != State::Header || self.hlen != 0 {
-            return None;
-        }
-        let mut p = *pos;
-        let Some(Decoded::Header(h)) = self.whole_header(data, &mut p) else {
-            return None;
-        };
-        let end = usize::try_from(h.len)
-            .ok()
-            .and_then(|n| p.checked_add(n))
-            .filter(|&e| e <= data.len());
-        // Not wholly here: undo the header (nothing was consumed).
-        let Some(end) = end else {
-            self.state = State::Header;
-            self.remaining = 0;
-            return None;
-        };
-        self.state = State::Header;
-        self.remaining = 0;
-        *pos = end;
-        Some((h, p, end))
-    }
-
     /// True between frames: the next byte starts a header (used by the
     /// client's whole-message fast path).
     pub fn between_frames(&self) -> bool {
@@ -170,50 +133,6 @@ impl Decoder {
     /// next).
     pub fn at_frame_end(&self) -> bool {
         self.state == State::End
-    }
-
-    /// Decodes a valid header that lies wholly in `data[*pos..]` in one
-    /// step, for [`Decoder::next_whole`] (`next` goes byte by byte: a few
-    /// more instructions per header, ~380 B less flash). `None` (consuming
-    /// nothing) when the header is incomplete or invalid; the byte-wise path
-    /// then reports errors at the same byte.
-    fn whole_header(&mut self, data: &[u8], pos: &mut usize) -> Option<Decoded> {
-        let [b0, b1, ext @ ..] = data.get(*pos..)? else {
-            return None;
-        };
-        let (b0, b1) = (*b0, *b1);
-        let fin = b0 & 0x80 != 0;
-        let opcode = b0 & 0x0F;
-        let len7 = b1 & 0x7F;
-        // Reserved bits, a mask bit, reserved opcodes (bit `op` of
-        // VALID_OPCODES clear); control frames must be final with a 7-bit
-        // length of at most 125.
-        if (b0 & 0x70) | (b1 & 0x80) != 0
-            || (VALID_OPCODES >> opcode) & 1 == 0
-            || (opcode >= 8 && (len7 > MAX_CONTROL_PAYLOAD as u8 || !fin))
-        {
-            return None;
-        }
-        let (len, used) = match len7 {
-            126 => {
-                let [a, b, ..] = *ext else {
-                    return None;
-                };
-                (u64::from(u16::from_be_bytes([a, b])), 4)
-            }
-            127 => {
-                let l = ext.first_chunk::<8>()?;
-                (u64::from_be_bytes(*l), 10)
-            }
-            n => (u64::from(n), 2),
-        };
-        if len >> 63 != 0 {
-            return None;
-        }
-        *pos += used;
-        self.remaining = len;
-        self.state = if len == 0 { State::End } else { State::Payload };
-        Some(Decoded::Header(FrameHeader { fin, opcode, len }))
     }
 
     /// Takes one header byte; returns the header once complete, or an error.
@@ -821,52 +740,6 @@ mod tests {
             if let Some(Decoded::Error(_)) = last {
                 prop_assert_eq!(last, last_b);
                 prop_assert_eq!(pos, at, "error detected at the same byte");
-            }
-        }
-
-        #[test]
-        fn next_whole_matches_next(
-            frames in proptest::collection::vec(frame_strategy(), 1..6),
-            junk in proptest::collection::vec(any::<u8>(), 0..12),
-            cuts in proptest::collection::vec(any::<usize>(), 0..6),
-        ) {
-            // Whole frames where possible, `next` for the rest: the same
-            // events as `next` alone, in every segmentation.
-            let mut stream = Vec::new();
-            for (fin, op, p, ext) in &frames {
-                stream.extend(server_frame(*fin, *op, p, *ext));
-            }
-            stream.extend(&junk);
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (stream.len() + 1)).collect();
-            cuts.push(0);
-            cuts.push(stream.len());
-            cuts.sort_unstable();
-            let segs: Vec<&[u8]> = cuts.windows(2).map(|w| &stream[w[0]..w[1]]).collect();
-            let mut d = Decoder::new();
-            let mut out = Vec::new();
-            let mut wholes = 0;
-            'segs: for seg in &segs {
-                let mut pos = 0;
-                loop {
-                    if let Some((hd, s, e)) = d.next_whole(seg, &mut pos) {
-                        prop_assert_eq!(pos, e);
-                        wholes += 1;
-                        out.push(Ev::H(hd));
-                        if s < e {
-                            out.push(Ev::P(seg[s..e].to_vec()));
-                        }
-                        out.push(Ev::E);
-                        continue;
-                    }
-                    let Some(ev) = d.next(seg, &mut pos) else { break };
-                    if !record(&mut out, seg, ev) {
-                        break 'segs;
-                    }
-                }
-            }
-            prop_assert_eq!(out, decode_segments(&segs));
-            if segs.len() == 1 {
-                prop_assert!(wholes >= frames.len(), "one segment: every valid frame whole");
             }
         }
 

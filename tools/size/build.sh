@@ -16,18 +16,45 @@ case "$target" in
 esac
 lld=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/rust-lld
 if [[ -x "$lld" ]]; then link=("$lld" -flavor gnu); else link=(ld.lld); fi
-clang "${cflags[@]}" -std=c99 -Os -ffreestanding -fno-builtin -ffunction-sections -fdata-sections \
-  -Wall -Wextra -Werror -I"$root/include" -c "$here/image.c" -o "$out/image.o"
-"${link[@]}" --gc-sections -e _start --defsym=__heap_start=0x20010000 \
-  -o "$out/image.elf" "$out/image.o" "$archive"
-python3 "$here/elfsize.py" "$target" "$out/image.elf"
-# Variant: mem* from the platform's C library (as on the device) instead of
-# the archive's compiler_builtins copies.
-clang "${cflags[@]}" -std=c99 -Os -ffreestanding -fno-builtin -ffunction-sections -fdata-sections \
-  -Wall -Wextra -Werror -DPLATFORM_MEM -I"$root/include" -c "$here/image.c" -o "$out/image_libcmem.o"
-"${link[@]}" --gc-sections -e _start --defsym=__heap_start=0x20010000 \
-  -o "$out/image_libcmem.elf" "$out/image_libcmem.o" "$archive"
-python3 "$here/elfsize.py" "$target" "$out/image_libcmem.elf" |
-  sed 's/^size \([^ ]*\)/  (with the platform libc mem* instead of compiler_builtins: \1/; s/$/)/' 
+cc_image() { # <out.o> [defines...]
+  local o=$1; shift
+  clang "${cflags[@]}" -std=c99 -Os -ffreestanding -fno-builtin -ffunction-sections -fdata-sections \
+    -Wall -Wextra -Werror "$@" -I"$root/include" -c "$here/image.c" -o "$o"
+}
+link() { # <out.elf> <objects and flags...>
+  local e=$1; shift
+  "${link[@]}" --gc-sections -e _start --defsym=__heap_start=0x20010000 -o "$e" "$@"
+}
+# 1. As in a firmware link: mem* come from the platform's C library (ROM on
+#    the ESP8266), here tiny byte loops in image.c. This is the `size` line.
+cc_image "$out/image_libcmem.o" -DPLATFORM_MEM
+link "$out/image_libcmem.elf" "$out/image_libcmem.o" "$archive"
+python3 "$here/elfsize.py" "$target" "$out/image_libcmem.elf"
+# 2. Variant: the archive's own compiler_builtins mem* (a link without a C
+#    library).
+cc_image "$out/image.o"
+link "$out/image.elf" "$out/image.o" "$archive"
+python3 "$here/elfsize.py" "$target" "$out/image.elf" |
+  sed 's/^size \([^ ]*\)/  (with compiler_builtins mem* instead of the platform C library: \1/; s/$/)/'
+# 3. Baseline: the same stubs (allocator, port, platform mem*) kept alive
+#    without the library; image 1 minus this is the library's own share.
+roots=()
+for s in $(llvm-nm --defined-only "$out/image_libcmem.o" | awk '$2 ~ /[TtDdBbRr]/ && $3 != "_start" {print $3}'); do
+  roots+=("--undefined=$s")
+done
+cc_image "$out/image_base.o" -DPLATFORM_MEM -DBASELINE
+link "$out/image_base.elf" "${roots[@]}" "$out/image_base.o"
+{
+python3 "$here/elfsize.py" "$target" "$out/image_libcmem.elf" > "$out/size_image.txt"
+python3 "$here/elfsize.py" "$target" "$out/image_base.elf" > "$out/size_base.txt"
+python3 - "$target" "$out/size_image.txt" "$out/size_base.txt" <<'PY'
+import re, sys
+def tr(path):
+    d = dict(re.findall(r"(\w+)=(\d+)", open(path).read()))
+    return int(d["text"]) + int(d["rodata"])
+target, img, base = sys.argv[1], tr(sys.argv[2]), tr(sys.argv[3])
+print(f"library {target}: text+rodata={img - base} B (image {img} B - stubs and platform mem* {base} B)")
+PY
+} | tee "$out/library.txt"
 llvm-nm -S -C --size-sort "$out/image.elf" > "$out/symbols.txt"
 python3 "$here/bloat.py" "$target" 15 < "$out/symbols.txt" > "$out/bloat.txt"
