@@ -9,8 +9,11 @@
 #   make size        minimal images for thumbv7em-none-eabi and
 #                    riscv32imc-unknown-none-elf linked with --gc-sections
 #                    against the release archive of each target: one
-#                    `size <target> text= rodata= data= bss=` line each, then
-#                    the costliest symbols and modules
+#                    `size <target> text= rodata= data= bss=` line each (mem*
+#                    from the platform C library, as in a firmware link), the
+#                    compiler_builtins-mem* variant, the library's own share
+#                    (image minus a stubs-only baseline), the costliest
+#                    symbols and modules, and the 12 KiB budget check
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_CARGO := CARGO_TARGET_DIR=$(abspath $(BENCH_DIR))/target $(CARGO) --quiet
