@@ -673,18 +673,26 @@ pub extern "C" fn ws_send_long(
     };
     // A small frame with nothing queued goes from the stack straight to the
     // port (no heap); anything else through the send queue.
-    let r = run(ws, |c| {
-        c.send_via(op, payload, |frame| {
+    let r = with_engine(ws, None, |e| {
+        let r = e.client.send_via(op, payload, |frame| {
             // SAFETY: valid ws; `frame` (at most 128 bytes) is readable for
             // the call. The port copies it, calls no event before returning
             // and never touches `ws->engine`, borrowed here.
             unsafe { ws_port_send(ws, frame.as_ptr(), frame.len() as u16) }
-        })
+        });
+        // A frame the port took directly leaves nothing to do.
+        let act = r != Ok(true) && e.client.has_actions();
+        (r, act)
     });
+    let Some((r, act)) = r else {
+        return WS_ERR_NOT_CONNECTED;
+    };
+    if act {
+        drive(ws);
+    }
     match r {
-        None => WS_ERR_NOT_CONNECTED,
-        Some(Ok(())) => WS_OK,
-        Some(Err(e)) => e,
+        Ok(_) => WS_OK,
+        Err(e) => e,
     }
 }
 

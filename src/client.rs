@@ -401,13 +401,16 @@ impl Client {
     /// `DIRECT_FRAME` bytes, it is encoded on the stack and handed to `port`
     /// (`ws_port_send`: it copies the bytes and calls no event) instead of
     /// the heap send queue. A frame the port refuses (busy) is queued.
+    /// `Ok(true)`: the port took the frame directly and no action is due.
     pub fn send_via(
         &mut self,
         opcode: u8,
         payload: &[u8],
         port: impl FnOnce(&[u8]) -> i32,
-    ) -> Result<(), i32> {
-        let total = frame::header_len(payload.len()).saturating_add(payload.len());
+    ) -> Result<bool, i32> {
+        // A direct frame has a 7-bit length: 2 header bytes + the mask.
+        const HEADER: usize = 6;
+        let total = payload.len().saturating_add(HEADER);
         if total > DIRECT_FRAME
             || self.phase != Phase::Open
             || self.finish != NO_FINISH
@@ -415,31 +418,35 @@ impl Client {
             || self.parser.is_some()
             || !self.out.is_empty()
         {
-            return self.send(opcode, payload);
+            return self.send(opcode, payload).map(|()| false);
         }
         check_send_opcode(opcode, payload)?;
         let mut buf = [0u8; DIRECT_FRAME];
-        let dst = buf.get_mut(..total).ok_or(status::OTHER)?;
+        let (frame, _) = buf.split_at_mut(total.min(DIRECT_FRAME));
+        let Some(([b0, b1, m0, m1, m2, m3], body)) = frame.split_first_chunk_mut::<HEADER>() else {
+            return Err(status::OTHER);
+        };
         let mask = self.rng.mask();
-        let (h, body) = dst
-            .split_at_mut_checked(total - payload.len())
-            .ok_or(status::OTHER)?;
-        frame::write_header(h, true, opcode, payload.len(), mask);
+        *b0 = 0x80 | (opcode & 0x0F);
+        *b1 = 0x80 | payload.len() as u8;
+        [*m0, *m1, *m2, *m3] = mask;
         frame::mask_into(body, payload, mask, 0);
-        let r = port(dst);
+        let r = port(frame);
         if r == PORT_BUSY {
             // Sent once the due `ws_event_sent` has come.
             self.busy = true;
-            if self.out.extend(dst).is_err() {
+            if self.out.extend(frame).is_err() {
                 self.end(status::NO_MEMORY_SEND);
                 return Err(status::NO_MEMORY_SEND);
             }
-        } else if r < 0 {
-            self.end(r.saturating_add(status::ESPCONN_OFFSET));
-        } else {
-            self.inflight = self.inflight.saturating_add(1);
+            return Ok(false);
         }
-        Ok(())
+        if r < 0 {
+            self.end(r.saturating_add(status::ESPCONN_OFFSET));
+            return Ok(false);
+        }
+        self.inflight = self.inflight.saturating_add(1);
+        Ok(true)
     }
 
     /// Result of the `ws_port_send` for the chunk last returned by `poll`.
