@@ -249,7 +249,9 @@ fn mask_words(mask: [u8; 4], offset: usize) -> ([u8; 4], u64) {
     let m = u32::from_be_bytes(mask)
         .rotate_left(8 * (offset % 4) as u32)
         .to_be_bytes();
-    let w = u64::from_ne_bytes([m[0], m[1], m[2], m[3], m[0], m[1], m[2], m[3]]);
+    // The 4 bytes twice in memory order, whatever the byte order: the
+    // same 32-bit value in both halves.
+    let w = u64::from(u32::from_ne_bytes(m)) * 0x1_0000_0001;
     (m, w)
 }
 
