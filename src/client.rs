@@ -402,6 +402,7 @@ impl Client {
     /// (`ws_port_send`: it copies the bytes and calls no event) instead of
     /// the heap send queue. A frame the port refuses (busy) is queued.
     /// `Ok(true)`: the port took the frame directly and no action is due.
+    #[inline]
     pub fn send_via(
         &mut self,
         opcode: u8,
