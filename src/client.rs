@@ -412,13 +412,9 @@ impl Client {
         // A direct frame has a 7-bit length: 2 header bytes + the mask.
         const HEADER: usize = 6;
         let total = payload.len().saturating_add(HEADER);
-        if total > DIRECT_FRAME
-            || self.phase != Phase::Open
-            || self.finish != NO_FINISH
-            || self.busy
-            || self.parser.is_some()
-            || !self.out.is_empty()
-        {
+        // Open implies no final status yet (`end` leaves Open) and no
+        // response parser (freed when the connection opens).
+        if total > DIRECT_FRAME || self.phase != Phase::Open || self.busy || !self.out.is_empty() {
             return self.send(opcode, payload).map(|()| false);
         }
         check_send_opcode(opcode, payload)?;
