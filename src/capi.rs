@@ -17,7 +17,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::buffer::{Boxed, Buf};
-use crate::client::{Action, Client, Options, Rx};
+use crate::client::{Action, Client, Options, Rx, UserOpcode};
 use crate::handshake::Header;
 use crate::status;
 use crate::url;
@@ -656,12 +656,9 @@ pub extern "C" fn ws_send_long(
     message: *const c_char,
     length: usize,
 ) -> c_int {
-    let Ok(op) = u8::try_from(opCode) else {
+    let Some(op) = u8::try_from(opCode).ok().and_then(UserOpcode::new) else {
         return WS_ERR_BAD_OPCODE;
     };
-    if !matches!(op, 1 | 2 | 9 | 10) {
-        return WS_ERR_BAD_OPCODE;
-    }
     let payload: &[u8] = if length == 0 {
         &[]
     } else if message.is_null() {

@@ -203,6 +203,20 @@ pub struct Client {
     rng: Rng,
 }
 
+/// An opcode a user may send: text (1), binary (2), ping (9) or pong (10).
+/// Checked once where it comes in (the C API).
+#[derive(Clone, Copy)]
+pub struct UserOpcode(u8);
+
+impl UserOpcode {
+    pub const fn new(op: u8) -> Option<UserOpcode> {
+        match op {
+            1 | 2 | 9 | 10 => Some(UserOpcode(op)),
+            _ => None,
+        }
+    }
+}
+
 /// Opcodes a user may send: text, binary, and ping/pong up to 125 bytes.
 fn check_send_opcode(opcode: u8, payload: &[u8]) -> Result<(), i32> {
     match opcode {
@@ -405,10 +419,11 @@ impl Client {
     #[inline]
     pub fn send_via(
         &mut self,
-        opcode: u8,
+        opcode: UserOpcode,
         payload: &[u8],
         port: impl FnOnce(&[u8]) -> i32,
     ) -> Result<bool, i32> {
+        let UserOpcode(opcode) = opcode;
         // A direct frame has a 7-bit length: 2 header bytes + the mask.
         const HEADER: usize = 6;
         let total = payload.len().saturating_add(HEADER);
@@ -417,7 +432,8 @@ impl Client {
         if total > DIRECT_FRAME || self.phase != Phase::Open || self.busy || !self.out.is_empty() {
             return self.send(opcode, payload).map(|()| false);
         }
-        check_send_opcode(opcode, payload)?;
+        // No opcode check: a `UserOpcode` is valid, and a direct payload
+        // (at most 122 bytes) is short enough for a ping or pong.
         let mut buf = [0u8; DIRECT_FRAME];
         let (frame, _) = buf.split_at_mut(total.min(DIRECT_FRAME));
         let Some(([b0, b1, m0, m1, m2, m3], body)) = frame.split_first_chunk_mut::<HEADER>() else {
@@ -1694,6 +1710,7 @@ pub(crate) mod tests {
     /// 0 if it was queued instead.
     fn direct(h: &mut H, op: u8, payload: &[u8], r: i32) -> Result<usize, i32> {
         let mut got = Vec::new();
+        let op = UserOpcode::new(op).ok_or(status::BAD_OPCODE)?;
         h.c.send_via(op, payload, |f| {
             got = f.to_vec();
             r
