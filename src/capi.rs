@@ -780,7 +780,9 @@ pub extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize)
         // Within a segment the next frame is usually a whole message.
         while pos != 0 {
             let whole = with_engine(ws, Some(serial), |e| {
-                // SAFETY: as below.
+                // SAFETY: the port passes `len` writable bytes at `data`,
+                // valid for this call; this slice lives only inside this
+                // closure.
                 let seg = unsafe { core::slice::from_raw_parts_mut(data, len) };
                 e.client.whole_message(seg, &mut pos)
             });
