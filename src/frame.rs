@@ -289,14 +289,13 @@ pub fn mask_into(dst: &mut [u8], src: &[u8], mask: [u8; 4], offset: usize) {
         let (d64, dst) = dst.as_chunks_mut::<64>();
         let (s64, src) = src.as_chunks::<64>();
         for (d, s) in d64.iter_mut().zip(s64) {
-            for (d, s) in d
-                .as_chunks_mut::<16>()
-                .0
-                .iter_mut()
-                .zip(s.as_chunks::<16>().0)
-            {
-                *d = xor16(s, w);
-            }
+            let ([d0, d1, d2, d3], []) = d.as_chunks_mut::<16>() else {
+                continue;
+            };
+            let ([s0, s1, s2, s3], []) = s.as_chunks::<16>() else {
+                continue;
+            };
+            [*d0, *d1, *d2, *d3] = [xor16(s0, w), xor16(s1, w), xor16(s2, w), xor16(s3, w)];
         }
         (dst, src)
     };
