@@ -94,6 +94,33 @@ fn send(c: &mut Criterion) {
         );
         drop(ours);
 
+        // Framing and masking alone, into a buffer, as the peers below do
+        // (no port call, no ws_event_sent): the library's frame encoder with
+        // a mask from the same kind of generator embedded-websocket gets.
+        let mut out = vec![0u8; size + 14];
+        let mut rng = wsbench::DetRng::new(7);
+        g.bench_function("ours-framing", |b| {
+            b.iter(|| {
+                let p = black_box(payload);
+                let mut mask = [0u8; 4];
+                rng.fill(&mut mask);
+                let h = websocket::frame::write_header(&mut out, true, 2, p.len(), mask);
+                assert!(h > 0);
+                websocket::frame::mask_into(&mut out[h..h + p.len()], p, mask, 0);
+                h + p.len()
+            })
+        });
+        // Unmasking the last frame gives the payload back (all zero: skipped
+        // by a filter).
+        let h = websocket::frame::header_len(size);
+        let mask = [out[h - 4], out[h - 3], out[h - 2], out[h - 1]];
+        let mut back = vec![0u8; size];
+        websocket::frame::mask_into(&mut back, &out[h..h + size], mask, 0);
+        assert!(
+            back == payload || out.iter().all(|&b| b == 0),
+            "ours-framing: wrong frame"
+        );
+
         let mut tung = Tung::open();
         g.bench_function("tungstenite", |b| {
             b.iter(|| tung.send(black_box(payload)).unwrap())

@@ -110,6 +110,22 @@ fn main() -> ExitCode {
         }
     }
     println!("(ours x = peer median / our median: above 1.00 means libwebsocket is faster)");
+    for group in ["send_16B", "send_1000B"] {
+        match (
+            median_ns(dir, group, "ours-framing"),
+            median_ns(dir, group, "embedded-websocket"),
+        ) {
+            (Some(f), Some(e)) => println!(
+                "{group:<18} framing + masking only (no port call, no ws_event_sent): {}, embedded-websocket x {:.2}",
+                time(f),
+                e / f
+            ),
+            _ => {
+                println!("{group:<18} framing only: (missing)");
+                missing += 1;
+            }
+        }
+    }
     for group in ["mask_1KiB", "mask_64KiB"] {
         match (
             median_ns(dir, group, "mask_into"),
