@@ -110,38 +110,35 @@ fn main() -> ExitCode {
         }
     }
     println!("(ours x = peer median / our median: above 1.00 means libwebsocket is faster)");
+    // Two benches of one group side by side: `line(a, b)` of their medians.
+    let mut pair = |group: &str, a: &str, b: &str, line: &dyn Fn(f64, f64) -> String| match (
+        median_ns(dir, group, a),
+        median_ns(dir, group, b),
+    ) {
+        (Some(x), Some(y)) => println!("{group:<18} {}", line(x, y)),
+        _ => {
+            println!("{group:<18} {a} / {b}: (missing)");
+            missing += 1;
+        }
+    };
     for group in ["send_16B", "send_1000B"] {
-        match (
-            median_ns(dir, group, "ours-framing"),
-            median_ns(dir, group, "embedded-websocket"),
-        ) {
-            (Some(f), Some(e)) => println!(
-                "{group:<18} framing + masking only (no port call, no ws_event_sent): {}, embedded-websocket x {:.2}",
+        pair(group, "ours-framing", "embedded-websocket", &|f, e| {
+            format!(
+                "framing + masking only (no port call, no ws_event_sent): {}, embedded-websocket x {:.2}",
                 time(f),
                 e / f
-            ),
-            _ => {
-                println!("{group:<18} framing only: (missing)");
-                missing += 1;
-            }
-        }
+            )
+        });
     }
     for group in ["mask_1KiB", "mask_64KiB"] {
-        match (
-            median_ns(dir, group, "mask_into"),
-            median_ns(dir, group, "copy"),
-        ) {
-            (Some(m), Some(c)) => println!(
-                "{group:<18} mask_into {} vs copy {}: mask/copy = {:.2}",
+        pair(group, "mask_into", "copy", &|m, c| {
+            format!(
+                "mask_into {} vs copy {}: mask/copy = {:.2}",
                 time(m),
                 time(c),
                 m / c
-            ),
-            _ => {
-                println!("{group:<18} (missing)");
-                missing += 1;
-            }
-        }
+            )
+        });
     }
     if missing > 0 {
         eprintln!(
