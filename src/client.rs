@@ -217,11 +217,10 @@ impl UserOpcode {
     }
 }
 
-/// Opcodes a user may send: text, binary, and ping/pong up to 125 bytes.
+/// Opcodes a user may send ([`UserOpcode`]); ping/pong up to 125 bytes.
 fn check_send_opcode(opcode: u8, payload: &[u8]) -> Result<(), i32> {
-    match opcode {
-        1 | 2 => Ok(()),
-        9 | 10 if payload.len() <= frame::MAX_CONTROL_PAYLOAD => Ok(()),
+    match UserOpcode::new(opcode) {
+        Some(_) if opcode < OP_CLOSE || payload.len() <= frame::MAX_CONTROL_PAYLOAD => Ok(()),
         _ => Err(status::BAD_OPCODE),
     }
 }
