@@ -1,0 +1,1 @@
+# mk/emu.mk — (being written)

@@ -1,0 +1,1 @@
+# mk/firmware.mk — (being written)

@@ -1,0 +1,1 @@
+# mk/layout.mk — (being written)

@@ -1,0 +1,1 @@
+# mk/oldmodule.mk — (being written)

@@ -1,0 +1,1 @@
+# mk/xtensa.mk — (being written)
