@@ -11,10 +11,10 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_ushort, c_void, CStr};
 use core::marker::PhantomData;
 use core::ptr;
-use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::buffer::{Boxed, Buf};
 use crate::client::{Action, Client, Options, Rx, UserOpcode};
@@ -262,12 +262,21 @@ struct Engine {
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(core::mem::size_of::<Engine>() <= 200);
 
-static SERIAL: AtomicU32 = AtomicU32::new(0);
+/// The connection counter behind `Engine::serial`. A plain cell, not an
+/// atomic: the LX106 (ESP8266) has no atomic instructions, so an atomic
+/// load/store would become a libcall the firmware does not provide.
+struct SerialCounter(Cell<u32>);
+
+// SAFETY: the library is single-threaded by contract (every entry point is
+// called from the platform's one event loop, never concurrently), so the
+// cell is never accessed from two threads.
+unsafe impl Sync for SerialCounter {}
+
+static SERIAL: SerialCounter = SerialCounter(Cell::new(0));
 
 fn next_serial() -> u32 {
-    // Single-threaded by contract; load/store works on targets without CAS.
-    let s = SERIAL.load(Ordering::Relaxed).wrapping_add(1);
-    SERIAL.store(s, Ordering::Relaxed);
+    let s = SERIAL.0.get().wrapping_add(1);
+    SERIAL.0.set(s);
     s
 }
 
