@@ -31,7 +31,7 @@ HOST_TLS_LIBS := $(if $(HOST_TLS),-lssl -lcrypto)
 
 HOST_WARN := -Wall -Wextra
 HOST_INC := -I$(HOST_DIR)/sdk -I$(HOST_BUILD)/include
-HOST_CFLAGS := -std=c99 $(HOST_WARN) -O2 -g $(HOST_INC) $(HOST_TLS_CFLAGS)
+HOST_CFLAGS := -std=c99 $(HOST_WARN) -O2 -g -D_C_TYPES_H_ $(HOST_INC) $(HOST_TLS_CFLAGS)
 HOST_WRAP := -Wl,--wrap=malloc,--wrap=free,--wrap=realloc,--wrap=calloc
 HOST_LDFLAGS := $(HOST_WRAP) $(HOST_TLS_LIBS) -lpthread -ldl -lm
 # libm/libc go before the Rust archive, or its compiler_builtins would supply

@@ -28,7 +28,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "c_types.h"
 #include "os_type.h"
 #include "osapi.h"
 #include "mem.h"

@@ -37,7 +37,6 @@
 #include <openssl/x509_vfy.h>
 #endif
 
-#include "c_types.h"
 #include "espconn.h"
 #include "fake_sdk.h"
 #include "lwip/dns.h"

@@ -4,7 +4,9 @@
 #ifndef FAKE_SDK_ESPCONN_H
 #define FAKE_SDK_ESPCONN_H
 
-#include "c_types.h"
+#include "lwip/err.h"
+#include "lwip/dns.h"
+#include "os_type.h"
 #include "lwip/ip_addr.h"
 
 typedef sint8 err_t_espconn;

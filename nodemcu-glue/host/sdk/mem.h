@@ -5,7 +5,8 @@
 #define FAKE_SDK_MEM_H
 
 #include <stdlib.h>
-#include "c_types.h"
+#include <stdint.h>
+#include <stdbool.h>
 
 #define os_malloc(s) malloc(s)
 #define os_zalloc(s) calloc(1, (s))

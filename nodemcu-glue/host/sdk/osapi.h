@@ -4,7 +4,6 @@
 
 #include <string.h>
 #include <stdio.h>
-#include "c_types.h"
 #include "os_type.h"
 
 void ets_timer_setfn(ETSTimer *ptimer, ETSTimerFunc *pfunction, void *parg);

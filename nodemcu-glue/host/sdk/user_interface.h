@@ -2,7 +2,6 @@
 #ifndef FAKE_SDK_USER_INTERFACE_H
 #define FAKE_SDK_USER_INTERFACE_H
 
-#include "c_types.h"
 #include "os_type.h"
 #include "osapi.h"
 #include "lwip/ip_addr.h"

@@ -21,7 +21,6 @@
 #include <openssl/x509.h>
 #endif
 
-#include "c_types.h"
 #include "espconn.h"
 #include "fake_sdk.h"
 #include "lwip/dns.h"
