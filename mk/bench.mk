@@ -23,21 +23,12 @@ CG_BIN := $(BENCH_DIR)/cg_bench
 HEAP32_TARGET := i686-unknown-linux-gnu
 HEAP32_BIN := $(BENCH_DIR)/cg_heap32
 
-.PHONY: bench bench-criterion bench-heap bench-heap32 bench-callgrind size size-tools bench-tools \
-  heap32-tools
+.PHONY: bench bench-criterion bench-heap bench-heap32 bench-callgrind size size-tools
 
-# valgrind for callgrind; clang for the bare-metal C of the size images
-# (the linker is rustup's rust-lld).
-bench-tools:
-	@command -v valgrind >/dev/null 2>&1 || { apt-get update -q >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null; }
-
-# 32-bit host build for the heap figures at the device's pointer width.
-heap32-tools:
-	@rustup target list --installed | grep -qx $(HEAP32_TARGET) || rustup target add $(HEAP32_TARGET)
-	@echo 'int main(void){return 0;}' > $(BENCH_DIR)/m32.c
-	@$(CC) -m32 $(BENCH_DIR)/m32.c -o $(BENCH_DIR)/m32 2>/dev/null || { apt-get update -q >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-multilib >/dev/null; }
+# Packages (make deps): valgrind for callgrind; gcc-multilib and the i686
+# Rust target for the heap figures at the device's pointer width.
+DEPS_APT += valgrind gcc-multilib
+DEPS_RUSTUP += $(HEAP32_TARGET)
 
 size-tools:
 	@{ command -v clang >/dev/null 2>&1 && command -v llvm-nm >/dev/null 2>&1; } || { \
@@ -63,7 +54,6 @@ bench-heap:
 	$(BENCH_CARGO) run --release $(BENCH_MANIFEST) --bin heap
 
 bench-heap32: | $(BENCH_DIR)
-	@$(MAKE) --no-print-directory heap32-tools
 	$(CARGO) rustc -q --release --lib --crate-type staticlib --target $(HEAP32_TARGET)
 	$(CC) -m32 -std=c99 -O2 -Wall -Wextra -Werror -DCOUNT_HEAP -Iinclude tools/callgrind/cg_bench.c \
 	  target/$(HEAP32_TARGET)/release/libwebsocket.a -Wl,--wrap=malloc,--wrap=realloc,--wrap=free \
@@ -78,7 +68,7 @@ $(CG_BIN): tools/callgrind/cg_bench.c include/websocketclient.h $(BUILD)/libwebs
 	@mkdir -p $(@D)
 	$(CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Iinclude $< $(BUILD)/libwebsocket.a -o $@
 
-bench-callgrind: bench-tools $(CG_BIN)
+bench-callgrind: $(CG_BIN)
 	@echo "== callgrind (release archive, instructions in run_workload) =="
 	tools/callgrind/run.sh $(CG_BIN) $(BENCH_DIR)/callgrind
 

@@ -41,8 +41,7 @@ CONF_WSTEST_VENV := $(CONF_DIR)/wstest-venv
 CONF_RUN = $(CONF_VENV)/bin/python $(CONF_SRC)/run.py
 
 .PHONY: conformance conformance-ws conformance-wss conformance-quick conformance-quick-wss \
-        conformance-selftest conformance-install conformance-asan conformance-quick-asan \
-        conformance-openssl
+        conformance-selftest conformance-install conformance-asan conformance-quick-asan
 TEST_TARGETS += conformance-selftest conformance-quick conformance-quick-wss conformance-quick-asan
 
 # Python 3 tools (shared build/venv: create it only if missing).
@@ -65,11 +64,7 @@ $(CONF_DIR)/wstest.stamp: $(CONF_SRC)/requirements-py27.txt $(CONF_DIR)/py3.stam
 conformance-install: $(CONF_DIR)/py3.stamp $(CONF_DIR)/wstest.stamp
 
 # The openssl command line tool makes the wss:// runs' certificate.
-conformance-openssl:
-	@command -v openssl >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q openssl >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null && apt-get install -y -q openssl >/dev/null; }; \
-	  else sudo -n apt-get install -y -q openssl >/dev/null; fi; }
+DEPS_APT += openssl
 
 # $(call conf_client,RUNNER): the client command; run.py fills in {url} {agent}
 conf_client = env WS_BASE_URL={url} WS_AGENT={agent} \
@@ -83,7 +78,7 @@ conf_quick = $(CONF_RUN) --engine kosoku --out $(CONF_DIR)/$(1) --timeout 600 \
   -- $(call conf_client,$(2))
 
 # ws:// then wss://; the second runs even when the first fails, either fails the target.
-conformance: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP) conformance-openssl
+conformance: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP)
 	@st=0; \
 	$(call conf_full,full,$(CONF_RUNNER)) || { echo "conformance: ws:// FAILED"; st=1; }; \
 	$(call conf_full,full-wss,$(CONF_RUNNER),--tls) || { echo "conformance: wss:// FAILED"; st=1; }; \
@@ -92,13 +87,13 @@ conformance: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP) conformance-openssl
 conformance-ws: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP)
 	$(call conf_full,full,$(CONF_RUNNER))
 
-conformance-wss: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP) conformance-openssl
+conformance-wss: $(CONF_FULL_DEPS) $(CONF_RUNNER_DEP)
 	$(call conf_full,full-wss,$(CONF_RUNNER),--tls)
 
 conformance-quick: $(CONF_DIR)/py3.stamp $(CONF_RUNNER_DEP)
 	$(call conf_quick,quick,$(CONF_RUNNER))
 
-conformance-quick-wss: $(CONF_DIR)/py3.stamp $(CONF_RUNNER_DEP) conformance-openssl
+conformance-quick-wss: $(CONF_DIR)/py3.stamp $(CONF_RUNNER_DEP)
 	$(call conf_quick,quick-wss,$(CONF_RUNNER),,--tls)
 
 # The same under AddressSanitizer + UBSan (build/asan/nodemcu-lua): any memory

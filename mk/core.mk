@@ -23,6 +23,9 @@ XTENSA_TARGET ?=
 XTENSA_TOOLCHAIN ?= esp
 VALGRIND ?= valgrind
 
+DEPS_APT += valgrind
+DEPS_RUSTUP += $(CROSS_TARGETS)
+
 .PHONY: doc-check lib header-check core-test core-cargo-test core-c-test cross cross-check
 ALL_TARGETS += lib
 TEST_TARGETS += header-check core-test doc-check cross-check
@@ -62,9 +65,6 @@ $(BUILD)/test_core: tests/c/test_core.c include/websocketclient.h $(CORE_LIB)
 
 core-c-test: $(BUILD)/test_core
 	$(BUILD)/test_core
-	@command -v $(VALGRIND) >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q valgrind >/dev/null; \
-	  else sudo -n apt-get install -y -q valgrind >/dev/null; fi; }
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all $(BUILD)/test_core
 
 cross:

@@ -7,7 +7,7 @@
 # and without network access when nothing is missing; `make` and `make test`
 # run it first. Python packages live in build/venv and are installed by the
 # stamps of mk/tests.mk and mk/conformance.mk (project-local, not system-wide).
-DEPS_APT := gcc make python3 python3-venv
+DEPS_APT := gcc make
 DEPS_RUSTUP :=
 DEPS_TOOLCHAINS :=
 DEPS_CARGO :=

@@ -10,18 +10,17 @@ FUZZ_TARGETS ?= url utf8 handshake_request handshake_response frame_decoder engi
 FUZZ_SECONDS ?= 600
 FUZZ_PYTHON ?= python3
 
-.PHONY: fuzz-setup fuzz-build fuzz-lib-test fuzz-corpus fuzz-quick fuzz-smoke fuzz-long
+.PHONY: fuzz-build fuzz-lib-test fuzz-corpus fuzz-quick fuzz-smoke fuzz-long
 
-# Idempotent tool installation: nightly toolchain and cargo-fuzz only if missing.
-fuzz-setup:
-	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-	@command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+# The nightly toolchain and cargo-fuzz come from the package step (make deps).
+DEPS_TOOLCHAINS += nightly
+DEPS_CARGO += cargo-fuzz:cargo-fuzz
 
-fuzz-build: fuzz-setup
+fuzz-build:
 	cd fuzz && cargo +nightly fuzz build --debug-assertions
 
 # Unit tests of the reference decoders the targets compare against.
-fuzz-lib-test: fuzz-setup
+fuzz-lib-test:
 	cd fuzz && cargo +nightly test --lib --quiet
 
 fuzz-corpus:

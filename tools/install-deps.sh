@@ -65,5 +65,5 @@ done
 # cargo tools.
 for ct in "${cargo_tools[@]}"; do
   crate=${ct%%:*} bin=${ct##*:}
-  command -v "$bin" >/dev/null 2>&1 || cargo install "$crate" --locked
+  command -v "$bin" >/dev/null 2>&1 || cargo install -q "$crate" --locked
 done
