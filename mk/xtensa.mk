@@ -1,1 +1,21 @@
-# mk/xtensa.mk — (being written)
+# mk/xtensa.mk — the library for the ESP8266's Xtensa LX106 core, from
+# registry packages only (stable rustc, Debian llvm-22, binutils-xtensa-lx106).
+#   make xtensa        $(XTENSA_ARCHIVE): whole-program IR for a 32-bit proxy
+#                      target, retargeted to xtensa, llc-22 -mcpu=esp8266, GNU
+#                      as; refuses (fails) whenever that could give a wrong
+#                      archive (tools/xtensa/build.sh, docs/xtensa.md)
+# `make cross` builds it too. Other fragments depend on $(XTENSA_ARCHIVE).
+XTENSA_DIR := $(BUILD)/cross/xtensa-lx106
+XTENSA_ARCHIVE := $(XTENSA_DIR)/libwebsocket.a
+XTENSA_PROXY := riscv32imc-unknown-none-elf
+XTENSA_SCRIPTS := $(wildcard tools/xtensa/*.sh tools/xtensa/*.py tools/xtensa/*.txt)
+
+DEPS_APT += llvm-22 binutils-xtensa-lx106 gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
+DEPS_RUSTUP += $(XTENSA_PROXY)
+
+.PHONY: xtensa
+
+xtensa: $(XTENSA_ARCHIVE)
+
+$(XTENSA_ARCHIVE): $(wildcard src/*.rs) Cargo.toml Cargo.lock build.rs $(XTENSA_SCRIPTS)
+	PROXY_TARGET=$(XTENSA_PROXY) tools/xtensa/build.sh $@

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Usage: tools/xtensa/build.sh <out/libwebsocket.a>
+# Builds the library for the ESP8266's Xtensa LX106 core from registry
+# packages only (stable rustc + Debian llvm-22 + binutils-xtensa-lx106):
+#   1. whole-program (post-LTO) LLVM IR for a 32-bit little-endian proxy
+#      target without atomics (riscv32imc-unknown-none-elf);
+#   2. retarget the IR text to xtensa (tools/xtensa/retarget.py);
+#   3. opt --strip-debug, llc -mtriple=xtensa -mcpu=esp8266 to assembly
+#      (function/data sections, no jump tables);
+#   4. GNU as (--text-section-literals --longcalls), ar.
+# It refuses (exit 1 with a message) whenever the route could produce a
+# wrong archive: see docs/xtensa.md. Intermediate files stay next to the
+# archive (proxy.ll, xtensa.ll, websocket.s, websocket.o, undefined.txt).
+# Overridable: CARGO, LLC, OPT, XTENSA_PREFIX, PROXY_TARGET.
+set -euo pipefail
+out=${1:?usage: $0 <out/libwebsocket.a>}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+CARGO=${CARGO:-cargo}
+LLC=${LLC:-llc-22}
+OPT=${OPT:-opt-22}
+XP=${XTENSA_PREFIX:-xtensa-lx106-elf-}
+PROXY_TARGET=${PROXY_TARGET:-riscv32imc-unknown-none-elf}
+PROXY_TRIPLE=${PROXY_TRIPLE:-riscv32}   # the LLVM triple rustc writes for it
+die() { echo "xtensa-build: FAIL: $*" >&2; exit 1; }
+
+for t in "$LLC" "$OPT" "${XP}as" "${XP}ar" "${XP}nm" "${XP}readelf" rustc python3; do
+  command -v "$t" >/dev/null || die "$t not found (make deps installs llvm-22 and binutils-xtensa-lx106)"
+done
+
+# 1. One LLVM major for rustc's IR and the Debian tools that read it. IR
+#    text from another major may not parse, or (worse) parse with other
+#    meaning; refuse rather than guess.
+major() { sed -n 's/.*LLVM version:\{0,1\} \([0-9][0-9]*\)\..*/\1/p' | head -1; }
+rustc_llvm=$(rustc -vV | major)
+llc_llvm=$("$LLC" --version | major)
+opt_llvm=$("$OPT" --version | major)
+[ -n "$rustc_llvm" ] && [ -n "$llc_llvm" ] && [ -n "$opt_llvm" ] ||
+  die "cannot read the LLVM versions (rustc: '$rustc_llvm', $LLC: '$llc_llvm', $OPT: '$opt_llvm')"
+[ "$rustc_llvm" = "$llc_llvm" ] && [ "$rustc_llvm" = "$opt_llvm" ] ||
+  die "rustc is built on LLVM $rustc_llvm but $LLC/$OPT are LLVM $llc_llvm/$opt_llvm;" \
+      "this route needs the same major (e.g. LLC=llc-$rustc_llvm OPT=opt-$rustc_llvm), or use" \
+      "the espup route: make cross XTENSA_TARGET=xtensa-esp8266-none-elf XTENSA_TOOLCHAIN=esp"
+cpus=$("$LLC" -mtriple=xtensa -mcpu=help </dev/null 2>&1 || true)
+grep -qw esp8266 <<<"$cpus" ||
+  die "$LLC has no xtensa target with the esp8266 CPU"
+
+work=$(cd "$(dirname "$out")" 2>/dev/null && pwd || { mkdir -p "$(dirname "$out")" && cd "$(dirname "$out")" && pwd; })
+mkdir -p "$work"
+
+# 2. The post-LTO module of the crate and core for the proxy target (its own
+#    cargo target dir: the extra --emit must not flip the fingerprint of the
+#    ordinary riscv32 build that `make cross`/`make size` share).
+rustup target list --installed 2>/dev/null | grep -qx "$PROXY_TARGET" ||
+  die "rustup target $PROXY_TARGET is not installed (make deps)"
+rm -f "$work/proxy.ll"
+(cd "$root" && CARGO_TARGET_DIR="$work/target" "$CARGO" rustc -q --release --lib \
+  --crate-type staticlib --target "$PROXY_TARGET" -- --emit="llvm-ir=$work/proxy.ll,link")
+[ -s "$work/proxy.ll" ] || die "rustc wrote no IR to $work/proxy.ll"
+
+# 3. Xtensa's data layout, from LLVM itself (an empty module gets the
+#    target's default), then check that every type the front end laid out
+#    for the proxy has the same size and ABI alignment under it.
+: > "$work/empty.ll"
+xlayout=$("$OPT" -mtriple=xtensa -S "$work/empty.ll" -o - | sed -n 's/^target datalayout = "\(.*\)"$/\1/p')
+[ -n "$xlayout" ] || die "$OPT printed no xtensa datalayout"
+playout=$(sed -n 's/^target datalayout = "\(.*\)"$/\1/p' "$work/proxy.ll")
+probe() { # <datalayout> -> "type size align ..." as LLVM computes them
+  { echo "target datalayout = \"$1\""
+    for t in i1 i8 i16 i32 i64 i128 ptr float double; do
+      echo "define i32 @size_$t() { ret i32 ptrtoint (ptr getelementptr ($t, ptr null, i32 1) to i32) }"
+      echo "define i32 @align_$t() { ret i32 ptrtoint (ptr getelementptr ({i8, $t}, ptr null, i32 0, i32 1) to i32) }"
+    done; } > "$work/probe.ll"
+  "$OPT" -passes=instcombine -S "$work/probe.ll" -o - |
+    awk '/^define/ { sub(/.*@/, ""); sub(/\(.*/, ""); n = $0 } /ret i32/ { print n "=" $3 }' | tr '\n' ' '
+}
+pl=$(probe "$playout"); xl=$(probe "$xlayout")
+[ "$(wc -w <<<"$pl")" = 18 ] || die "layout probe failed: $pl"
+[ "$pl" = "$xl" ] || die "the proxy's type layout differs from xtensa's:" \
+  "proxy ($playout): $pl; xtensa ($xlayout): $xl"
+grep -q '^e-' <<<"$playout" && grep -q '^e-' <<<"$xlayout" || die "not both little-endian"
+
+python3 "$here/retarget.py" "$work/proxy.ll" "$work/retargeted.ll" "$xlayout" "$PROXY_TRIPLE" ||
+  die "retargeting refused (see above)"
+"$OPT" --strip-debug -S "$work/retargeted.ll" -o "$work/xtensa.ll"
+
+# 4. Code generation. GNU as, not llc's object writer (it mis-aligns L32R
+#    literal fixups); no jump tables (their .rodata would follow the L32R
+#    literal it needs); --longcalls as the firmware's -mlongcalls (flash
+#    code at 0x402xxxxx calls ROM and IRAM beyond CALL0's +-512 KiB).
+"$LLC" -mtriple=xtensa -mcpu=esp8266 -O2 --function-sections --data-sections \
+  --min-jump-table-entries=1000000 -filetype=asm "$work/xtensa.ll" -o "$work/websocket.s"
+if grep -nE '^\.?LJTI|jump table' "$work/websocket.s" | head -3 | grep -q .; then
+  die "llc emitted a jump table (see $work/websocket.s)"
+fi
+"${XP}as" --text-section-literals --longcalls "$work/websocket.s" -o "$work/websocket.o"
+rm -f "$work/libwebsocket.a.tmp"
+"${XP}ar" rcD "$work/libwebsocket.a.tmp" "$work/websocket.o"
+
+# 5. What the archive is: ELF machine 94 (EM_XTENSA) for every member, and
+#    no undefined symbol outside tools/xtensa/allowed-undefined.txt.
+mach=$(od -An -tu2 -j18 -N2 "$work/websocket.o" | tr -d ' ')
+[ "$mach" = 94 ] || die "websocket.o has ELF machine $mach, not 94 (Xtensa)"
+"${XP}nm" -u "$work/libwebsocket.a.tmp" | awk 'NF == 2 && $1 == "U" { print $2 }' | sort -u > "$work/undefined.txt"
+grep -v '^#' "$here/allowed-undefined.txt" | grep -v '^$' | sort -u > "$work/allowed.txt"
+extra=$(comm -23 "$work/undefined.txt" "$work/allowed.txt")
+echo "xtensa-build: undefined symbols: $(tr '\n' ' ' < "$work/undefined.txt")"
+[ -z "$extra" ] || die "undefined symbols outside tools/xtensa/allowed-undefined.txt: $(tr '\n' ' ' <<<"$extra")" \
+  "(atomics need __atomic_*, floats need soft-float helpers: neither is expected in this library)"
+"${XP}nm" --defined-only "$work/websocket.o" | grep -q ' T ws_connect$' || die "ws_connect is not defined"
+mv "$work/libwebsocket.a.tmp" "$out"
+echo "xtensa-build: $out (LLVM $rustc_llvm, proxy $PROXY_TARGET, ELF machine 94)"
