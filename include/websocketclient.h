@@ -220,14 +220,33 @@ typedef struct header_t {
 } header_t;
 
 /*
- A connection, allocated by the caller. Before `ws_connect` only
- `connectionState` (0 or 4), `extraHeaders`, `reservedData` and the
+ A connection, allocated by the caller. Before the first `ws_connect`
+ only `connectionState` (0), `extraHeaders`, `reservedData` and the
  callbacks need to be set; the rest may be garbage.
  */
 typedef struct ws_info {
   /*
-   0 idle, 1 resolving, 2 TCP connecting, 3 connected (handshake and
-   open phase), 4 closing or closed.
+   Written by the library; the caller sets 0 before the first
+   `ws_connect` and otherwise only reads it:
+
+   * 0 never connected (the library never writes 0).
+   * 1 resolving: set by `ws_connect` once the URL is valid, before
+     `ws_port_resolve`.
+   * 2 TCP (TLS) connecting: the name is resolved (`ws_event_resolved`,
+     or at once inside `ws_connect` when the port resolves at once).
+   * 3 connected: from `ws_event_connected` through the opening
+     handshake, the open connection and any closing handshake
+     (`ws_close`, the server's close frame, a protocol error's close)
+     until the connection is torn down.
+   * 4 ended: the connection is torn down (port closed, memory freed).
+     Set right before the final `onFailure`/`onClose` call, by
+     `ws_release`, and by `ws_connect` for a URL error (reported at
+     once through `onFailure`).
+
+   The library decides nothing on this field: a caller that rewrites it
+   cannot make the library start a second connection on a `ws_info`
+   whose connection is live (see `ws_connect`), and the library writes
+   the true state back at its next call on that `ws_info`.
    */
   int connectionState;
   /*
@@ -348,9 +367,14 @@ extern void ws_port_random(uint8_t *buf, size_t len);
 void ws_options_init(struct ws_options *options);
 
 /*
- Starts a connection (states 0 and 4 only, else ignored; also ignored in
- state 4 while a closing handshake is still running). URL errors are
- reported at once through `onFailure`.
+ Starts a connection on `ws`. URL errors are reported at once through
+ `onFailure` (`connectionState` 4). Refused while `ws` has a live
+ connection (from `ws_connect` until its teardown, i.e. before its final
+ callback; `ws_release` also ends it), whatever `connectionState` holds:
+ then nothing happens (no callback, no port call, no allocation; the live
+ connection is untouched) except that `connectionState` is set back to
+ the live connection's state (1, 2 or 3). From `onFailure`/`onClose` the
+ old connection is already gone, so a new one may start there.
  */
 void ws_connect(struct ws_info *ws, const char *url);
 

@@ -67,13 +67,32 @@ pub type ws_onFragmentCallback = Option<
     ),
 >;
 
-/// A connection, allocated by the caller. Before `ws_connect` only
-/// `connectionState` (0 or 4), `extraHeaders`, `reservedData` and the
+/// A connection, allocated by the caller. Before the first `ws_connect`
+/// only `connectionState` (0), `extraHeaders`, `reservedData` and the
 /// callbacks need to be set; the rest may be garbage.
 #[repr(C)]
 pub struct ws_info {
-    /// 0 idle, 1 resolving, 2 TCP connecting, 3 connected (handshake and
-    /// open phase), 4 closing or closed.
+    /// Written by the library; the caller sets 0 before the first
+    /// `ws_connect` and otherwise only reads it:
+    ///
+    /// * 0 never connected (the library never writes 0).
+    /// * 1 resolving: set by `ws_connect` once the URL is valid, before
+    ///   `ws_port_resolve`.
+    /// * 2 TCP (TLS) connecting: the name is resolved (`ws_event_resolved`,
+    ///   or at once inside `ws_connect` when the port resolves at once).
+    /// * 3 connected: from `ws_event_connected` through the opening
+    ///   handshake, the open connection and any closing handshake
+    ///   (`ws_close`, the server's close frame, a protocol error's close)
+    ///   until the connection is torn down.
+    /// * 4 ended: the connection is torn down (port closed, memory freed).
+    ///   Set right before the final `onFailure`/`onClose` call, by
+    ///   `ws_release`, and by `ws_connect` for a URL error (reported at
+    ///   once through `onFailure`).
+    ///
+    /// The library decides nothing on this field: a caller that rewrites it
+    /// cannot make the library start a second connection on a `ws_info`
+    /// whose connection is live (see `ws_connect`), and the library writes
+    /// the true state back at its next call on that `ws_info`.
     pub connectionState: c_int,
     /// Extra request headers, or NULL.
     pub extraHeaders: *mut header_t,
@@ -248,8 +267,17 @@ extern "C" {
     pub fn ws_port_random(buf: *mut u8, len: usize);
 }
 
-/// The engine behind `ws_info.engine`.
+/// The engine of one connection. `ws_info.engine` points at it for the
+/// caller's information only: the library finds a connection's engine by
+/// its `ws_info` address in the registry of live engines ([`Registry`]),
+/// never by trusting `ws_info.engine` or `connectionState`, which a caller
+/// may leave as garbage (a never-used `ws_info` need not be zeroed) or
+/// rewrite between calls.
 struct Engine {
+    /// The `ws_info` this engine belongs to: the registry's key.
+    ws: *mut ws_info,
+    /// The next live engine (registry link), NULL at the end.
+    next: *mut Engine,
     /// Distinguishes this connection from a later one on the same ws_info.
     serial: u32,
     on_close: ws_onCloseCallback,
@@ -257,77 +285,166 @@ struct Engine {
     client: Client,
 }
 
-// Engine state stays one small allocation per connection (192 bytes on
-// 32-bit targets as of writing; the goal is < 200).
+// Engine state stays one small allocation per connection (200 bytes on
+// 32-bit targets as of writing; the goal is <= 200).
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(core::mem::size_of::<Engine>() <= 200);
 
-/// The connection counter behind `Engine::serial`. A plain cell, not an
-/// atomic: the LX106 (ESP8266) has no atomic instructions, so an atomic
-/// load/store would become a libcall the firmware does not provide.
-struct SerialCounter(Cell<u32>);
+/// The live engines (a singly linked list through `Engine::next`, one node
+/// per `ws_info` with a live connection) and the connection counter behind
+/// `Engine::serial`. Plain cells, not atomics: the LX106 (ESP8266) has no
+/// atomic instructions, so an atomic load/store would become a libcall the
+/// firmware does not provide.
+///
+/// A node is linked by `ws_connect_with` right after its allocation and
+/// unlinked by `teardown` right before it is freed, so every node is a live
+/// engine. Only pointer values (never the caller's fields) decide whether a
+/// `ws_info` has a connection: garbage in a never-used `ws_info` and any
+/// `connectionState` a caller writes are harmless, and `ws_connect` can
+/// refuse a second connection on a `ws_info` whose first one is live.
+struct Registry {
+    head: Cell<*mut Engine>,
+    serial: Cell<u32>,
+}
+
+impl Registry {
+    const fn new() -> Registry {
+        Registry {
+            head: Cell::new(ptr::null_mut()),
+            serial: Cell::new(0),
+        }
+    }
+}
 
 // SAFETY: the library is single-threaded by contract (every entry point is
 // called from the platform's one event loop, never concurrently), so the
-// cell is never accessed from two threads.
-unsafe impl Sync for SerialCounter {}
+// cells are never accessed from two threads. (Host builds with `std` keep
+// one registry per thread instead, see `registry`.)
+#[cfg(not(any(test, feature = "std")))]
+unsafe impl Sync for Registry {}
 
-static SERIAL: SerialCounter = SerialCounter(Cell::new(0));
+#[cfg(not(any(test, feature = "std")))]
+static REGISTRY: Registry = Registry::new();
 
-fn next_serial() -> u32 {
-    let s = SERIAL.0.get().wrapping_add(1);
-    SERIAL.0.set(s);
-    s
+/// Runs `f` on the registry. Host builds (`std`: tests, benches, fuzzing)
+/// keep one per thread, so the test harness's threads each have their own
+/// connections; a connection is then used from the thread that made it.
+#[inline(always)]
+fn registry<R>(f: impl FnOnce(&Registry) -> R) -> R {
+    #[cfg(not(any(test, feature = "std")))]
+    {
+        f(&REGISTRY)
+    }
+    #[cfg(any(test, feature = "std"))]
+    {
+        std::thread_local! {
+            static REGISTRY: Registry = const { Registry::new() };
+        }
+        REGISTRY.with(f)
+    }
 }
 
-/// Runs `f` on the engine of `ws` if it has one (and, with `serial`, only if
-/// it is still the same connection). The borrow ends with `f`.
+fn next_serial() -> u32 {
+    registry(|r| {
+        let s = r.serial.get().wrapping_add(1);
+        r.serial.set(s);
+        s
+    })
+}
+
+/// The live engine of `ws`, or NULL. Compares pointer values only: `*ws`
+/// is not read.
+#[inline(always)]
+fn find(ws: *mut ws_info) -> *mut Engine {
+    let mut p = registry(|r| r.head.get());
+    while !p.is_null() {
+        // SAFETY: every node in the registry is a live engine (see
+        // `Registry`); no reference to it is alive here (callers hold none
+        // while they look up).
+        unsafe {
+            if (*p).ws == ws {
+                return p;
+            }
+            p = (*p).next;
+        }
+    }
+    p
+}
+
+/// Links a new engine into the registry.
+fn link(e: *mut Engine) {
+    registry(|r| {
+        // SAFETY: `e` is a live engine made by `Boxed::into_raw`, not yet in
+        // the registry, and no reference to it is alive.
+        unsafe { (*e).next = r.head.get() };
+        r.head.set(e);
+    });
+}
+
+/// Removes `e` from the registry (before it is freed).
+fn unlink(e: *mut Engine) {
+    registry(|r| {
+        let mut at: &Cell<*mut Engine> = &r.head;
+        loop {
+            let p = at.get();
+            if p.is_null() {
+                return;
+            }
+            if p == e {
+                // SAFETY: `p` is a live engine in the registry.
+                at.set(unsafe { (*p).next });
+                return;
+            }
+            // SAFETY: `p` is a live engine in the registry; `next` is a
+            // plain pointer field, viewed as a cell to relink it in place
+            // (Cell<T> has the layout of T).
+            at = unsafe { &*(ptr::addr_of_mut!((*p).next) as *const Cell<*mut Engine>) };
+        }
+    });
+}
+
+/// Runs `f` on the live engine of `ws` if it has one (and, with `serial`,
+/// only if it is still the same connection), then writes the connection's
+/// state into `ws.connectionState`. The borrow ends with `f`.
 fn with_engine<R>(
     ws: *mut ws_info,
     serial: Option<u32>,
     f: impl FnOnce(&mut Engine) -> R,
 ) -> Option<R> {
-    if ws.is_null() {
+    let p = find(ws);
+    if p.is_null() {
         return None;
     }
-    // SAFETY: `ws` is a non-NULL ws_info owned by the caller; once
-    // `ws_connect` ran (state 1..4), `engine` is either NULL or a pointer made by
-    // `Boxed::<Engine>::into_raw` below and not yet freed. No other reference
-    // to the engine exists: callbacks run outside `with_engine` closures.
-    // In state 0 (never connected) `engine` is garbage: not ours to read.
-    let e = unsafe {
-        if !(1..=4).contains(&(*ws).connectionState) {
-            return None;
-        }
-        let p = (*ws).engine as *mut Engine;
-        if p.is_null() {
-            return None;
-        }
-        &mut *p
-    };
+    // SAFETY: `p` is the live engine of `ws` (found in the registry, so
+    // `ws` is the non-NULL ws_info it was made for). No other reference to
+    // the engine exists: callbacks run outside `with_engine` closures.
+    let e = unsafe { &mut *p };
     if serial.is_some_and(|s| s != e.serial) {
         return None;
     }
     let r = f(e);
     let state = e.client.connection_state();
-    // SAFETY: `ws` is valid (see above); `e` is not used after this point.
+    // SAFETY: `ws` is the caller's live ws_info; `e` is not used after this point.
     unsafe { (*ws).connectionState = state };
     Some(r)
 }
 
-/// Detaches and frees the engine, stops the port. No callback.
+/// Detaches and frees the live engine of `ws` (if any), stops the port,
+/// sets `connectionState` 4. No callback.
 fn teardown(ws: *mut ws_info) {
-    // SAFETY: `ws` is non-NULL (checked by every caller) and valid; the
-    // engine pointer is ours (see `with_engine`) and is cleared before the
-    // block is freed, so it can never be freed twice.
+    let p = find(ws);
+    if p.is_null() {
+        return;
+    }
+    unlink(p);
+    // SAFETY: `ws` is the ws_info of the engine `p` (non-NULL); `p` was
+    // made by `Boxed::<Engine>::into_raw`, is now out of the registry and
+    // referenced nowhere else, so it is freed exactly once.
     unsafe {
-        let p = (*ws).engine as *mut Engine;
         (*ws).engine = ptr::null_mut();
         (*ws).connectionState = 4;
-        if !p.is_null() {
-            ws_port_close(ws);
-            drop(Boxed::from_raw(p));
-        }
+        ws_port_close(ws);
+        drop(Boxed::from_raw(p));
     }
 }
 
@@ -536,9 +653,14 @@ pub extern "C" fn ws_options_init(options: *mut ws_options) {
     };
 }
 
-/// Starts a connection (states 0 and 4 only, else ignored; also ignored in
-/// state 4 while a closing handshake is still running). URL errors are
-/// reported at once through `onFailure`.
+/// Starts a connection on `ws`. URL errors are reported at once through
+/// `onFailure` (`connectionState` 4). Refused while `ws` has a live
+/// connection (from `ws_connect` until its teardown, i.e. before its final
+/// callback; `ws_release` also ends it), whatever `connectionState` holds:
+/// then nothing happens (no callback, no port call, no allocation; the live
+/// connection is untouched) except that `connectionState` is set back to
+/// the live connection's state (1, 2 or 3). From `onFailure`/`onClose` the
+/// old connection is already gone, so a new one may start there.
 #[no_mangle]
 pub extern "C" fn ws_connect(ws: *mut ws_info, url: *const c_char) {
     ws_connect_with(ws, url, ptr::null());
@@ -554,19 +676,15 @@ pub extern "C" fn ws_connect_with(
     if ws.is_null() {
         return;
     }
-    // SAFETY: non-NULL caller-owned ws_info; only the fields the contract
-    // says are set before ws_connect are read.
-    let state = unsafe { (*ws).connectionState };
-    if state != 0 && state != 4 {
+    // A ws_info with a live connection gets no second one, whatever its
+    // `connectionState` says: refused without a callback (the old caller
+    // would take an onFailure for the end of its live connection), the
+    // live connection untouched and its true state written back.
+    if with_engine(ws, None, |_| ()).is_some() {
         return;
     }
-    // SAFETY: as above. In state 4 `engine` is ours: NULL once closed,
-    // non-NULL while a closing handshake is still running; that connection
-    // must end (with its onFailure) before a new one can start.
-    if state == 4 && !unsafe { (*ws).engine }.is_null() {
-        return;
-    }
-    // SAFETY: as above; `engine` may be garbage in state 0, overwrite it.
+    // SAFETY: non-NULL caller-owned ws_info without a live connection:
+    // `engine` is garbage or a stale pointer, overwrite it.
     unsafe { (*ws).engine = ptr::null_mut() };
     // SAFETY: NULL or a caller-owned ws_options, read during this call only.
     let o = unsafe { options.as_ref() };
@@ -622,6 +740,8 @@ pub extern "C" fn ws_connect_with(
         Err(e) => return fail(e),
     };
     let engine = match Boxed::new(Engine {
+        ws,
+        next: ptr::null_mut(),
         serial: next_serial(),
         on_close,
         on_fragment,
@@ -630,9 +750,11 @@ pub extern "C" fn ws_connect_with(
         Ok(b) => b,
         Err(_) => return fail(status::NO_MEMORY_HANDSHAKE),
     };
-    // SAFETY: valid ws; the engine pointer is owned by ws from now on.
+    let engine = engine.into_raw();
+    link(engine);
+    // SAFETY: valid ws; the engine is the live engine of ws from now on.
     unsafe {
-        (*ws).engine = engine.into_raw() as *mut c_void;
+        (*ws).engine = engine as *mut c_void;
         (*ws).connectionState = 1;
     }
     // SAFETY: valid ws and a NUL-terminated host name.
@@ -749,9 +871,7 @@ pub extern "C" fn ws_protocol(ws: *mut ws_info) -> *const c_char {
 /// Afterwards neither the library nor the port touches `*ws` again.
 #[no_mangle]
 pub extern "C" fn ws_release(ws: *mut ws_info) {
-    if with_engine(ws, None, |_| ()).is_some() {
-        teardown(ws);
-    }
+    teardown(ws);
 }
 
 /// Port event: name resolution finished (`ok` non-zero = success).
@@ -1104,7 +1224,8 @@ mod tests {
             frames_after(skip),
             vec![(true, 1, b"msg".to_vec()), (true, 8, vec![0x03, 0xE8])]
         );
-        assert_eq!(ws.connectionState, 4);
+        // Closing handshake: still 3 until the teardown.
+        assert_eq!(ws.connectionState, 3);
         let mut c = sframe(true, 8, &[0x03, 0xE8]);
         ws_event_received(&mut *ws, c.as_mut_ptr(), c.len());
         ws_event_disconnected(&mut *ws, 0);
@@ -1203,11 +1324,166 @@ mod tests {
         assert_eq!(ws.connectionState, 3);
         // ... and while closing.
         ws_close(&mut *ws);
-        assert_eq!(ws.connectionState, 4);
+        assert_eq!(ws.connectionState, 3);
         ws_connect(&mut *ws, c"ws://other/".as_ptr());
         assert_eq!(fake(|f| f.connects.len()), 1);
         assert!(fake(|f| f.failures.is_empty()));
         ws_release(&mut *ws);
+        assert_eq!(stats::live(), 0);
+    }
+
+    /// A caller rewriting `connectionState` (to 0, as the original Lua
+    /// module does before `ws_connect`, or to 4) cannot start a second
+    /// connection on a ws_info whose connection is live, in any phase: the
+    /// call is refused without a callback or port call, the true state is
+    /// written back, and the live connection goes on to its one end.
+    #[test]
+    fn connect_refused_while_live_whatever_the_state_says() {
+        for phase in 1..=5 {
+            for forged in [0, 4, -7] {
+                fake(|f| *f = Fake::default());
+                let mut ws = new_ws();
+                match phase {
+                    1 => {
+                        fake(|f| f.resolve_ret = WS_PORT_PENDING);
+                        ws_connect(&mut *ws, c"ws://h/".as_ptr());
+                    }
+                    2 => {
+                        fake(|f| f.resolve_ret = WS_PORT_DONE);
+                        ws_connect(&mut *ws, c"ws://h/".as_ptr());
+                    }
+                    3 => {
+                        fake(|f| f.resolve_ret = WS_PORT_DONE);
+                        ws_connect(&mut *ws, c"ws://h/".as_ptr());
+                        ws_event_connected(&mut *ws);
+                    }
+                    4 => {
+                        open(&mut ws);
+                    }
+                    _ => {
+                        // A closing handshake the user started.
+                        open(&mut ws);
+                        ws_close(&mut *ws);
+                    }
+                }
+                let want = ws.connectionState;
+                assert_eq!(want, [1, 2, 3, 3, 3][phase - 1]);
+                let engine = ws.engine;
+                let before = fake(|f| (f.resolves, f.closes, f.connects.len(), f.sent.len()));
+                let live = stats::live();
+                ws.connectionState = forged;
+                ws_connect(&mut *ws, c"ws://other:81/".as_ptr());
+                assert_eq!(ws.connectionState, want, "true state written back");
+                assert_eq!(ws.engine, engine);
+                assert_eq!(
+                    fake(|f| (f.resolves, f.closes, f.connects.len(), f.sent.len())),
+                    before,
+                    "no port call for a refused connect"
+                );
+                assert_eq!(stats::live(), live, "nothing allocated");
+                assert!(fake(|f| f.failures.is_empty()), "no callback");
+                // The same with options.
+                ws.connectionState = forged;
+                // SAFETY: all-zero bytes are a valid ws_options (0, NULL, None).
+                let mut o = unsafe { core::mem::zeroed::<ws_options>() };
+                ws_options_init(&mut o);
+                ws_connect_with(&mut *ws, c"ws://other:81/".as_ptr(), &o);
+                assert_eq!(ws.connectionState, want);
+                assert_eq!(stats::live(), live);
+                // The live connection goes on, and ends once.
+                ws.connectionState = forged;
+                ws_event_disconnected(&mut *ws, -9);
+                assert_eq!(fake(|f| f.failures.clone()), vec![-109]);
+                assert_eq!(ws.connectionState, 4);
+                assert!(ws.engine.is_null());
+                assert_eq!(fake(|f| f.closes), 1);
+                assert_eq!(stats::live(), 0);
+                // Ended: a new connection may start (and the forged state
+                // does not matter either).
+                ws.connectionState = 3;
+                fake(|f| f.resolve_ret = WS_PORT_DONE);
+                ws_connect(&mut *ws, c"ws://h/".as_ptr());
+                assert_eq!(ws.connectionState, 2);
+                ws_release(&mut *ws);
+                assert_eq!(stats::live(), 0);
+            }
+        }
+    }
+
+    /// The original module's `c:close(); c:connect(url)` from onConnection:
+    /// the user's close keeps state 3, so the module refuses on its own; a
+    /// caller that writes 0 anyway is refused by the library.
+    #[test]
+    fn close_then_connect_at_once_keeps_one_connection() {
+        let mut ws = new_ws();
+        open(&mut ws);
+        ws_close(&mut *ws);
+        assert_eq!(ws.connectionState, 3, "3 through a user close");
+        ws.connectionState = 0;
+        ws_connect(&mut *ws, c"ws://other/".as_ptr());
+        assert_eq!(ws.connectionState, 3);
+        assert_eq!(fake(|f| f.resolves), 1);
+        ack_all(&mut *ws);
+        let mut c = sframe(true, 8, &[0x03, 0xE8]);
+        ws_event_received(&mut *ws, c.as_mut_ptr(), c.len());
+        assert_eq!(ws.connectionState, 3, "server answered; TCP still up");
+        ws_event_disconnected(&mut *ws, 0);
+        assert_eq!(fake(|f| f.failures.clone()), vec![0]);
+        assert_eq!(ws.connectionState, 4);
+        assert_eq!(stats::live(), 0);
+    }
+
+    /// Garbage in a never-used ws_info (any state, any engine pointer) is
+    /// never taken for a connection.
+    #[test]
+    fn garbage_ws_info_is_never_a_connection() {
+        for state in [1, 2, 3, 4, 0x5A5A_5A5A, -1] {
+            let mut ws = new_ws();
+            ws.connectionState = state;
+            ws.engine = 0xA5A5_A5A5_usize as *mut c_void;
+            assert_eq!(
+                ws_send_long(&mut *ws, 1, c"x".as_ptr(), 1),
+                WS_ERR_NOT_CONNECTED
+            );
+            ws_close(&mut *ws);
+            ws_event_timer(&mut *ws);
+            ws_event_sent(&mut *ws);
+            ws_event_connected(&mut *ws);
+            ws_event_resolved(&mut *ws, 1);
+            ws_event_disconnected(&mut *ws, 0);
+            let mut seg = sframe(true, 1, b"x");
+            ws_event_received(&mut *ws, seg.as_mut_ptr(), seg.len());
+            assert!(ws_protocol(&mut *ws).is_null());
+            ws_release(&mut *ws);
+            assert_eq!(ws.connectionState, state, "untouched");
+            assert_eq!(fake(|f| (f.resolves, f.closes)), (0, 0));
+            assert!(fake(|f| f.failures.is_empty() && f.msgs.is_empty()));
+            // ... and connects normally.
+            fake(|f| f.resolve_ret = WS_PORT_DONE);
+            ws_connect(&mut *ws, c"ws://h/".as_ptr());
+            assert_eq!(ws.connectionState, 2);
+            assert_ne!(ws.engine, 0xA5A5_A5A5_usize as *mut c_void);
+            ws_release(&mut *ws);
+            assert_eq!(ws.connectionState, 4);
+            assert_eq!(stats::live(), 0);
+            fake(|f| *f = Fake::default());
+        }
+    }
+
+    /// Two ws_infos live at once are independent connections.
+    #[test]
+    fn two_ws_infos_two_connections() {
+        let mut a = new_ws();
+        let mut b = new_ws();
+        fake(|f| f.resolve_ret = WS_PORT_PENDING);
+        ws_connect(&mut *a, c"ws://a/".as_ptr());
+        ws_connect(&mut *b, c"ws://b/".as_ptr());
+        assert_eq!((a.connectionState, b.connectionState), (1, 1));
+        ws_event_resolved(&mut *b, 0);
+        assert_eq!(fake(|f| f.failures.clone()), vec![-5]);
+        assert_eq!((a.connectionState, b.connectionState), (1, 4));
+        ws_release(&mut *a);
+        assert_eq!(a.connectionState, 4);
         assert_eq!(stats::live(), 0);
     }
 

@@ -7,7 +7,8 @@
 //! client alive.
 //!
 //! Phases and `connectionState`: resolving 1, TCP connecting 2, opening
-//! handshake and open 3, closing 4.
+//! handshake, open and closing handshake 3; 4 once the connection has
+//! ended (the driver tears it down before the final callback).
 
 use crate::buffer::{Boxed, Buf};
 use crate::frame::{self, Decoder, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
@@ -297,8 +298,8 @@ impl Client {
         match self.phase {
             Phase::Resolving => 1,
             Phase::Connecting => 2,
-            Phase::Handshake | Phase::Open => 3,
-            Phase::Closing | Phase::Done => 4,
+            Phase::Handshake | Phase::Open | Phase::Closing => 3,
+            Phase::Done => 4,
         }
     }
 
@@ -1370,7 +1371,7 @@ pub(crate) mod tests {
             let mut h = opened();
             h.c.close_with(code, reason);
             h.pump();
-            assert_eq!(h.c.connection_state(), 4);
+            assert_eq!(h.c.connection_state(), 3, "3 through the closing handshake");
             h.frames()
         };
         let f = |c: u16, r: &[u8]| vec![(true, OP_CLOSE, [&c.to_be_bytes()[..], r].concat())];
@@ -1852,10 +1853,11 @@ pub(crate) mod tests {
         h.rx(&sframe(true, OP_CLOSE, &[]));
         assert_eq!(h.frames(), vec![(true, OP_CLOSE, vec![])]);
         assert_eq!(h.finished, None);
-        assert_eq!(h.c.connection_state(), 4);
+        assert_eq!(h.c.connection_state(), 3);
         assert_eq!(h.timer, Some(5_000));
         h.ack();
         assert_eq!(h.finished, Some(-6));
+        assert_eq!(h.c.connection_state(), 4);
     }
 
     #[test]
@@ -1867,7 +1869,7 @@ pub(crate) mod tests {
             h.frames(),
             vec![(true, OP_CLOSE, 1000u16.to_be_bytes().to_vec())]
         );
-        assert_eq!(h.c.connection_state(), 4);
+        assert_eq!(h.c.connection_state(), 3);
         assert_eq!(h.timer, Some(5_000));
         h.c.close(); // twice is fine
         h.rx(&sframe(true, OP_TEXT, b"dropped"));

@@ -397,7 +397,7 @@ static void test_session(ws_info *ws) {
     uint8_t code[2] = {0x0F, 0xA0};
     n = sframe(seg, 1, 8, code, 2);
     feed(ws, seg, n);
-    CHECK(ws->connectionState == 4);
+    CHECK(ws->connectionState == 3); /* closing handshake: 4 only at teardown */
     CHECK(failures == 0);
     op = cframe(&off, &fin, pl, sizeof pl, &plen);
     CHECK(op == 8 && plen == 2 && pl[0] == 0x0F && pl[1] == 0xA0);
@@ -415,7 +415,7 @@ static void test_user_close(ws_info *ws) {
   open_ws(ws, "ws://127.0.0.1/");
   off = request_end();
   ws_close(ws);
-  CHECK(ws->connectionState == 4);
+  CHECK(ws->connectionState == 3); /* as the old client: 3 until teardown */
   CHECK(fk.timer_ms == 5000);
   ws_close(ws); /* twice is fine */
   ack_all(ws);
@@ -424,10 +424,79 @@ static void test_user_close(ws_info *ws) {
   CHECK(failures == 0);
   n = sframe(seg, 1, 8, code, 2);
   feed(ws, seg, n);
-  CHECK(failures == 0);
+  CHECK(failures == 0 && ws->connectionState == 3);
   ws_event_disconnected(ws, 0);
   CHECK(failures == 1 && last_status == WS_OK);
-  CHECK(fk.closes == 1);
+  CHECK(fk.closes == 1 && state_at_failure == 4 && ws->connectionState == 4);
+}
+
+/* ws_connect on a ws_info whose connection is live is refused whatever a
+ * caller wrote into connectionState (the original Lua module writes 0 before
+ * every ws_connect): no callback, no port call, the true state written back,
+ * and the live connection ends once. */
+static void test_connect_refused_while_live(ws_info *ws) {
+  static const int forged[] = {0, 4, 77};
+  int phase;
+  size_t k;
+  for (phase = 1; phase <= 4; phase++) {
+    for (k = 0; k < sizeof forged / sizeof forged[0]; k++) {
+      int want, resolves, sent_len;
+      void *engine;
+      init_ws(ws);
+      if (phase == 1) {
+        fake_reset();
+        reset_callbacks();
+        fk.resolve_ret = WS_PORT_PENDING;
+        ws_connect(ws, "ws://h/");
+      } else if (phase == 2) {
+        connect_tcp(ws, "ws://h/");
+      } else {
+        open_ws(ws, "ws://h/");
+        if (phase == 4) ws_close(ws); /* a closing handshake the user started */
+      }
+      want = ws->connectionState;
+      CHECK(want == (phase == 1 ? 1 : 3));
+      engine = ws->engine;
+      resolves = fk.resolves;
+      sent_len = (int)fk.sent_len;
+      ws->connectionState = forged[k];
+      ws_connect(ws, "ws://other:81/");
+      CHECK(ws->connectionState == want);
+      CHECK(ws->engine == engine);
+      CHECK(fk.resolves == resolves && fk.closes == 0 && (int)fk.sent_len == sent_len);
+      CHECK(failures == 0);
+      ws->connectionState = forged[k];
+      ws_connect_with(ws, "ws://other:81/", NULL);
+      CHECK(ws->connectionState == want && fk.resolves == resolves && failures == 0);
+      /* The live connection goes on and ends once. */
+      ws->connectionState = forged[k];
+      if (phase == 1) {
+        ws_event_resolved(ws, 0);
+        CHECK(failures == 1 && last_status == WS_ERR_DNS);
+      } else {
+        ws_event_disconnected(ws, -9);
+        CHECK(failures == 1 && last_status == -109);
+      }
+      CHECK(fk.closes == 1 && state_at_failure == 4 && ws->connectionState == 4 && ws->engine == NULL);
+    }
+  }
+  /* Garbage in a never-used ws_info is never taken for a connection. */
+  init_ws(ws);
+  fake_reset();
+  reset_callbacks();
+  ws->connectionState = 3;
+  CHECK(ws_send_long(ws, 1, "x", 1) == WS_ERR_NOT_CONNECTED);
+  ws_close(ws);
+  ws_event_timer(ws);
+  ws_event_sent(ws);
+  ws_event_disconnected(ws, 0);
+  ws_release(ws);
+  CHECK(ws_protocol(ws) == NULL);
+  CHECK(ws->connectionState == 3 && failures == 0 && fk.resolves == 0 && fk.closes == 0);
+  /* ... and it connects. */
+  open_ws(ws, "ws://h/");
+  ws_release(ws);
+  CHECK(ws->connectionState == 4 && fk.closes == 1 && failures == 0);
 }
 
 static void test_handshake_errors(ws_info *ws) {
@@ -642,7 +711,7 @@ static void test_close_details(ws_info *ws) {
   ws_close_with(ws, 4000, "going away now", 14);
   CHECK(cframe(&off, &fin, pl, sizeof pl, &plen) == 8 && plen == 16 && pl[0] == 0x0f && pl[1] == 0xa0 &&
         memcmp(pl + 2, "going away now", 14) == 0);
-  CHECK(ws->connectionState == 4);
+  CHECK(ws->connectionState == 3);
   ws_close_with(ws, 4000, "twice", 5); /* closing already: nothing */
   CHECK(cframe(&off, &fin, pl, sizeof pl, &plen) == -1);
   n = sframe(seg, 1, 8, "\x0f\xa0" "ok", 4);
@@ -711,6 +780,7 @@ int main(void) {
   init_ws(&ws);
   test_session(&ws);      /* first connection on ws */
   test_user_close(&ws);   /* second connection on the same ws_info */
+  test_connect_refused_while_live(&ws);
   test_handshake_errors(&ws);
   test_options(&ws);
   test_protocols(&ws);
