@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Scenario driver for the firmware's original websocket module on libwebsocket.
+
+  build/venv/bin/python tests/oldmodule/run.py [--asan] [-k SUBSTRING ...] [-v]
+
+Runs every scenario script of tests/oldmodule/ under
+build/oldmodule/nodemcu-lua51 and -lua53 (the host runner linked with the
+original app/modules/websocket.c; see mk/oldmodule.mk), and the old-API C
+program build/oldmodule/old_api, against real peers on 127.0.0.1: the
+websockets echo server and the scripted raw peer of tests/peers/ (the same
+peers and conventions as tests/e2e/run.py). --asan uses build/oldmodule/asan/.
+Prints one line per run and "N passed, N failed"; exit status 1 if anything
+failed. Logs: build/oldmodule[/asan]/logs/.
+"""
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.join(ROOT, "tests", "oldmodule")
+PY = sys.executable
+
+# name, versions, extra env, timeout (s), extra regexes the output must match
+SCENARIOS = [
+    ("doc_example", ("51", "53"), {}, 30, []),
+    ("reuse", ("51", "53"), {}, 30, []),
+    ("close_connect", ("51", "53"), {}, 30, []),
+    ("server_close", ("51", "53"), {}, 30, []),
+    ("errors", ("51", "53"), {"FAKE_SDK_DNS_HOSTS_ONLY": "1"}, 30, []),
+    ("send_length", ("51", "53"), {}, 30, []),
+    ("gc", ("51", "53"), {}, 30, []),
+    # D4: the library's connection is abandoned at exit, so no leak check.
+    ("gc_exit", ("53",), {"OLDMOD_NO_LEAK_CHECK": "1"}, 30, [r"^PASS gc_exit\b[^\n]*\nGCCLOSE 1 -100$"]),
+]
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Peer:
+    def __init__(self, name, argv, logdir):
+        self.log = open(os.path.join(logdir, name + ".log"), "w")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT)
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"peer {name} did not print its port (got {line!r})")
+        self.port = int(line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def peer_problems(report_path, tid, wanted, wait=4.0):
+    """Every PEERCHECK scenario needs an ok verdict from the raw peer."""
+    deadline = time.time() + wait
+    while True:
+        reps = []
+        try:
+            with open(report_path) as f:
+                reps = [r for r in map(json.loads, filter(str.strip, f)) if r["id"] == tid]
+        except FileNotFoundError:
+            pass
+        have = [r["scenario"] for r in reps]
+        missing = [w for w in wanted if have.count(w) < wanted.count(w)]
+        if not missing or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    return ([f"peer verdict {r['scenario']}: {r['detail']}" for r in reps if not r["ok"]] +
+            [f"peer gave no verdict for {m}" for m in missing])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--asan", action="store_true")
+    ap.add_argument("-k", action="append", default=[], help="run only runs whose id contains this")
+    ap.add_argument("-v", action="store_true", help="print every run's output")
+    a = ap.parse_args()
+
+    build = os.path.join(ROOT, "build", "oldmodule", *(["asan"] if a.asan else []))
+    logdir = os.path.join(build, "logs")
+    os.makedirs(logdir, exist_ok=True)
+    fd, report_path = tempfile.mkstemp(prefix="peer-verdicts.", suffix=".jsonl", dir=logdir)
+    os.close(fd)
+
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_SDK_")}
+    base_env["WS_TESTLIB"] = os.path.join(ROOT, "tests", "lua", "testlib.lua")
+    tag = "oldmodule-asan" if a.asan else "oldmodule"
+    passed = failed = 0
+    peers = []
+    t_start = time.time()
+    try:
+        peers.append(Peer("echo_server", [PY, "tests/peers/echo_server.py"], logdir))
+        peers.append(Peer("raw_server", [PY, "tests/peers/raw_server.py", "--report", report_path], logdir))
+        echo, raw_port = f"ws://127.0.0.1:{peers[0].port}", peers[1].port
+        base_env["WS_ECHO"] = echo
+        base_env["WS_REFUSED"] = f"ws://127.0.0.1:{free_port()}/"
+
+        jobs = []
+        for name, versions, env, timeout, extra in SCENARIOS:
+            for v in versions:
+                argv = [os.path.join(build, "nodemcu-lua" + v), os.path.join(HERE, name + ".lua")]
+                jobs.append((f"{name}.lua{v}", argv, env, timeout, [r"^PASS " + name + r"\b"] + extra))
+        jobs.append(("old_api", [os.path.join(build, "old_api"), echo + "/", f"ws://127.0.0.1:{raw_port}/t/old_api"],
+                     {}, 30, [r"^PASS old_api$"]))
+        if a.k:
+            jobs = [j for j in jobs if any(k in j[0] for k in a.k)]
+
+        for tid, argv, env, timeout, expects in jobs:
+            if not os.path.exists(argv[0]):
+                print(f"FAIL {tag} {tid}: {os.path.relpath(argv[0], ROOT)} not built", flush=True)
+                failed += 1
+                continue
+            e = dict(base_env, WS_RAW=f"ws://127.0.0.1:{raw_port}/t/{tid}", **env)
+            if a.asan:
+                leaks = "0" if env.get("OLDMOD_NO_LEAK_CHECK") else "1"
+                e["ASAN_OPTIONS"] = f"detect_leaks={leaks}:abort_on_error=1"
+                e["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+            t0 = time.time()
+            try:
+                p = subprocess.run(argv, cwd=ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, timeout=timeout * (3 if a.asan else 1))
+                out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
+            except subprocess.TimeoutExpired as ex:
+                out, rc = (ex.stdout or b"").decode("utf-8", "replace") + "\n*** timed out\n", None
+            dt = time.time() - t0
+            with open(os.path.join(logdir, tid + ".log"), "w") as f:
+                f.write(out)
+            problems = []
+            if rc != 0:
+                problems.append("timed out" if rc is None else f"exit code {rc}")
+            for rx in expects:
+                if not re.search(rx, out, re.M):
+                    problems.append(f"no match for {rx!r}")
+            problems += peer_problems(report_path, tid, [ln.split()[1] for ln in out.splitlines()
+                                                         if ln.startswith("PEERCHECK ")])
+            if a.asan:
+                problems += [f"sanitizer: {m}" for m in SANITIZER_MARKS if m in out]
+            if problems:
+                failed += 1
+                print(f"FAIL {tag} {tid} ({dt:.1f}s): {'; '.join(problems)}", flush=True)
+                lines = out.splitlines()
+                marks = [i for i, ln in enumerate(lines) if any(m in ln for m in SANITIZER_MARKS)]
+                tail = lines[max(0, marks[0] - 5):marks[0] + 30] if marks else lines[-25:]
+                print("\n".join("    | " + ln for ln in tail), flush=True)
+            else:
+                passed += 1
+                print(f"PASS {tag} {tid} ({dt:.1f}s)", flush=True)
+            if a.v:
+                print(out)
+    finally:
+        for p in peers:
+            p.stop()
+        os.replace(report_path, os.path.join(logdir, "peer-verdicts.jsonl"))
+    print(f"{tag}: {passed} passed, {failed} failed ({time.time() - t_start:.1f}s)", flush=True)
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
