@@ -4,6 +4,12 @@
 #                      target, retargeted to xtensa, llc-22 -mcpu=esp8266, GNU
 #                      as; refuses (fails) whenever that could give a wrong
 #                      archive (tools/xtensa/build.sh, docs/xtensa.md)
+#   make xtensa-check  (part of `make test`) the C boundary of the archive
+#                      against include/websocketclient.h: prototypes, callback
+#                      signatures, struct layout, sub-word extension, ELF
+#                      machine, undefined symbols (tools/xtensa/abi_check.py);
+#                      then each refusal of the build is provoked once
+#                      (tools/xtensa/refusal-test.sh)
 # `make cross` builds it too. Other fragments depend on $(XTENSA_ARCHIVE).
 XTENSA_DIR := $(BUILD)/cross/xtensa-lx106
 XTENSA_ARCHIVE := $(XTENSA_DIR)/libwebsocket.a
@@ -13,9 +19,14 @@ XTENSA_SCRIPTS := $(wildcard tools/xtensa/*.sh tools/xtensa/*.py tools/xtensa/*.
 DEPS_APT += llvm-22 binutils-xtensa-lx106 gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
 DEPS_RUSTUP += $(XTENSA_PROXY)
 
-.PHONY: xtensa
+.PHONY: xtensa xtensa-check
+TEST_TARGETS += xtensa-check
 
 xtensa: $(XTENSA_ARCHIVE)
 
 $(XTENSA_ARCHIVE): $(wildcard src/*.rs) Cargo.toml Cargo.lock build.rs $(XTENSA_SCRIPTS)
 	PROXY_TARGET=$(XTENSA_PROXY) tools/xtensa/build.sh $@
+
+xtensa-check: $(XTENSA_ARCHIVE)
+	python3 tools/xtensa/abi_check.py $(XTENSA_DIR) include/websocketclient.h tools/xtensa/allowed-undefined.txt
+	tools/xtensa/refusal-test.sh $(XTENSA_DIR)

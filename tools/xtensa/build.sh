@@ -47,6 +47,10 @@ grep -qw esp8266 <<<"$cpus" ||
 
 work=$(cd "$(dirname "$out")" 2>/dev/null && pwd || { mkdir -p "$(dirname "$out")" && cd "$(dirname "$out")" && pwd; })
 mkdir -p "$work"
+# One build at a time per work dir (other make runs may want the archive at
+# the same moment); the archive itself is replaced atomically at the end.
+exec 9> "$work/.lock"
+flock 9
 
 # 2. The post-LTO module of the crate and core for the proxy target (its own
 #    cargo target dir: the extra --emit must not flip the fingerprint of the
