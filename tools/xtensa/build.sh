@@ -57,9 +57,18 @@ flock 9
 #    ordinary riscv32 build that `make cross`/`make size` share).
 rustup target list --installed 2>/dev/null | grep -qx "$PROXY_TARGET" ||
   die "rustup target $PROXY_TARGET is not installed (make deps)"
-rm -f "$work/proxy.ll"
-(cd "$root" && CARGO_TARGET_DIR="$work/target" "$CARGO" rustc -q --release --lib \
-  --crate-type staticlib --target "$PROXY_TARGET" -- --emit="llvm-ir=$work/proxy.ll,link")
+# When cargo finds the crate fresh it does not run rustc, and the proxy.ll of
+# the last run (same sources, same target dir) stands; if that file is gone,
+# the crate's own artifacts are cleaned so that rustc runs again.
+cargo_proxy() { # <subcommand> [args...]: the proxy target's release build in its own dir
+  local sub=$1; shift
+  (cd "$root" && CARGO_TARGET_DIR="$work/target" "$CARGO" "$sub" -q --release --target "$PROXY_TARGET" "$@")
+}
+cargo_proxy rustc --lib --crate-type staticlib -- --emit="llvm-ir=$work/proxy.ll,link"
+if [ ! -s "$work/proxy.ll" ]; then
+  cargo_proxy clean -p websocket
+  cargo_proxy rustc --lib --crate-type staticlib -- --emit="llvm-ir=$work/proxy.ll,link"
+fi
 [ -s "$work/proxy.ll" ] || die "rustc wrote no IR to $work/proxy.ll"
 
 # 3. Xtensa's data layout, from LLVM itself (an empty module gets the
