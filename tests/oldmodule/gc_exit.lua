@@ -4,9 +4,8 @@
 -- (EXPECTED-DEFECTS.md): __gc calls the close callback with -100 as its
 -- only argument, frees its data and lets Lua free the ws_info, but never
 -- calls ws_close: the library's connection is abandoned (on the device it
--- would later call back into freed memory; here the process ends first, and
--- the ASan run does not check leaks for this script). The driver checks
--- that the line "GCCLOSE 1 -100" is printed after "PASS gc_exit".
+-- would later call back into freed memory; here the process ends first).
+-- The driver checks that the line "GCCLOSE 1 -100" follows "PASS gc_exit".
 local T = dofile((arg[0]:gsub("[^/]+$", "")) .. "oldlib.lua")
 T.deadline(10)
 if T.lua ~= "5.3" then T.fail("gc_exit needs Lua 5.3 (os.exit(code, true) closes the state)") end
