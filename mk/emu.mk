@@ -18,8 +18,8 @@
 # EMU_XTENSA_LIB overrides the LX106 archive (default $(XTENSA_ARCHIVE)).
 
 EMU_DIR := $(BUILD)/emu
-EMU_ARM_LIB := $(BUILD)/cross/thumbv7em-none-eabi/libwebsocket.a
-EMU_RV_LIB := $(BUILD)/cross/riscv32imc-unknown-none-elf/libwebsocket.a
+EMU_ARM_LIB := $(EMU_DIR)/cross/thumbv7em-none-eabi/libwebsocket.a
+EMU_RV_LIB := $(EMU_DIR)/cross/riscv32imc-unknown-none-elf/libwebsocket.a
 EMU_XTENSA_LIB ?= $(XTENSA_ARCHIVE)
 EMU_TEST_SRC := tests/c/test_core.c include/websocketclient.h
 EMU_CFLAGS := -std=c99 -O1 -g -Wall -Wextra -Werror -Iinclude
@@ -51,11 +51,13 @@ DEPS_RUSTUP += thumbv7em-none-eabi riscv32imc-unknown-none-elf
 .PHONY: emu-test bench-lx106
 TEST_TARGETS += emu-test
 
-# The same archives as `make cross` (tools/cross-build.sh).
+# The archives of `make cross` (tools/cross-build.sh), copied under $(EMU_DIR):
+# cross-check rewrites $(BUILD)/cross/thumbv7em-none-eabi on every run, and
+# under make -j a link must not read an archive another recipe is copying.
 $(EMU_ARM_LIB): $(CORE_SRCS)
-	tools/cross-build.sh $(BUILD) thumbv7em-none-eabi
+	tools/cross-build.sh $(EMU_DIR) thumbv7em-none-eabi
 $(EMU_RV_LIB): $(CORE_SRCS)
-	tools/cross-build.sh $(BUILD) riscv32imc-unknown-none-elf
+	tools/cross-build.sh $(EMU_DIR) riscv32imc-unknown-none-elf
 
 $(EMU_DIR)/test_core-cortex-m4.elf: $(EMU_TEST_SRC) $(EMU_ARM_LIB)
 	@mkdir -p $(@D)

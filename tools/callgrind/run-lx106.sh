@@ -30,8 +30,9 @@ for w in "$@"; do
   fi
   awk -v w="$w" -v r="$region" -v c="$calib" -v ci="$cinstr" -v m="$msgs" -v b="$bytes" -v h="$hostir" 'BEGIN {
     i = r * ci / c
-    line = sprintf("lx106     %-18s instructions/message=%.1f instructions/byte=%.2f (%.0f for %d messages; CCOUNT %d, %.4f per instruction)",
-                   w, i / m, i / b, i, m, r, c / ci)
+    # one CCOUNT tick is ci/c instructions: the resolution of the count
+    line = sprintf("lx106     %-18s instructions/message=%.1f (+-%.1f) instructions/byte=%.2f (%.0f for %d messages; CCOUNT %d, %.4f per instruction)",
+                   w, i / m, ci / c / m, i / b, i, m, r, c / ci)
     if (h != "") line = line sprintf("  host x86-64 callgrind: %.1f/message, LX106/host %.2f", h / m, i / h)
     print line }'
 done
