@@ -7,10 +7,12 @@
 #   2. retarget the IR text to xtensa (tools/xtensa/retarget.py);
 #   3. opt --strip-debug, llc -mtriple=xtensa -mcpu=esp8266 to assembly
 #      (function/data sections, no jump tables);
-#   4. GNU as (--text-section-literals --longcalls), ar.
+#   4. each literal pool moved into its function's section
+#      (tools/xtensa/place-literals.py), GNU as (--text-section-literals
+#      --longcalls), ar.
 # It refuses (exit 1 with a message) whenever the route could produce a
 # wrong archive: see docs/xtensa.md. Intermediate files stay next to the
-# archive (proxy.ll, xtensa.ll, websocket.s, websocket.o, undefined.txt).
+# archive (proxy.ll, xtensa.ll, llc.s, websocket.s, websocket.o, undefined.txt).
 # Overridable: CARGO, LLC, OPT, XTENSA_PREFIX, PROXY_TARGET.
 set -euo pipefail
 out=${1:?usage: $0 <out/libwebsocket.a>}
@@ -102,11 +104,19 @@ python3 "$here/retarget.py" "$work/proxy.ll" "$work/retargeted.ll" "$xlayout" "$
 #    literal it needs); --longcalls as the firmware's -mlongcalls (flash
 #    code at 0x402xxxxx calls ROM and IRAM beyond CALL0's +-512 KiB).
 "$LLC" -mtriple=xtensa -mcpu=esp8266 -O2 --function-sections --data-sections \
-  --min-jump-table-entries=1000000 -filetype=asm "$work/xtensa.ll" -o "$work/websocket.s"
-if grep -nE '^\.?LJTI|jump table' "$work/websocket.s" | head -3 | grep -q .; then
-  die "llc emitted a jump table (see $work/websocket.s)"
+  --min-jump-table-entries=1000000 -filetype=asm "$work/xtensa.ll" -o "$work/llc.s"
+if grep -nE '^\.?LJTI|jump table' "$work/llc.s" | head -3 | grep -q .; then
+  die "llc emitted a jump table (see $work/llc.s)"
 fi
+python3 "$here/place-literals.py" "$work/llc.s" "$work/websocket.s" ||
+  die "literal placement (see above)"
 "${XP}as" --text-section-literals --longcalls "$work/websocket.s" -o "$work/websocket.o"
+# The same, on the object: no L32R/branch relocation of a code section
+# points into another code section (each function is its own GC root).
+cross=$("${XP}readelf" -rW "$work/websocket.o" | awk '
+  /^Relocation section/ { s = $3; gsub(/\047/, "", s); sub(/^\.rela/, "", s) }
+  $3 == "R_XTENSA_SLOT0_OP" && s ~ /^\.text/ && $5 ~ /^\.text/ && $5 != s { print s " -> " $5 }')
+[ -z "$cross" ] || die "code refers to literals/labels of other sections: $(head -3 <<<"$cross")"
 rm -f "$work/libwebsocket.a.tmp"
 "${XP}ar" rcD "$work/libwebsocket.a.tmp" "$work/websocket.o"
 
