@@ -2,6 +2,7 @@
 """Put each function's literal pool into the function's own section.
 
 usage: place-literals.py <in.s> <out.s>
+       place-literals.py --check-only <in.s>   (only the check below)
 
 llc-22's Xtensa printer emits a function's constant pool (`.literal_position`
 and its `.literal` lines) BEFORE the `.section` directives that switch to the
@@ -17,13 +18,14 @@ the object's relocations, that every L32R stays inside its own section.
 import re
 import sys
 
-src, dst = sys.argv[1:3]
+check_only = sys.argv[1] == "--check-only"
+src, dst = sys.argv[2:3] * 2 if check_only else sys.argv[1:3]
 lines = open(src).read().split("\n")
 pool = re.compile(r"\s*\.literal(_position)?\b")
 section = re.compile(r"\s*\.section\s")
 out, i, moved = [], 0, 0
 while i < len(lines):
-    if pool.match(lines[i]):
+    if pool.match(lines[i]) and not check_only:
         j = i
         while j < len(lines) and pool.match(lines[j]):
             j += 1
@@ -60,7 +62,8 @@ if bad:
     for b in bad[:10]:
         print("  " + b, file=sys.stderr)
     sys.exit(1)
-open(dst, "w").write("\n".join(out))
+if not check_only:
+    open(dst, "w").write("\n".join(out))
 n_l32r = sum(1 for l in out if re.match(r"\s*l32r\s", l))
 print(f"place-literals: {moved} literal pools moved into their function's section; "
       f"{n_l32r} l32r, each loading a literal of its own section placed before it")

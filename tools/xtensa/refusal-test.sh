@@ -3,7 +3,8 @@
 # The LX106 build must refuse, with its message, each way the route could
 # give a wrong archive. Fed deliberately broken inputs (a tool of another
 # LLVM major, IR with atomics / a proxy intrinsic / inline asm / an
-# exported fastcc function, an undefined symbol outside the list), each
+# exported fastcc function, llc's misplaced literal pools, an undefined
+# symbol outside the list), each
 # step must fail; the untouched inputs must pass.
 set -euo pipefail
 work=${1:?usage: $0 <work dir>}
@@ -54,7 +55,13 @@ sed 's/^define dso_local void @ws_event_timer(/define dso_local fastcc void @ws_
 expect_refusal "an exported fastcc function" "calling convention fastcc" retarget "$tmp/cc.ll"
 sed 's/^target triple = .*/target triple = "thumbv7em-none-eabi"/' "$work/proxy.ll" > "$tmp/triple.ll"
 expect_refusal "IR of another proxy triple" "is not the expected proxy" retarget "$tmp/triple.ll"
-# 3. An undefined symbol outside the list (here: __muldi3 taken off it).
+# 3. llc's assembly as it comes (each literal pool before the section switch,
+#    so in the previous function's section): the placement check refuses it.
+expect_refusal "llc's literal pools left in place" "literals outside the section that loads them" \
+  python3 "$here/place-literals.py" --check-only "$work/llc.s"
+python3 "$here/place-literals.py" --check-only "$work/websocket.s" > /dev/null ||
+  { echo "xtensa-refusal: FAIL: the placed assembly fails the check"; fails=$((fails + 1)); }
+# 4. An undefined symbol outside the list (here: __muldi3 taken off it).
 grep -vx '__muldi3' "$here/allowed-undefined.txt" > "$tmp/allowed.txt"
 expect_refusal "an unlisted undefined symbol" "undefined symbols outside.*__muldi3" \
   python3 "$here/abi_check.py" "$work" "$(cd "$here/../.." && pwd)/include/websocketclient.h" "$tmp/allowed.txt"
