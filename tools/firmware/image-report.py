@@ -82,7 +82,8 @@ def module_share(rows):
     """{output section: bytes} of the module's input sections, plus their regions."""
     share, where = {}, {}
     for out, addr, _sec, size, path in rows:
-        if size and ours(path):
+        # only what is loaded or allocated on the chip (not .comment, debug info)
+        if size and ours(path) and region(addr) != "?":
             share[out] = share.get(out, 0) + size
             where[out] = addr
     return share, where
