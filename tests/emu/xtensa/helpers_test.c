@@ -29,6 +29,7 @@ static uint64_t slow_mul(uint64_t a, uint64_t b) {
 static volatile uint32_t v32a, v32b;
 static volatile uint64_t v64a, v64b;
 static volatile int32_t s32a, s32b;
+static volatile int64_t s64a, s64b;
 
 int main(void) {
   unsigned passed = 0, failed = 0;
@@ -54,6 +55,14 @@ int main(void) {
     if (prod == slow_mul(x, (y >> (shift * 2)) | 1u)) passed++; else failed++;
     uint64_t q64 = v64a / v64b, r64 = v64a % v64b;
     if (slow_mul(q64, v64b) + r64 == x && r64 < v64b) passed++; else failed++;
+
+    s64a = (int64_t)x;
+    s64b = (int64_t)((y >> (shift * 2)) | 1u) * ((x >> 20) & 1 ? -1 : 1);
+    int64_t sq64 = s64a / s64b, sd64 = s64b;
+    uint64_t sr64 = (uint64_t)s64a - slow_mul((uint64_t)sq64, (uint64_t)sd64);
+    uint64_t asr64 = (int64_t)sr64 < 0 ? 0u - sr64 : sr64;
+    uint64_t asd64 = sd64 < 0 ? 0u - (uint64_t)sd64 : (uint64_t)sd64;
+    if (asr64 < asd64 && (sr64 == 0 || ((int64_t)sr64 < 0) == ((int64_t)x < 0))) passed++; else failed++;
   }
   if (failed) fprintf(stderr, "lx106 integer helpers: %u wrong results\n", failed);
   printf("%u passed, %u failed\n", passed, failed);
