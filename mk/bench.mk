@@ -31,11 +31,10 @@ DEPS_APT += valgrind gcc-multilib
 DEPS_RUSTUP += $(HEAP32_TARGET)
 
 size-tools:
-	@{ command -v clang >/dev/null 2>&1 && command -v llvm-nm >/dev/null 2>&1; } || { \
-	  apt-get update -q >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang llvm >/dev/null; }
-	@for t in $(SIZE_TARGETS); do \
-	  rustup target list --installed | grep -qx $$t || rustup target add $$t; done
+	@for c in clang llvm-nm xtensa-lx106-elf-gcc xtensa-lx106-elf-ld; do command -v $$c >/dev/null 2>&1 || { \
+	  echo "size: $$c is missing (make deps installs it)"; exit 1; }; done
+	@for t in $(SIZE_TARGETS); do rustup target list --installed | grep -qx $$t || { \
+	  echo "size: rustup target $$t is missing (make deps installs it)"; exit 1; }; done
 
 # Every part runs even when an earlier one fails; the exit status says whether all passed.
 bench:
@@ -79,7 +78,9 @@ size: size-tools
 	done
 	@for t in $(SIZE_TARGETS); do \
 	  tools/size/build.sh $$t $(BUILD)/size/$$t/libwebsocket.a $(BUILD)/size/$$t || exit 1; done
-	@for t in $(SIZE_TARGETS); do cat $(BUILD)/size/$$t/bloat.txt; done
+	@$(MAKE) --no-print-directory -s xtensa >/dev/null
+	@tools/size/build.sh xtensa-lx106 $(XTENSA_ARCHIVE) $(BUILD)/size/xtensa-lx106
+	@for t in $(SIZE_TARGETS) xtensa-lx106; do cat $(BUILD)/size/$$t/bloat.txt; done
 	@n=$$(sed -n 's/^library thumbv7em-none-eabi: text+rodata=\([0-9]*\) .*/\1/p' \
 	  $(BUILD)/size/thumbv7em-none-eabi/library.txt); \
 	  if [ "$$n" -lt 12288 ]; then v=OK; else v=OVER; fi; \

@@ -2,6 +2,7 @@
 # Links the minimal image for one bare-metal target against the release
 # archive built for it and prints its section sizes and what costs most.
 # usage: build.sh <rust target> <archive> <out dir>
+# (xtensa-lx106: the archive of tools/xtensa/build.sh, see build-xtensa.sh)
 set -euo pipefail
 target=$1
 archive=$2
@@ -12,6 +13,7 @@ mkdir -p "$out"
 case "$target" in
   thumbv7em-none-eabi) cflags=(--target=thumbv7em-none-eabi -mcpu=cortex-m4 -mthumb -mfloat-abi=soft) ;;
   riscv32imc-unknown-none-elf) cflags=(--target=riscv32-unknown-elf -march=rv32imc -mabi=ilp32) ;;
+  xtensa-lx106) exec "$here/build-xtensa.sh" "$archive" "$out" ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 lld=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/rust-lld
