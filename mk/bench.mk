@@ -3,7 +3,8 @@
 #                    (receive 100k x 16 B, 64 KiB, 64 KiB in 16 fragments; send
 #                    16 B / 1000 B; mask_into vs copy), medians table; heap
 #                    figures + checks (counting allocator); callgrind
-#                    instructions per message against build/libwebsocket.a
+#                    instructions per message against build/libwebsocket.a, then
+#                    the same workloads on the emulated LX106 (bench-lx106, mk/emu.mk)
 #   make bench-heap  only the heap figures and checks
 #   make bench-callgrind  only the callgrind counts
 #   make size        minimal images for thumbv7em-none-eabi and
@@ -38,7 +39,7 @@ size-tools:
 
 # Every part runs even when an earlier one fails; the exit status says whether all passed.
 bench:
-	@st=0; for part in bench-criterion bench-heap bench-heap32 bench-callgrind; do \
+	@st=0; for part in bench-criterion bench-heap bench-heap32 bench-callgrind bench-lx106; do \
 	  $(MAKE) --no-print-directory $$part || { echo "bench: $$part FAILED"; st=1; }; done; exit $$st
 
 bench-criterion:
