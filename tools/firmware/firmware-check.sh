@@ -108,8 +108,11 @@ EOF
 # E4 stricmp (app/modules/net.c) is not in picolibc: an extra object.
 xtensa-lx106-elf-gcc -O2 -mlongcalls -mtext-section-literals -ffunction-sections -Wall -Werror \
   -c "$here/tools/firmware/shim/stricmp.c" -o "$env_dir/stricmp.o"
-# E5 picolibc is not built with -mlongcalls: ROM helper thunks (rom-thunks.py).
+# E5 picolibc is not built with -mlongcalls, so its CALL0s cannot reach the
+#    ROM's soft-float/division helpers from flash: thunks (rom-thunks.py) in a
+#    copy of picolibc's libc.a, found first by the firmware's -lc.
 libc_a=$(xtensa-lx106-elf-gcc -print-file-name=libc.a); libm_a=$(xtensa-lx106-elf-gcc -print-file-name=libm.a)
+[ -f "$libc_a" ] || die "the toolchain has no libc.a (picolibc-xtensa-lx106-elf)"
 # E6 libhal.a comes with the firmware's toolchain, not with Debian's: when
 #    no libhal.a can be found, an empty one satisfies -lhal (anything the image
 #    really needed from it would then show up as an undefined symbol).
@@ -140,7 +143,7 @@ fw_make() {
   (cd "$w/app" && make TOOLCHAIN_ROOT=/usr LUA="$lua" \
       EXTRA_CCFLAGS="-include $env_dir/fwcheck-libc.h -idirafter $here/tools/firmware/shim/include" \
       COPTS_pwm=-Wno-error=attributes COPTS_pwm2=-Wno-error=attributes COPTS_switec=-Wno-error=attributes \
-      LDFLAGS="-L$env_dir/lib -L$w/$sdk_rel/lib -L$w/$sdk_rel/ld $env_dir/stricmp.o $env_dir/rom-thunks.o" \
+      LDFLAGS="-L$env_dir/lib -L$w/$sdk_rel/lib -L$w/$sdk_rel/ld $env_dir/stricmp.o" \
       eagle.app.v6.out) >"$log" 2>&1
 }
 
@@ -195,9 +198,15 @@ flavour() {
   } >"$r/report" 2>&1
 }
 
-python3 "$here/tools/firmware/rom-thunks.py" "$sdk_src/ld/eagle.rom.addr.v6.ld" "$env_dir/rom-thunks.S" "$libc_a" "$libm_a" \
-  >"$env_dir/rom-thunks.txt"
-xtensa-lx106-elf-gcc -c -mlongcalls "$env_dir/rom-thunks.S" -o "$env_dir/rom-thunks.o"
+if [ -f "$sdk_src/lib/libc.a" ]; then   # an SDK with its own (long-call) libc needs no thunks
+  echo "rom-thunks: none (the SDK's own libc.a is used)" >"$env_dir/rom-thunks.txt"
+else
+  python3 "$here/tools/firmware/rom-thunks.py" "$sdk_src/ld/eagle.rom.addr.v6.ld" "$env_dir/rom-thunks.S" "$libc_a" "$libm_a" \
+    >"$env_dir/rom-thunks.txt"
+  xtensa-lx106-elf-gcc -c -mlongcalls "$env_dir/rom-thunks.S" -o "$env_dir/rom-thunks.o"
+  cp "$libc_a" "$env_dir/lib/libc.a"; chmod u+w "$env_dir/lib/libc.a"
+  xtensa-lx106-elf-ar rs "$env_dir/lib/libc.a" "$env_dir/rom-thunks.o"
+fi
 
 say "tree $tree, archive $archive, Lua flavours: $flavours (logs in $out)"
 pids=()
@@ -214,7 +223,7 @@ for lua in $flavours; do
   cat "$out/lua$lua/report"
   i=$((i + 1))
 done
-say "environment workarounds: $(sed 's/^rom-thunks: //' "$env_dir/rom-thunks.txt")$( [ -f "$env_dir/lib/libhal.a" ] && echo '; empty libhal.a' )"
+say "environment (E1-E6 in this script): BUFSIZ/ssize_t forced include, HAL header shims, -Wno-error=attributes for pwm/pwm2/switec, stricmp object, $(sed 's/^rom-thunks: //' "$env_dir/rom-thunks.txt" | sed 's/^\([0-9]*\) ROM helpers:.*/\1 ROM helper thunks in a copy of picolibc libc.a/'), $( [ -f "$env_dir/lib/libhal.a" ] && echo 'empty libhal.a' || echo "the toolchain's libhal.a")"
 if [ "$fails" -eq 0 ]; then
   say "passed for every Lua flavour ($flavours) in $(( $(date +%s) - t0 )) s"
 else
