@@ -68,11 +68,12 @@ core-c-test: $(BUILD)/test_core
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all $(BUILD)/test_core
 
 cross:
-	@$(MAKE) --no-print-directory xtensa
 	@for t in $(CROSS_TARGETS); do tools/cross-build.sh $(BUILD) $$t || exit 1; done
+ifeq ($(XTENSA_TARGET),)
+	@$(MAKE) --no-print-directory xtensa
 	tools/check-no-fmt.sh $(XTENSA_ARCHIVE)
 	tools/text-size.sh $(XTENSA_ARCHIVE)
-ifneq ($(XTENSA_TARGET),)
+else
 	tools/cross-build.sh $(BUILD) $(XTENSA_TARGET) $(CARGO) +$(XTENSA_TOOLCHAIN)
 endif
 

@@ -13,7 +13,7 @@
 # It refuses (exit 1 with a message) whenever the route could produce a
 # wrong archive: see docs/xtensa.md. Intermediate files stay next to the
 # archive (proxy.ll, xtensa.ll, llc.s, websocket.s, websocket.o, undefined.txt).
-# Overridable: CARGO, LLC, OPT, XTENSA_PREFIX, PROXY_TARGET.
+# Overridable: CARGO, RUSTC, LLC, OPT, XTENSA_PREFIX, PROXY_TARGET, PROXY_TRIPLE.
 set -euo pipefail
 out=${1:?usage: $0 <out/libwebsocket.a>}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +26,7 @@ PROXY_TARGET=${PROXY_TARGET:-riscv32imc-unknown-none-elf}
 PROXY_TRIPLE=${PROXY_TRIPLE:-riscv32}   # the LLVM triple rustc writes for it
 die() { echo "xtensa-build: FAIL: $*" >&2; exit 1; }
 
-for t in "$LLC" "$OPT" "${XP}as" "${XP}ar" "${XP}nm" "${XP}readelf" rustc python3; do
+for t in "$LLC" "$OPT" "${XP}as" "${XP}ar" "${XP}nm" "${XP}readelf" python3 flock; do
   command -v "$t" >/dev/null || die "$t not found (make deps installs llvm-22 and binutils-xtensa-lx106)"
 done
 
@@ -34,7 +34,11 @@ done
 #    text from another major may not parse, or (worse) parse with other
 #    meaning; refuse rather than guess.
 major() { sed -n 's/.*LLVM version:\{0,1\} \([0-9][0-9]*\)\..*/\1/p' | head -1; }
-rustc_llvm=$(rustc -vV | major)
+# The rustc cargo will run: the one of this directory (rustup honours a
+# toolchain file or RUSTUP_TOOLCHAIN here), or $RUSTC.
+RUSTC=${RUSTC:-rustc}
+rustc_vv=$(cd "$root" && "$RUSTC" -vV) || die "$RUSTC -vV failed"
+rustc_llvm=$(major <<<"$rustc_vv")
 llc_llvm=$("$LLC" --version | major)
 opt_llvm=$("$OPT" --version | major)
 [ -n "$rustc_llvm" ] && [ -n "$llc_llvm" ] && [ -n "$opt_llvm" ] ||
@@ -72,6 +76,11 @@ if [ ! -s "$work/proxy.ll" ]; then
   cargo_proxy rustc --lib --crate-type staticlib -- --emit="llvm-ir=$work/proxy.ll,link"
 fi
 [ -s "$work/proxy.ll" ] || die "rustc wrote no IR to $work/proxy.ll"
+# The IR names the rustc that wrote it: it must be the one checked above.
+want="rustc version $(sed -n 's/^rustc //p' <<<"$rustc_vv" | head -1)"
+grep -qF "!{!\"$want\"}" "$work/proxy.ll" ||
+  die "$work/proxy.ll was not written by the rustc checked above ($want):" \
+      "$(grep -m1 -o '!{!"rustc version[^"]*"}' "$work/proxy.ll" || echo 'no rustc ident')"
 
 # 3. Xtensa's data layout, from LLVM itself (an empty module gets the
 #    target's default), then check that every type the front end laid out
