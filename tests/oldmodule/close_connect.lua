@@ -49,3 +49,7 @@ ws:on("close", T.wrap(function(c, status)
   end)
 end))
 ws:connect(url)
+-- a second connect while the first is still connecting: refused too
+local ok, err = pcall(ws.connect, ws, url)
+T.check(not ok and err == T.ERR_CONNECTED, "connect while connecting raises " .. T.show(err))
+T.eq(T.registry_count(ws), 1, "the refused connect took no reference")
