@@ -9,7 +9,8 @@ usage: abi_check.py <work dir of tools/xtensa/build.sh> <header> <allowed-undefi
    ws_port_* imports) has, in the retargeted IR (xtensa.ll), exactly the
    parameter and return types its C prototype maps to under ILP32: pointer ->
    ptr, int/uint32_t/size_t -> i32, uint16_t -> i16 zeroext, ... ; no i64,
-   no aggregate, no byval/sret/inreg; no sub-word return. The IR's set of
+   no aggregate, no byval/sret/inreg; no sub-word return; at most six
+   arguments (all in a2..a7, nothing on the stack). The IR's set of
    exported ws_* equals the header's, and every imported ws_port_* is one the
    header declares.
 2. Callbacks: every indirect call in the IR has the signature of one of the
@@ -227,6 +228,9 @@ for line in ll.splitlines():
 def same(kind, name, c, ir):
     cret, cparams = c[0], c[1]
     _, iret, iparams = ir
+    if len(cparams) > 6:
+        err(f"{kind} {name}: {len(cparams)} parameters: beyond a2..a7, the stack layout of "
+            f"call0 arguments is not covered by these checks")
     if (cret, cparams) != (iret, iparams):
         err(f"{kind} {name}: C {cret}({', '.join(cparams)}) but IR {iret}({', '.join(iparams)})")
         return False
@@ -273,6 +277,8 @@ for no, line in enumerate(ll.splitlines(), 1):
               for k, p in enumerate(split_top(rest[:i - 1]))]
     if re.search(r"\bfastcc\b|\bcc\s*\d", head):
         err(f"indirect call line {no} uses a non-C calling convention")
+    if len(params) > 6:
+        err(f"indirect call line {no}: {len(params)} arguments (beyond a2..a7)")
     ind_sigs.setdefault((ret, tuple(params)), []).append(no)
 cb_by_sig = {}
 for n, (r, p) in c_callbacks.items():
@@ -351,7 +357,9 @@ with open(llext, "w") as f:
             "  %y = add i32 %x, 1\n  %t = trunc i32 %y to i16\n"
             "  call void @take16(i32 %a, i32 %b, i32 %c, i16 zeroext %t)\n  ret void\n}\n")
 asm = run([LLC, "-mtriple=xtensa", "-mcpu=esp8266", "-O2", llext, "-o", "-"])
-if not re.search(r"extui\s+a5,\s*a\d+,\s*0,\s*16|and\s+a5,", asm):
+if not (re.search(r"extui\s+a5,\s*a\d+,\s*0,\s*16", asm) or (
+        re.search(r"\band\s+a5,\s*a\d+,\s*a\d+", asm)
+        and re.search(r"\.literal\s+\.LCPI\d+_\d+,\s*65535\b", asm))):
     err(f"llc-22 does not zero-extend an i16 zeroext argument in the caller:\n{asm}")
 
 # ---------------------------------------------------------------- the archive
