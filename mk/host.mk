@@ -19,21 +19,18 @@ HOST_LIBWS := $(BUILD)/libwebsocket.a
 HOST_GLUE_MOD := nodemcu-glue/websocket.c
 HOST_GLUE_PORT := nodemcu-glue/ws_port_espconn.c
 
-# TLS for espconn_secure_* comes from OpenSSL (libssl-dev, installed here if
-# missing and we are root); without it the fake SDK fails every TLS handshake.
-HOST_TLS := $(shell test -f /usr/include/openssl/ssl.h || \
-  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-    { apt-get install -y -q libssl-dev >/dev/null 2>&1 || \
-      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libssl-dev >/dev/null 2>&1; }; }; }; \
-  test -f /usr/include/openssl/ssl.h && echo yes)
-HOST_TLS_CFLAGS := $(if $(HOST_TLS),-DFAKE_SDK_TLS)
-HOST_TLS_LIBS := $(if $(HOST_TLS),-lssl -lcrypto)
+# TLS for espconn_secure_* comes from OpenSSL (libssl-dev, installed by
+# `make deps`); the fake SDK is always built with it.
+DEPS_APT += libssl-dev
 
 HOST_WARN := -Wall -Wextra
 HOST_INC := -I$(HOST_DIR)/sdk -I$(HOST_BUILD)/include
-HOST_CFLAGS := -std=c99 $(HOST_WARN) -O2 -g -D_C_TYPES_H_ $(HOST_INC) $(HOST_TLS_CFLAGS)
+# The firmware's include rules: -D_C_TYPES_H_ switches the SDK's c_types.h off
+# (the fake one is an #error, as NodeMCU's sdk-overrides copy); timer
+# suspension on, so SWTIMER_REG_CB registrations reach the fake SDK.
+HOST_CFLAGS := -std=c99 $(HOST_WARN) -O2 -g -D_C_TYPES_H_ -DTIMER_SUSPEND_ENABLE $(HOST_INC)
 HOST_WRAP := -Wl,--wrap=malloc,--wrap=free,--wrap=realloc,--wrap=calloc
-HOST_LDFLAGS := $(HOST_WRAP) $(HOST_TLS_LIBS) -lpthread -ldl -lm
+HOST_LDFLAGS := $(HOST_WRAP) -lssl -lcrypto -lpthread -ldl -lm
 # libm/libc go before the Rust archive, or its compiler_builtins would supply
 # sqrt/fmod/floor to Lua (and drag in an unresolved rust_eh_personality).
 HOST_LIBWS_LINK := -lm -lc $(HOST_LIBWS)
@@ -58,14 +55,23 @@ $(HOST_HEADER): include/websocketclient.h
 	mkdir -p $(@D)
 	cp $< $@
 
+# The fake SDK is split like the SDK's headers (nodemcu-glue/host/fake/:
+# core, heap, timer, dns, espconn, secure, fault); its objects are joined into
+# one relocatable fake_sdk.o (ld -r) so that programs link a single object.
+HOST_SDK_SRCS := $(sort $(wildcard $(HOST_DIR)/fake/*.c))
+HOST_SDK_HDRS := $(wildcard $(HOST_DIR)/fake/*.h $(HOST_DIR)/sdk/*.h $(HOST_DIR)/sdk/*/*.h)
+
 # $(call host_objs,OUTDIR,EXTRA_CFLAGS): Lua-independent objects
 define host_objs
-$(1)/fake_sdk.o: $(HOST_DIR)/fake_sdk.c $(wildcard $(HOST_DIR)/sdk/*.h $(HOST_DIR)/sdk/lwip/*.h)
-	mkdir -p $$(@D)
+$(1)/fake/%.o: $(HOST_DIR)/fake/%.c $(HOST_SDK_HDRS)
+	@mkdir -p $$(@D)
 	$$(CC) $$(HOST_CFLAGS) $(2) -c $$< -o $$@
 
-$(1)/ws_port_espconn.o: $(HOST_GLUE_PORT) $(HOST_HEADER) $(wildcard $(HOST_DIR)/sdk/*.h $(HOST_DIR)/sdk/lwip/*.h)
-	mkdir -p $$(@D)
+$(1)/fake_sdk.o: $(patsubst $(HOST_DIR)/fake/%.c,$(1)/fake/%.o,$(HOST_SDK_SRCS))
+	$$(CC) -r -nostdlib -o $$@ $$^
+
+$(1)/ws_port_espconn.o: $(HOST_GLUE_PORT) $(HOST_HEADER) $(HOST_SDK_HDRS)
+	@mkdir -p $$(@D)
 	$$(CC) $$(HOST_CFLAGS) $(2) -c $$< -o $$@
 endef
 
@@ -78,7 +84,7 @@ $(1)/lua$(4)/liblua.a: $(HOST_LUA_STAMP)
 	done
 	$$(AR) rcs $$@ $$(@D)/*.o
 
-$(1)/lua$(4)/nodemcu_main.o: $(HOST_DIR)/nodemcu_main.c $(HOST_DIR)/lua/module.h $(HOST_DIR)/sdk/fake_sdk.h $(HOST_DIR)/sdk/espconn.h $(1)/lua$(4)/liblua.a
+$(1)/lua$(4)/nodemcu_main.o: $(HOST_DIR)/nodemcu_main.c $(HOST_DIR)/lua/module.h $(HOST_SDK_HDRS) $(1)/lua$(4)/liblua.a
 	$$(CC) $$(HOST_CFLAGS) $(3) -I$(HOST_LUA_SRC)/lua-$(5) -I$(HOST_DIR)/lua -c $$< -o $$@
 
 $(1)/lua$(4)/websocket.o: $(HOST_GLUE_MOD) $(HOST_DIR)/lua/module.h $(HOST_HEADER) $(1)/lua$(4)/liblua.a
@@ -113,9 +119,9 @@ $(BUILD)/host_%: tests/c/host_%.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS
 $(HOST_BUILD)/sdk_test: $(HOST_DIR)/tests/sdk_test.c $(HOST_SDK_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_SDK_OBJS) $(HOST_LDFLAGS)
 
-$(HOST_BUILD)/sdk_test_asan: $(HOST_DIR)/tests/sdk_test.c $(HOST_DIR)/fake_sdk.c $(wildcard $(HOST_DIR)/sdk/*.h $(HOST_DIR)/sdk/lwip/*.h)
+$(HOST_BUILD)/sdk_test_asan: $(HOST_DIR)/tests/sdk_test.c $(BUILD)/asan/host/fake_sdk.o
 	mkdir -p $(@D)
-	$(CC) $(HOST_CFLAGS) $(HOST_ASAN_FLAGS) -o $@ $(HOST_DIR)/tests/sdk_test.c $(HOST_DIR)/fake_sdk.c $(HOST_LDFLAGS)
+	$(CC) $(HOST_CFLAGS) $(HOST_ASAN_FLAGS) -o $@ $< $(BUILD)/asan/host/fake_sdk.o $(HOST_LDFLAGS)
 
 host-sdk-test: $(HOST_BUILD)/sdk_test $(HOST_BUILD)/sdk_test_asan
 	FAKE_SDK_DNS_HOSTS_ONLY=1 $(HOST_BUILD)/sdk_test

@@ -18,11 +18,27 @@
  *     neither can call back into it any more.
  *   - espconn_disconnect is never called from inside an espconn callback;
  *     it runs from a 0 ms os_timer.
- *   - Sending: the send queue lives in the library.  When espconn refuses
- *     data because too much is still unsent (ESPCONN_MAXNUM / ESPCONN_MEM)
- *     this port reports WS_PORT_BUSY and the library re-sends the same bytes
- *     after the next ws_event_sent.  The port itself never drops data.
- *   - Heap: one allocation per connection (this struct); nothing else.
+ *   - Sending: the send queue lives in the library; the port has at most ONE
+ *     chunk in flight and answers WS_PORT_BUSY while it has (its sent
+ *     callback is then due; the library re-sends after ws_event_sent).
+ *     espconn does not copy everything it accepts: the TCP espconn_send
+ *     (app/lwip/app/espconn.c) copies into lwIP only what fits into the send
+ *     buffer and keeps the caller's pointer for the rest (espconn_buf), and
+ *     the TLS espconn_secure_send (app/mbedtls/app/espconn_secure.c)
+ *     encrypts the first 1460 bytes and keeps the pointer for the rest
+ *     (ptrbuf/cntr). Both read the remainder later, until the sent
+ *     callback. The library's buffer is not kept that long, so the port
+ *     hands espconn its own copy of the chunk and frees it in the sent
+ *     callback. One chunk in flight bounds that copy to one buffer and is
+ *     also espconn_secure's own rule (a second TLS write before the sent
+ *     callback gets ESPCONN_INPROGRESS); the library joins what it queues
+ *     meanwhile into the next chunk, so few round trips are lost.
+ *   - Every other espconn answer is handled in ws_port_connect, ws_port_send
+ *     and port_defer_cb, each with the reason from the SDK source.
+ *   - Timer suspension: both os_timer callbacks are registered with
+ *     SWTIMER_REG_CB (pm/swtimer.h), as the old client's were.
+ *   - Heap: one allocation per connection (this struct) plus the copy of
+ *     the chunk in flight.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -36,6 +52,7 @@
 #include "lwip/ip_addr.h"
 #include "lwip/dns.h"
 #include "lwip/err.h"
+#include "pm/swtimer.h"
 
 #include "websocket/websocketclient.h"
 
@@ -46,6 +63,7 @@
 #define PF_CLOSED 0x08u        /* ws_port_close called: detached from the library */
 #define PF_DISCONNECTING 0x10u /* espconn_disconnect issued, waiting for its callback */
 #define PF_GRACE 0x20u         /* espconn_disconnect refused: waiting out a late final callback */
+#define PF_CONNECT_FAILED 0x40u /* espconn_connect refused, but espconn may still list it */
 
 /* After a refused espconn_disconnect the connection may already have died
  * with its final callback (disconcb/reconcb) still queued in the SDK; the
@@ -64,7 +82,8 @@ typedef struct ws_port_conn {
   ws_info *ws;         /* NULL once detached by ws_port_close */
   ip_addr_t addr;      /* resolved address */
   uint32_t timer_rest; /* ms still to wait after the current timer chunk */
-  uint16_t inflight;   /* accepted espconn sends whose sent callback is still due */
+  uint8_t *tx;         /* our copy of the chunk handed to espconn (it may read it until the sent callback) */
+  uint8_t inflight;    /* 1 while the sent callback of the chunk in tx is due */
   uint8_t flags;
 } ws_port_conn;
 
@@ -82,7 +101,20 @@ static ws_port_conn *conn_from_arg(void *arg) {
 static void port_schedule_in(ws_port_conn *pc, uint32_t ms) {
   os_timer_disarm(&pc->defer);
   os_timer_setfn(&pc->defer, port_defer_cb, pc);
+  /* RESUME across a light sleep: the deferred disconnect/free must still
+   * happen (DROP would leak this struct and leave the TCP connection open). */
+  SWTIMER_REG_CB(port_defer_cb, SWTIMER_RESUME);
   os_timer_arm(&pc->defer, ms, 0);
+}
+
+/* espconn no longer reads the chunk copy (sent callback, final callback, or
+ * the port state is going away). */
+static void port_tx_free(ws_port_conn *pc) {
+  if (pc->tx != NULL) {
+    os_free(pc->tx);
+    pc->tx = NULL;
+  }
+  pc->inflight = 0;
 }
 
 static void port_schedule(ws_port_conn *pc) {
@@ -115,19 +147,29 @@ static void port_defer_cb(void *arg) {
       } else {
         rc = espconn_disconnect(&pc->conn);
       }
-      if (rc == ESPCONN_OK) {
-        return; /* wait for disconcb / reconcb */
+      /* OK: disconnect started. INPROGRESS: espconn already has the
+       * connection in state ESPCONN_CLOSE, which it sets only together with
+       * posting the close/error event (espconn_tcp.c client_close and
+       * client_err; espconn_mbedtls.c), so the final callback is due as
+       * well. Either way disconcb/reconcb will reap us. */
+      if (rc == ESPCONN_OK || rc == ESPCONN_INPROGRESS) {
+        return;
       }
-      /* The SDK no longer knows the connection; its final callback may still
-       * be queued, so keep the memory valid a little longer. */
-      pc->flags |= PF_GRACE;
-      port_schedule_in(pc, WS_PORT_GRACE_MS);
-      return;
+      /* ESPCONN_ARG: espconn does not list the connection (any more). */
+      if ((pc->flags & PF_CONNECT_FAILED) == 0) {
+        /* It had accepted the connect; its final callback may still be
+         * queued, so keep the memory valid a little longer. */
+        pc->flags |= PF_GRACE;
+        port_schedule_in(pc, WS_PORT_GRACE_MS);
+        return;
+      }
+      pc->flags &= (uint8_t)~PF_TCP_OPEN; /* refused connect, nothing queued: free */
     }
   }
   os_timer_disarm(&pc->timer);
   os_timer_disarm(&pc->defer);
   pc->conn.reverse = NULL;
+  port_tx_free(pc);
   os_free(pc);
 }
 
@@ -152,9 +194,8 @@ static void port_sent_cb(void *arg) {
   if (pc == NULL) {
     return;
   }
-  if (pc->inflight > 0) {
-    pc->inflight--;
-  }
+  /* The whole chunk is acknowledged: espconn no longer reads our copy. */
+  port_tx_free(pc);
   if (pc->ws != NULL) {
     ws_event_sent(pc->ws);
   }
@@ -163,7 +204,7 @@ static void port_sent_cb(void *arg) {
 /* TCP is gone (err 0: closed, else the espconn error); report and reap. */
 static void port_tcp_gone(ws_port_conn *pc, int err) {
   pc->flags &= (uint8_t)~(PF_TCP_OPEN | PF_DISCONNECTING | PF_GRACE);
-  pc->inflight = 0;
+  port_tx_free(pc); /* after the final callback espconn forgets the connection */
   if (pc->ws != NULL) {
     /* The library answers with ws_port_close, possibly from inside this call. */
     ws_event_disconnected(pc->ws, err);
@@ -231,6 +272,9 @@ static void port_timer_start(ws_port_conn *pc, uint32_t ms) {
   pc->timer_rest = ms - now;
   os_timer_disarm(&pc->timer);
   os_timer_setfn(&pc->timer, port_timer_cb, pc);
+  /* RESUME across a light sleep, as the old client's connect, ping and
+   * close timeouts: the library's timeouts keep the time they had left. */
+  SWTIMER_REG_CB(port_timer_cb, SWTIMER_RESUME);
   os_timer_arm(&pc->timer, now, 0);
 }
 
@@ -295,13 +339,35 @@ int ws_port_connect(ws_info *ws, uint16_t port, int secure) {
   } else {
     pc->flags &= (uint8_t)~PF_SECURE;
     rc = espconn_connect(&pc->conn);
+    if (rc == ESPCONN_ISCONN) {
+      /* espconn_connect says ISCONN when our random local port is used by
+       * another active connection, or when the maximum number of TCP
+       * connections is reached; one try with another port settles the
+       * first (a second ISCONN is then the second). */
+      pc->tcp.local_port = espconn_port();
+      rc = espconn_connect(&pc->conn);
+    }
   }
-  if (rc != ESPCONN_OK) {
-    return rc < 0 ? (int)rc : ESPCONN_ARG;
+  if (rc == ESPCONN_OK) {
+    pc->flags |= PF_TCP_OPEN;
+    port_tx_free(pc);
+    return 0;
   }
-  pc->flags |= PF_TCP_OPEN;
-  pc->inflight = 0;
-  return 0;
+  if (rc > 0) {
+    /* In station+AP mode espconn_connect / espconn_secure_connect return
+     * the station's connect status (1..4) when it has no IP: no route. */
+    return ESPCONN_RTE;
+  }
+  if (!secure && rc != ESPCONN_ARG && rc != ESPCONN_ISCONN && rc != ESPCONN_RTE) {
+    /* espconn_tcp_client lists the connection before tcp_connect and
+     * leaves it listed (holding &pc->conn) when tcp_connect fails with
+     * anything but ERR_RTE, e.g. ERR_MEM for the SYN; an ESPCONN_MEM from
+     * an earlier allocation looks the same. ws_port_close then asks
+     * espconn_disconnect: if espconn lists it, its disconnect callback
+     * comes and reaps us; if not (ESPCONN_ARG), nothing is queued. */
+    pc->flags |= PF_TCP_OPEN | PF_CONNECT_FAILED;
+  }
+  return rc;
 }
 
 int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
@@ -312,7 +378,7 @@ int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
     return ESPCONN_CONN;
   }
   pc = (ws_port_conn *)ws->port;
-  if ((pc->flags & PF_TCP_OPEN) == 0 || (pc->flags & PF_CLOSED) != 0) {
+  if ((pc->flags & PF_TCP_OPEN) == 0 || (pc->flags & (PF_CLOSED | PF_CONNECT_FAILED)) != 0) {
     return ESPCONN_CONN;
   }
   /* len is 16-bit by type (espconn's limit); an empty or missing buffer is a
@@ -320,24 +386,47 @@ int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
   if (data == NULL || len == 0) {
     return ESPCONN_ARG;
   }
-  /* espconn_send copies the bytes; its prototype is just not const-correct. */
+  if (pc->inflight) {
+    return WS_PORT_BUSY; /* one chunk in flight; its sent callback is due */
+  }
+  if (pc->tx != NULL) {
+    /* A refused chunk whose bytes espconn may still read: after a refusal
+     * the library fails the connection and sends nothing more. */
+    return ESPCONN_ARG;
+  }
+  pc->tx = (uint8_t *)os_malloc(len);
+  if (pc->tx == NULL) {
+    /* Nothing is in flight, so no event would resume a BUSY queue. */
+    return ESPCONN_MEM;
+  }
+  os_memcpy(pc->tx, data, len);
   if (pc->flags & PF_SECURE) {
-    rc = espconn_secure_send(&pc->conn, (uint8 *)(uintptr_t)data, len);
+    rc = espconn_secure_send(&pc->conn, pc->tx, len);
   } else {
-    rc = espconn_send(&pc->conn, (uint8 *)(uintptr_t)data, len);
+    rc = espconn_send(&pc->conn, pc->tx, len);
   }
   if (rc == ESPCONN_OK) {
-    pc->inflight++;
+    pc->inflight = 1;
     return 0;
   }
-  if (rc == ESPCONN_MAXNUM || rc == ESPCONN_MEM) {
-    /* BUSY is only honest while a sent callback is still due to resume the
-     * library's queue; with nothing in flight no event would ever come. */
-    if (pc->inflight > 0) {
-      return WS_PORT_BUSY;
-    }
-    return rc;
-  }
+  /* Refused with nothing of ours in flight (so no sent callback is due and
+   * BUSY would stall the queue): the connection fails with rc - 100. What
+   * each answer means here, from the SDK source:
+   *   TLS INPROGRESS: SentFnFlag is off although our last write's sent
+   *     callback came (SentFnFlag is set just before it) and the handshake
+   *     is done (it is set before the connect callback): the TLS layer is
+   *     failing or closing, and its final callback follows.
+   *   TCP ARG: espconn does not list the connection (or an earlier chunk is
+   *     not wholly inside lwIP, impossible with one chunk in flight).
+   *   TCP MAXNUM: lwIP's queue is full with none of our data in it: the
+   *     stack is in trouble.
+   *   TCP MEM: either no memory for the espconn_buf (nothing queued) or
+   *     tcp_write found no memory (the bytes stay queued on espconn's list
+   *     and go out only when something earlier is acknowledged; nothing
+   *     is). Re-sending could duplicate data in the second case.
+   *   TCP RTE: tcp_output found no route; the bytes are inside lwIP.
+   * For MEM and RTE espconn may still read pc->tx: it is kept until the
+   * final callback or the end of the port state. */
   return rc < 0 ? (int)rc : ESPCONN_ARG;
 }
 

@@ -1,6 +1,8 @@
-/* Host stand-in for the ESP8266 NonOS SDK's espconn.h (TCP client subset),
- * implemented over non-blocking POSIX sockets by fake_sdk.c. Same types,
- * field names and error codes as the SDK. */
+/* Host stand-in for NodeMCU's espconn.h (app/include/lwip/app/espconn.h; TCP
+ * client subset), implemented over non-blocking POSIX sockets by
+ * fake/espconn.c and fake/secure.c. Same types, field names and error codes;
+ * includes what the real header includes (lwip/err.h, lwip/dns.h, os_type.h),
+ * so the SDK integer names come from <stdint.h> as in the firmware. */
 #ifndef FAKE_SDK_ESPCONN_H
 #define FAKE_SDK_ESPCONN_H
 
@@ -30,6 +32,8 @@ typedef void (*espconn_sent_callback)(void *arg);
 #define ESPCONN_ARG -12
 #define ESPCONN_IF -14
 #define ESPCONN_ISCONN -15
+#define ESPCONN_TIME -16
+#define ESPCONN_NODATA -17
 #define ESPCONN_HANDSHAKE -28
 #define ESPCONN_SSL_INVALID_DATA -61
 
@@ -106,16 +110,16 @@ sint8 espconn_regist_sentcb(struct espconn *espconn, espconn_sent_callback sent_
 sint8 espconn_set_opt(struct espconn *espconn, uint8 opt);
 sint8 espconn_clear_opt(struct espconn *espconn, uint8 opt);
 
-/* TLS through OpenSSL when built with FAKE_SDK_TLS; without it
- * espconn_secure_connect answers 0 and then fails from the loop with
- * reconcb(ESPCONN_HANDSHAKE). The server certificate is checked only after
- * espconn_secure_ca_enable(ESPCONN_CLIENT or ESPCONN_BOTH, sector): the chain
- * (not the name, as on the device) against the PEM "sector" set with
- * fake_sdk_set_ca_pem (fake_sdk.h); failure -> reconcb(ESPCONN_HANDSHAKE).
- * Levels outside 1..3 answer false. */
+/* TLS over OpenSSL (fake/secure.c: one write in flight, ESPCONN_INPROGRESS
+ * otherwise, as NodeMCU's espconn_secure.c). The server certificate is
+ * checked only after espconn_secure_ca_enable(ESPCONN_CLIENT or ESPCONN_BOTH,
+ * sector): the chain (not the name, as on the device) against the PEM
+ * "sector" set with fake_sdk_set_ca_pem (fake_sdk.h); failure ->
+ * reconcb(ESPCONN_HANDSHAKE). Levels outside 1..3 answer false. */
 sint8 espconn_secure_connect(struct espconn *espconn);
 sint8 espconn_secure_disconnect(struct espconn *espconn);
 sint8 espconn_secure_send(struct espconn *espconn, uint8 *psent, uint16 length);
+sint8 espconn_secure_sent(struct espconn *espconn, uint8 *psent, uint16 length);
 bool espconn_secure_set_size(uint8 level, uint16 size);
 sint16 espconn_secure_get_size(uint8 level);
 bool espconn_secure_ca_enable(uint8 level, uint32 flash_sector);

@@ -3,10 +3,13 @@
  *
  * Environment:
  *   FAKE_SDK_SEGMENT=n        largest chunk per recv callback (default 1460)
- *   FAKE_SDK_SEND_LIMIT=n     espconn_send refuses with ESPCONN_MAXNUM when
- *                             accepted-but-not-yet-sent-back bytes plus the new
- *                             send exceed n while a sentcb is still due
- *                             (default 2920)
+ *   FAKE_SDK_SEND_LIMIT=n     lwIP's send buffer (TCP_SND_BUF, default 2920):
+ *                             espconn_send copies at most what fits and reads
+ *                             the rest from the caller's buffer later
+ *   FAKE_SDK_MAX_TCP=n        active TCP connections before espconn_connect
+ *                             answers ESPCONN_ISCONN (default 5, the SDK's)
+ *   FAKE_SDK_FAULTS=plan      make chosen espconn calls fail (fake/fault.c):
+ *                             e.g. "send_mem@3,connect_isconn@1"
  *   FAKE_SDK_DNS_HOSTS_ONLY=1 resolve names only from /etc/hosts (no network)
  *   FAKE_SDK_TRACE=1          trace espconn/timer activity on stderr
  *   FAKE_SDK_CA_FILE=path     initial content of the CA "flash sector" (PEM),
@@ -79,6 +82,27 @@ int fake_sdk_ca_enabled(void);
  * NULL removes the source. */
 typedef int (*fake_sdk_ca_source)(void *arg, int index, const char **pem, size_t *len);
 void fake_sdk_set_ca_source(fake_sdk_ca_source fn, void *arg);
+
+/* Fault injection (fake/fault.c lists the names and what each models):
+ * adds a plan like FAKE_SDK_FAULTS ("NAME@N" = the N-th call, "NAME@N+" =
+ * the N-th and later). Returns 0, -1 if it does not parse (nothing added).
+ * fake_sdk_fault_reset drops every plan (also the environment's) and
+ * restarts the call counts. */
+int fake_sdk_fault(const char *plan);
+void fake_sdk_fault_reset(void);
+
+/* Timer suspension (pm/swtimer.h). fake_sdk_swtimer_policy: the policy
+ * registered for an os_timer callback with SWTIMER_REG_CB, -1 if none;
+ * fake_sdk_swtimer_count: callbacks registered. fake_sdk_timers_suspend
+ * takes every armed timer whose callback is registered off the timer list
+ * (as node.sleep / wifi.suspend do) and returns how many;
+ * fake_sdk_timers_resume re-arms them by their policy (RESUME: the time
+ * left; RESTART: a full period; IMMEDIATE: now; DROP: not at all). As on the
+ * device, os_timer_disarm does not reach a suspended timer. */
+int fake_sdk_swtimer_policy(void (*fn)(void *));
+size_t fake_sdk_swtimer_count(void);
+size_t fake_sdk_timers_suspend(void);
+size_t fake_sdk_timers_resume(void);
 
 #ifdef __cplusplus
 }

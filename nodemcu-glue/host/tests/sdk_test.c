@@ -14,12 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifdef FAKE_SDK_TLS
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#endif
 
 #include "espconn.h"
 #include "fake_sdk.h"
@@ -29,6 +27,7 @@
 #include "mem.h"
 #include "os_type.h"
 #include "osapi.h"
+#include "pm/swtimer.h"
 #include "user_interface.h"
 
 static int passed, failed;
@@ -217,6 +216,7 @@ static esp_tcp tcp;
 static int n_connect, n_recon, n_discon, n_sent, recv_total, recv_max, last_err;
 static int connect_in_call;
 static char recv_buf[16384];
+static int total_wanted, sent_wanted;
 
 static void on_connect(void *arg) {
   CHECK(arg == &conn, "connect arg");
@@ -266,9 +266,9 @@ static int have_connect(void *arg) {
   (void)arg;
   return n_connect > 0 || n_recon > 0;
 }
-static int have_2000(void *arg) {
+static int have_wanted(void *arg) {
   (void)arg;
-  return recv_total >= 2000 && n_sent >= 2;
+  return (recv_total >= total_wanted && n_sent >= sent_wanted) || n_recon > 0 || n_discon > 0;
 }
 
 static os_timer_t tdisc;
@@ -276,6 +276,9 @@ static void disc_cb(void *arg) {
   sint8 r = espconn_disconnect((struct espconn *)arg);
   CHECK(r == ESPCONN_OK, "espconn_disconnect from a timer: %d", r);
   CHECK(n_discon == 0, "disconcb from inside espconn_disconnect");
+  /* closing, final callback due: the SDK answers INPROGRESS */
+  r = espconn_disconnect((struct espconn *)arg);
+  CHECK(r == ESPCONN_INPROGRESS, "second espconn_disconnect: %d", r);
 }
 
 static void test_refused(void) {
@@ -301,19 +304,32 @@ static void test_echo(void) {
   CHECK(conn.state == ESPCONN_CONNECT, "state %d", conn.state);
   CHECK(tcp.local_port > 0, "local port not set");
 
-  static uint8 data[3000];
+  static uint8 data[4100];
   for (size_t i = 0; i < sizeof data; i++)
     data[i] = (uint8)('a' + i % 26);
   CHECK(espconn_send(&conn, data, 0) == ESPCONN_ARG, "len 0 accepted");
+  /* 1000 bytes fit into lwIP's 2920-byte send buffer: the next send may follow */
   CHECK(espconn_send(&conn, data, 1000) == ESPCONN_OK, "first send refused");
-  CHECK(espconn_send(&conn, data, 3000) == ESPCONN_MAXNUM, "over-limit send accepted");
-  CHECK(espconn_send(&conn, data + 1000, 1000) == ESPCONN_OK, "second send refused");
+  /* 3000 bytes: 1920 go into lwIP, 1080 stay in our buffer (write_flag off) */
+  CHECK(espconn_send(&conn, data + 1000, 3000) == ESPCONN_OK, "second send refused");
+  CHECK(espconn_send(&conn, data, 10) == ESPCONN_ARG,
+        "send accepted while an earlier one is not wholly inside lwIP");
   CHECK(n_sent == 0, "sentcb from inside espconn_send");
-  rc = fake_sdk_run_until(have_2000, NULL, 3000);
-  CHECK(rc == 0 && n_sent == 2 && recv_total == 2000, "echo: rc=%d sent=%d recv=%d", rc, n_sent,
+  total_wanted = 4000, sent_wanted = 2;
+  rc = fake_sdk_run_until(have_wanted, NULL, 3000);
+  CHECK(rc == 0 && n_sent == 2 && recv_total == 4000, "echo: rc=%d sent=%d recv=%d", rc, n_sent,
         recv_total);
-  CHECK(memcmp(recv_buf, data, 2000) == 0, "echoed data differs");
+  CHECK(memcmp(recv_buf, data, 4000) == 0, "echoed data differs");
   CHECK(recv_max <= 500, "segment of %d bytes (FAKE_SDK_SEGMENT=500)", recv_max);
+  /* lwIP's queue holds at most TCP_SND_QUEUELEN (8) segments */
+  int k;
+  for (k = 0; k < 8; k++)
+    CHECK(espconn_send(&conn, data + 4000 + k, 1) == ESPCONN_OK, "small send %d refused", k);
+  CHECK(espconn_send(&conn, data + 4008, 1) == ESPCONN_MAXNUM, "9th queued segment accepted");
+  total_wanted = 4008, sent_wanted = 10;
+  rc = fake_sdk_run_until(have_wanted, NULL, 3000);
+  CHECK(rc == 0 && n_sent == 10 && recv_total == 4008 && memcmp(recv_buf, data, 4008) == 0,
+        "small sends: rc=%d sent=%d recv=%d", rc, n_sent, recv_total);
 
   os_timer_setfn(&tdisc, disc_cb, &conn);
   os_timer_arm(&tdisc, 0, 0);
@@ -321,6 +337,7 @@ static void test_echo(void) {
   CHECK(n_discon == 1 && n_recon == 0, "user disconnect: discon=%d recon=%d", n_discon,
         n_recon);
   CHECK(espconn_send(&conn, data, 10) == ESPCONN_ARG, "send after disconnect accepted");
+  CHECK(espconn_disconnect(&conn) == ESPCONN_ARG, "disconnect of a closed espconn: not ARG");
 }
 
 static void test_peer_close(void) {
@@ -334,7 +351,6 @@ static void test_peer_close(void) {
   CHECK(conn.state == ESPCONN_CLOSE, "state after close %d", conn.state);
 }
 
-#ifdef FAKE_SDK_TLS
 /* ---------------- TLS echo server (self-signed certificate made here) ---- */
 
 static int tls_server_fd, tls_server_port;
@@ -452,13 +468,23 @@ static void test_secure(void) {
   int rc = fake_sdk_run_until(have_connect, NULL, 5000);
   CHECK(rc == 0 && n_connect == 1 && n_recon == 0, "tls connect: rc=%d n=%d recon=%d err=%d", rc,
         n_connect, n_recon, last_err);
-  static uint8 data[2000];
+  static uint8 data[6000];
   for (size_t i = 0; i < sizeof data; i++)
     data[i] = (uint8)('A' + i % 23);
   CHECK(espconn_secure_send(&conn, data, 1000) == ESPCONN_OK, "tls send 1");
-  CHECK(espconn_secure_send(&conn, data + 1000, 1000) == ESPCONN_OK, "tls send 2");
-  rc = fake_sdk_run_until(have_2000, NULL, 5000);
-  CHECK(rc == 0 && n_sent == 2 && recv_total == 2000 && memcmp(recv_buf, data, 2000) == 0,
+  /* espconn_secure.c: one write in flight */
+  CHECK(espconn_secure_send(&conn, data + 1000, 1000) == ESPCONN_INPROGRESS,
+        "second TLS send while the first is in flight: not INPROGRESS");
+  total_wanted = 1000, sent_wanted = 1;
+  rc = fake_sdk_run_until(have_wanted, NULL, 5000);
+  CHECK(rc == 0 && n_sent == 1 && recv_total == 1000, "tls echo 1: rc=%d sent=%d recv=%d", rc,
+        n_sent, recv_total);
+  /* 5000 bytes: four records, the later ones read from our buffer */
+  CHECK(espconn_secure_send(&conn, data + 1000, 5000) == ESPCONN_OK, "tls send 2");
+  CHECK(espconn_secure_send(&conn, data, 1) == ESPCONN_INPROGRESS, "TLS send 3: not INPROGRESS");
+  total_wanted = 6000, sent_wanted = 2;
+  rc = fake_sdk_run_until(have_wanted, NULL, 5000);
+  CHECK(rc == 0 && n_sent == 2 && recv_total == 6000 && memcmp(recv_buf, data, 6000) == 0,
         "tls echo: rc=%d sent=%d recv=%d", rc, n_sent, recv_total);
   CHECK(recv_max <= 500, "tls segment of %d bytes", recv_max);
   os_timer_setfn(&tdisc, disc_cb, &conn);
@@ -613,18 +639,6 @@ static void test_secure_ca(void) {
   CHECK(tls_try() == 1, "source removed, checking off: connects");
   CHECK(fake_sdk_set_ca_pem(NULL, 0) == 0 && fake_sdk_get_ca_pem(NULL) == NULL, "sector emptied");
 }
-#else
-static void test_secure_ca(void) {}
-static void test_secure(void) {
-  setup_conn(server_port);
-  CHECK(espconn_secure_connect(&conn) == ESPCONN_OK, "secure connect");
-  CHECK(n_recon == 0, "reconcb from inside espconn_secure_connect");
-  fake_sdk_run();
-  CHECK(n_recon == 1 && last_err == ESPCONN_HANDSHAKE && n_connect == 0, "tls: recon=%d err=%d",
-        n_recon, last_err);
-}
-#endif
-
 /* espconn_secure_ca_enable/_disable: levels 1..3 only */
 static void test_ca_levels(void) {
   CHECK(!espconn_secure_ca_enable(0, 0x7b), "ca_enable level 0 accepted");
@@ -633,6 +647,216 @@ static void test_ca_levels(void) {
   CHECK(!fake_sdk_ca_enabled(), "checking on after refused calls");
   CHECK(espconn_secure_ca_enable(ESPCONN_CLIENT, 0x7b) && fake_sdk_ca_enabled(), "enable");
   CHECK(espconn_secure_ca_disable(ESPCONN_BOTH) && !fake_sdk_ca_enabled(), "disable both");
+}
+
+
+/* ---------------- return codes by fault injection and limits ---------- */
+
+static int have_sent(void *arg) {
+  (void)arg;
+  return n_sent > 0 || n_recon > 0 || n_discon > 0;
+}
+
+static void connected_conn(void) {
+  setup_conn(server_port);
+  CHECK(espconn_connect(&conn) == ESPCONN_OK, "connect");
+  fake_sdk_run_until(have_connect, NULL, 3000);
+  CHECK(n_connect == 1, "not connected");
+}
+
+static void end_conn(void) {
+  os_timer_setfn(&tdisc, disc_cb, &conn);
+  os_timer_arm(&tdisc, 0, 0);
+  fake_sdk_run();
+}
+
+static void test_faults(void) {
+  CHECK(fake_sdk_fault("nonsense@1") == -1 && fake_sdk_fault("send_mem@0") == -1 &&
+            fake_sdk_fault("send_mem") == -1,
+        "bad fault plans accepted");
+  fake_sdk_fault_reset();
+  CHECK(fake_sdk_fault("connect_rte@1,connect_station@2,connect_mem@3,connect_isconn@4") == 0,
+        "connect plan");
+  setup_conn(server_port);
+  CHECK(espconn_connect(&conn) == ESPCONN_RTE, "connect_rte");
+  CHECK(espconn_secure_connect(&conn) == 3, "connect_station: station status 3");
+  CHECK(espconn_connect(&conn) == ESPCONN_MEM, "connect_mem");
+  CHECK(espconn_connect(&conn) == ESPCONN_ISCONN, "connect_isconn");
+  CHECK(!fake_sdk_pending(), "a refused connect left something pending");
+  CHECK(conn.state == ESPCONN_NONE, "state changed by refused connects: %d", conn.state);
+
+  /* ESPCONN_MEM with the connection kept: no callback until espconn_disconnect */
+  fake_sdk_fault_reset();
+  fake_sdk_fault("connect_mem_kept@1");
+  setup_conn(server_port);
+  CHECK(espconn_connect(&conn) == ESPCONN_MEM, "connect_mem_kept");
+  CHECK(fake_sdk_step(50) == 1 && n_connect + n_recon + n_discon == 0,
+        "kept connection: pending and silent");
+  CHECK(espconn_disconnect(&conn) == ESPCONN_OK, "disconnect of the kept connection");
+  fake_sdk_run();
+  CHECK(n_discon == 1 && n_recon == 0 && n_connect == 0, "kept connection: discon=%d recon=%d",
+        n_discon, n_recon);
+
+  /* send faults */
+  static uint8 data[64] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  fake_sdk_fault_reset();
+  fake_sdk_fault("send_mem@1,send_rte@2");
+  connected_conn();
+  CHECK(espconn_send(&conn, data, 10) == ESPCONN_MEM, "send_mem");
+  CHECK(espconn_send(&conn, data, 10) == ESPCONN_RTE, "send_rte");
+  total_wanted = 10, sent_wanted = 1;
+  fake_sdk_run_until(have_wanted, NULL, 3000);
+  CHECK(recv_total == 10 && n_sent == 1 && memcmp(recv_buf, data, 10) == 0,
+        "send_rte: the data is inside lwIP and goes out (recv=%d sent=%d)", recv_total, n_sent);
+  end_conn();
+
+  fake_sdk_fault_reset();
+  fake_sdk_fault("send_mem_kept@2");
+  connected_conn();
+  CHECK(espconn_send(&conn, data, 3000 > sizeof data ? sizeof data : 3000) == ESPCONN_OK,
+        "send 1");
+  CHECK(espconn_send(&conn, data + 5, 5) == ESPCONN_MEM, "send_mem_kept");
+  CHECK(espconn_send(&conn, data, 1) == ESPCONN_ARG, "send after send_mem_kept: not ARG");
+  total_wanted = 69, sent_wanted = 2;
+  fake_sdk_run_until(have_wanted, NULL, 3000);
+  CHECK(recv_total == 69 && n_sent == 2 && memcmp(recv_buf + 64, data + 5, 5) == 0,
+        "send_mem_kept: goes out once the earlier send is acknowledged (recv=%d sent=%d)",
+        recv_total, n_sent);
+  end_conn();
+
+  fake_sdk_fault_reset();
+  fake_sdk_fault("send_mem_kept@1");
+  connected_conn();
+  CHECK(espconn_send(&conn, data, 5) == ESPCONN_MEM, "send_mem_kept alone");
+  fake_sdk_run_until(have_sent, NULL, 300);
+  CHECK(recv_total == 0 && n_sent == 0, "send_mem_kept with nothing in flight: stuck (recv=%d)",
+        recv_total);
+  end_conn();
+  fake_sdk_fault_reset();
+}
+
+/* FAKE_SDK_MAX_TCP=2 (set in main): a third active connection is refused */
+static void test_max_tcp(void) {
+  static struct espconn c2;
+  static esp_tcp t2;
+  connected_conn();
+  memset(&c2, 0, sizeof c2);
+  memset(&t2, 0, sizeof t2);
+  c2.type = ESPCONN_TCP;
+  c2.proto.tcp = &t2;
+  t2.remote_port = server_port;
+  t2.local_port = tcp.local_port; /* same local port as conn */
+  IP4_ADDR((ip_addr_t *)(void *)t2.remote_ip, 127, 0, 0, 1);
+  CHECK(espconn_connect(&c2) == ESPCONN_ISCONN, "local port in use: not ISCONN");
+  t2.local_port = (int)espconn_port();
+  CHECK(espconn_connect(&c2) == ESPCONN_OK, "second connection");
+  static struct espconn c3;
+  static esp_tcp t3;
+  c3 = c2;
+  t3 = t2;
+  c3.proto.tcp = &t3;
+  t3.local_port = (int)espconn_port();
+  CHECK(espconn_connect(&c3) == ESPCONN_ISCONN, "third connection over FAKE_SDK_MAX_TCP=2");
+  fake_sdk_step(50);
+  CHECK(espconn_disconnect(&c2) == ESPCONN_OK, "disconnect c2");
+  end_conn();
+}
+
+/* espconn_secure_connect needs more than SSL_BUFFER_SIZE + 0x3800 bytes free */
+static void test_secure_heap(void) {
+  size_t room = system_get_free_heap_size();
+  char *block = malloc(room - 18000); /* accounted, never touched */
+  CHECK(block != NULL && system_get_free_heap_size() <= 18432, "heap not lowered");
+  setup_conn(tls_server_port);
+  CHECK(espconn_secure_connect(&conn) == ESPCONN_MEM, "secure connect with too little heap");
+  free(block);
+  CHECK(!fake_sdk_pending(), "refused secure connect left something pending");
+}
+
+/* The SDK reads unsent bytes from the caller's buffer later: changing it
+ * before the sent callback must abort (TCP beyond the send buffer, TLS beyond
+ * the first record). */
+static uint8 *late_buf;
+static void late_connect(void *arg) {
+  static uint8 buf[8000];
+  late_buf = buf;
+  memset(buf, 'x', sizeof buf);
+  sint8 r = ((struct espconn *)arg)->proto.tcp->remote_port == tls_server_port
+                ? espconn_secure_send((struct espconn *)arg, buf, sizeof buf)
+                : espconn_send((struct espconn *)arg, buf, sizeof buf);
+  if (r != ESPCONN_OK)
+    _exit(5);
+  memset(buf, 'y', sizeof buf); /* as if the caller reused its buffer */
+}
+
+static int run_late_child(int tls) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0)
+      dup2(devnull, 2);
+    setup_conn(tls ? tls_server_port : server_port);
+    espconn_regist_connectcb(&conn, late_connect);
+    if (tls)
+      espconn_secure_connect(&conn);
+    else
+      espconn_connect(&conn);
+    total_wanted = 8000, sent_wanted = 1;
+    fake_sdk_run_until(have_wanted, NULL, 5000);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+static void test_late_read(void) {
+  CHECK(run_late_child(0), "TCP: buffer changed before the sent callback did not abort");
+  CHECK(run_late_child(1), "TLS: buffer changed before the sent callback did not abort");
+}
+
+/* ---------------- timer suspension (pm/swtimer.h) ---------------- */
+
+static os_timer_t ts_resume, ts_drop, ts_free, ts_imm;
+static int fired_resume, fired_drop, fired_free, fired_imm;
+static void sw_resume(void *arg) { (void)arg; fired_resume++; }
+static void sw_drop(void *arg) { (void)arg; fired_drop++; }
+static void sw_free(void *arg) { (void)arg; fired_free++; }
+static void sw_imm(void *arg) { (void)arg; fired_imm++; }
+
+static void test_swtimer(void) {
+  size_t before = fake_sdk_swtimer_count();
+  for (int i = 0; i < 3; i++) {
+    SWTIMER_REG_CB(sw_resume, SWTIMER_RESUME);
+  }
+  SWTIMER_REG_CB(sw_drop, SWTIMER_DROP);
+  SWTIMER_REG_CB(sw_imm, SWTIMER_IMMEDIATE);
+  CHECK(fake_sdk_swtimer_count() == before + 3, "registrations: %zu", fake_sdk_swtimer_count() - before);
+  CHECK(fake_sdk_swtimer_policy(sw_resume) == SWTIMER_RESUME &&
+            fake_sdk_swtimer_policy(sw_drop) == SWTIMER_DROP &&
+            fake_sdk_swtimer_policy(sw_free) == -1,
+        "policies");
+  os_timer_setfn(&ts_resume, sw_resume, NULL);
+  os_timer_arm(&ts_resume, 100, 0);
+  os_timer_setfn(&ts_drop, sw_drop, NULL);
+  os_timer_arm(&ts_drop, 100, 0);
+  os_timer_setfn(&ts_free, sw_free, NULL);
+  os_timer_arm(&ts_free, 100, 0);
+  os_timer_setfn(&ts_imm, sw_imm, NULL);
+  os_timer_arm(&ts_imm, 5000, 0);
+  CHECK(fake_sdk_timers_suspend() == 3, "three registered timers suspended");
+  uint64_t t0 = fake_sdk_now_ms();
+  fake_sdk_run(); /* only the unregistered timer runs */
+  CHECK(fired_free == 1 && fired_resume == 0 && fired_drop == 0 && fired_imm == 0,
+        "while suspended: free=%d resume=%d drop=%d imm=%d", fired_free, fired_resume, fired_drop,
+        fired_imm);
+  os_timer_disarm(&ts_resume); /* does not reach a suspended timer */
+  CHECK(fake_sdk_timers_resume() == 2, "two timers resumed (DROP is gone)");
+  fake_sdk_run();
+  CHECK(fired_resume == 1 && fired_drop == 0 && fired_imm == 1, "after resume: resume=%d drop=%d imm=%d",
+        fired_resume, fired_drop, fired_imm);
+  CHECK(fake_sdk_now_ms() - t0 < 2000, "IMMEDIATE timer waited");
 }
 
 /* misuse: espconn_disconnect from inside the recv callback must abort */
@@ -696,6 +920,8 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   setenv("FAKE_SDK_SEGMENT", "500", 1);
   setenv("FAKE_SDK_DNS_HOSTS_ONLY", "1", 1);
+  setenv("FAKE_SDK_MAX_TCP", "2", 1);
+  unsetenv("FAKE_SDK_FAULTS");
   start_server();
   test_timers();
   test_dns();
@@ -705,6 +931,11 @@ int main(void) {
   test_secure();
   test_ca_levels();
   test_secure_ca();
+  test_faults();
+  test_max_tcp();
+  test_secure_heap();
+  test_late_read();
+  test_swtimer();
   test_misuse();
   test_heap();
   printf("fake SDK: %d passed, %d failed\n", passed, failed);
