@@ -6,9 +6,12 @@
 #     Lua 5.1 and LUA=53, once with the tree's original module and once with
 #     ours, checks our image and prints the sections side by side
 #     (tools/firmware/firmware-check.sh). Part of `make test`.
+#   First, and also on a tree without the SDK: the Xtensa archive alone (all
+#   exported ws_* kept) linked under the tree's ld/nodemcu.ld: everything in
+#   .irom0.text, nothing in IRAM, its RAM share printed.
 #   Without NODEMCU it only says that it was skipped; with a tree that lacks
 #   the SDK or app/include/user_config.h it says what is missing and skips
-#   (FIRMWARE_CHECK_REQUIRE_SDK=1 makes that an error).
+#   the full build (FIRMWARE_CHECK_REQUIRE_SDK=1 makes that an error).
 NODEMCU ?=
 XTENSA_ARCHIVE ?= $(BUILD)/cross/xtensa-lx106/libwebsocket.a
 DEPS_APT += make python3 gcc gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf

@@ -11,8 +11,9 @@
 #   FIRMWARE_CHECK_LUA  Lua flavours to build (default "51 53")
 #   FIRMWARE_CHECK_REQUIRE_SDK=1  an incomplete tree is an error, not a skip
 #
-# Per Lua flavour, on a copy of the tree under BUILD_DIR/firmware-check (the
-# given tree is never modified):
+# First the archive alone (core_link below; also runs when the tree lacks the
+# SDK). Then per Lua flavour, on a copy of the tree under
+# BUILD_DIR/firmware-check (the given tree is never modified):
 #   1. the tree's original module (app/websocket/websocketclient.c +
 #      app/modules/websocket.c) switched on and the image eagle.app.v6.out
 #      linked: `make -C app eagle.app.v6.out` with TOOLCHAIN_ROOT=/usr, LUA=..;
@@ -41,6 +42,15 @@ tree="$(cd "$tree" && pwd)"
 [ -f "$archive" ] || die "no Xtensa archive at $archive"
 mkdir -p "$build"; build="$(cd "$build" && pwd)"; archive="$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive")"
 
+machine=$(python3 - "$archive" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+i = d.find(b"\x7fELF")
+print(int.from_bytes(d[i + 18:i + 20], "little") if i >= 0 else "none")
+PY
+)
+[ "$machine" = 94 ] || die "$archive is not an Xtensa archive (ELF machine $machine)"
+
 # Where the tree's Makefile expects the SDK (sdk/esp_iot_sdk_v<version>).
 sdk_rel=$(make --no-print-directory -s -C "$tree" TOOLCHAIN_ROOT=/usr \
   --eval 'firmware-check-sdk: ; @echo "SDK_REL_DIR=$(SDK_REL_DIR)"' firmware-check-sdk 2>/dev/null \
@@ -60,26 +70,48 @@ if [ ${#sdk_missing[@]} -gt 0 ]; then
   missing+=("the NonOS SDK at ${sdk_src#"$tree"/} (${#sdk_missing[@]} of its files, e.g. ${sdk_missing[0]}; the firmware's make downloads it, this check cannot: give an unpacked SDK with NODEMCU_SDK=<dir>)")
 fi
 [ -f "$tree/app/include/user_config.h" ] || missing+=("app/include/user_config.h (a tracked file of the firmware)")
+out="$build/firmware-check"
+
+# core_link: what needs neither the SDK nor a compile: the Xtensa archive
+# alone, every exported ws_* kept, linked with the tree's ld/nodemcu.ld and
+# the firmware's link options. References outside the archive (the port,
+# malloc, the ROM) stay unresolved, so this measures placement and size of the
+# library only; the full image check below covers the rest.
+core_link() {
+  local c="$out/core" lib api
+  rm -rf "$c"; mkdir -p "$c/ld" "$c/websocket/.output/eagle/debug/lib"
+  cp "$tree/ld/nodemcu.ld" "$c/ld/"
+  if [ -f "$sdk_src/ld/eagle.rom.addr.v6.ld" ]; then cp "$sdk_src/ld/eagle.rom.addr.v6.ld" "$c/ld/"
+  else : >"$c/ld/eagle.rom.addr.v6.ld"; fi      # nodemcu.ld INCLUDEs it; ROM names stay unresolved
+  lib=websocket/.output/eagle/debug/lib/libwebsocket.a
+  cp "$archive" "$c/$lib"
+  api=$(xtensa-lx106-elf-nm -g --defined-only "$c/$lib" | awk '$2 == "T" && $3 ~ /^ws_/ {print $3}' | sort -u)
+  [ -n "$api" ] || die "no ws_* function defined in $archive"
+  (cd "$c" && xtensa-lx106-elf-gcc -nostdlib -T ld/nodemcu.ld -L ld -Wl,--gc-sections -Wl,-Map=mapfile \
+      -Wl,--no-check-sections -Wl,-static -Wl,--unresolved-symbols=ignore-all -Wl,--entry=0 \
+      $(printf -- '-u %s ' $api) "$lib" -o core.out) >"$c/link.log" 2>&1 \
+    || { cat "$c/link.log"; die "the archive does not link under $tree/ld/nodemcu.ld"; }
+  xtensa-lx106-elf-objdump -t "$c/core.out" >"$c/core.syms"
+  say "the Xtensa archive alone under the tree's ld/nodemcu.ld ($(echo $api | wc -w) exported ws_* functions kept, --gc-sections):"
+  python3 "$here/tools/firmware/image-report.py" check "$c/mapfile" "$c/core.syms" $api \
+    || die "the archive's placement under ld/nodemcu.ld"
+}
+
 if [ ${#missing[@]} -gt 0 ]; then
   msg="$tree is incomplete, the firmware cannot be compiled or linked: missing $(printf '%s; ' "${missing[@]}" | sed 's/; $//')"
   [ "${FIRMWARE_CHECK_REQUIRE_SDK:-0}" = 1 ] && die "$msg"
-  say "SKIPPED: $msg"
+  for tool in xtensa-lx106-elf-gcc xtensa-lx106-elf-nm xtensa-lx106-elf-objdump python3; do
+    command -v "$tool" >/dev/null || die "$tool not found (make deps installs it)"
+  done
+  if [ -f "$tree/ld/nodemcu.ld" ]; then core_link; say "the archive alone: passed"; fi
+  say "SKIPPED the full firmware build: $msg"
   exit 0
 fi
 
 for tool in xtensa-lx106-elf-gcc xtensa-lx106-elf-ar xtensa-lx106-elf-nm xtensa-lx106-elf-objdump xtensa-lx106-elf-size python3; do
   command -v "$tool" >/dev/null || die "$tool not found (make deps installs it)"
 done
-machine=$(python3 - "$archive" <<'PY'
-import sys
-d = open(sys.argv[1], "rb").read()
-i = d.find(b"\x7fELF")
-print(int.from_bytes(d[i + 18:i + 20], "little") if i >= 0 else "none")
-PY
-)
-[ "$machine" = 94 ] || die "$archive is not an Xtensa archive (ELF machine $machine)"
 
-out="$build/firmware-check"
 rm -rf "$out"; mkdir -p "$out/env/lib"
 env_dir="$out/env"
 
@@ -209,6 +241,7 @@ else
 fi
 
 say "tree $tree, archive $archive, Lua flavours: $flavours (logs in $out)"
+core_link
 pids=()
 for lua in $flavours; do   # one copy per flavour (objects depend on it); serial: buildinfo uses /tmp
   mkdir -p "$out/lua$lua"; prepare_copy "$out/lua$lua/tree"

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Checks and size report for a linked NodeMCU image (part of make firmware-check).
 
-  image-report.py check   MAPFILE OBJDUMP_T_FILE   -> checks of our module, exit 1 on failure
+  image-report.py check   MAPFILE OBJDUMP_T_FILE [NAME...]
+                                                    -> checks of our module, exit 1 on failure
+                                                       (NAME...: symbols that must be there;
+                                                       default: the module's entry, its library
+                                                       calls, the port)
   image-report.py table   LABEL ORIG_SIZE_A OURS_SIZE_A ORIG_MAP OURS_MAP
                                                     -> side-by-side section sizes
 
@@ -96,7 +100,16 @@ def region(addr):
     return "?"
 
 
-def check(map_path, syms_path):
+FULL_IMAGE_NEEDS = (
+    # The module's entry and the library calls it makes, the events the port
+    # feeds in, and the whole port (the library calls every ws_port_*).
+    "luaopen_websocket", "ws_connect_with", "ws_send_long", "ws_close_with", "ws_release",
+    "ws_event_received", "ws_event_sent", "ws_event_timer",
+    "ws_port_resolve", "ws_port_connect", "ws_port_send", "ws_port_close",
+    "ws_port_timer_arm", "ws_port_timer_disarm", "ws_port_random")
+
+
+def check(map_path, syms_path, needs=FULL_IMAGE_NEEDS):
     rows = parse_map(map_path)
     share, where = module_share(rows)
     bad = []
@@ -120,15 +133,12 @@ def check(map_path, syms_path):
         if not m:
             continue
         name, sec, flags = m.group(5), m.group(3), m.group(2)
+        if sec == "*UND*":      # not defined here (a full image has none: checked separately)
+            continue
         if (name.startswith("ws_") or name == "luaopen_websocket") and flags[6] != "f":
             syms.append((name, sec, int(m.group(1), 16)))
     names = {n for n, _s, _a in syms}
-    # The module's entry and the library calls it makes, the events the port
-    # feeds in, and the whole port (the library calls every ws_port_*).
-    for need in ("luaopen_websocket", "ws_connect_with", "ws_send_long", "ws_close_with", "ws_release",
-                 "ws_event_received", "ws_event_sent", "ws_event_timer",
-                 "ws_port_resolve", "ws_port_connect", "ws_port_send", "ws_port_close",
-                 "ws_port_timer_arm", "ws_port_timer_disarm", "ws_port_random"):
+    for need in needs:
         if need not in names:
             bad.append(f"symbol {need} is not in the image")
     outside = [(n, s) for n, s, _a in syms if s != ".irom0.text"]
@@ -169,8 +179,8 @@ def table(label, orig_size, ours_size, orig_map, ours_map):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "check":
-        sys.exit(check(sys.argv[2], sys.argv[3]))
+    if len(sys.argv) >= 4 and sys.argv[1] == "check":
+        sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[4:] or FULL_IMAGE_NEEDS))
     if len(sys.argv) == 7 and sys.argv[1] == "table":
         sys.exit(table(*sys.argv[2:]))
     sys.exit(__doc__)
