@@ -173,12 +173,13 @@ def ir_value_type(tokens_text, where, with_name):
     if not toks:
         err(f"{where}: cannot parse '{tokens_text}'")
         return "?"
-    ty = toks[0]
-    if ty.startswith("{") or ty.startswith("[") or ty.startswith("<") or ty.startswith("%"):
+    # A parameter is "<type> <attributes> %name"; a return is "<attributes> <type>".
+    ty = toks[0] if with_name else toks[-1]
+    if re.search(r"[{}\[\]<>]", " ".join(toks)) or ty.startswith("%"):
         err(f"{where}: aggregate/vector type at the boundary: '{tokens_text}'")
         return "?agg"
-    for a in BAD_ATTRS:
-        if a in toks:
+    for a in BAD_ATTRS:  # on the raw text: sret(<ty>), byval(<ty>) carry a type
+        if re.search(rf"\b{a}\b", re.sub(r'"[^"]*"', " ", tokens_text)):
             err(f"{where}: attribute {a}: '{tokens_text}'")
     ext = [a for a in ("zeroext", "signext") if a in toks]
     if ty in ("i8", "i16", "i1"):

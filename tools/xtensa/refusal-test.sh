@@ -4,7 +4,7 @@
 # give a wrong archive. Fed deliberately broken inputs (a tool of another
 # LLVM major, IR with atomics / a proxy intrinsic / inline asm / an
 # exported fastcc function, llc's misplaced literal pools, an undefined
-# symbol outside the list), each
+# symbol outside the list, IR that breaks the C boundary), each
 # step must fail; the untouched inputs must pass.
 set -euo pipefail
 work=${1:?usage: $0 <work dir>}
@@ -65,5 +65,23 @@ python3 "$here/place-literals.py" --check-only "$work/websocket.s" > /dev/null |
 grep -vx '__muldi3' "$here/allowed-undefined.txt" > "$tmp/allowed.txt"
 expect_refusal "an unlisted undefined symbol" "undefined symbols outside.*__muldi3" \
   python3 "$here/abi_check.py" "$work" "$(cd "$here/../.." && pwd)/include/websocketclient.h" "$tmp/allowed.txt"
+# 5. The ABI check itself, on IR that breaks the C boundary.
+hdr="$(cd "$here/../.." && pwd)/include/websocketclient.h"
+abi_mutant() { # <name> <sed expression on xtensa.ll>
+  mkdir -p "$tmp/$1"
+  cp "$work/websocket.o" "$work/libwebsocket.a" "$tmp/$1/"
+  sed "$2" "$work/xtensa.ll" > "$tmp/$1/xtensa.ll"
+  cmp -s "$work/xtensa.ll" "$tmp/$1/xtensa.ll" && { echo "xtensa-refusal: FAIL: could not mutate for $1"; fails=$((fails + 1)); }
+  true
+}
+abi_mutant noext 's/^\(define dso_local void @ws_send(.*\)i16 noundef zeroext/\1i16 noundef/'
+expect_refusal "a uint16_t parameter without zeroext" "ws_send param 3: sub-word i16 without" \
+  python3 "$here/abi_check.py" "$tmp/noext" "$hdr" "$here/allowed-undefined.txt"
+abi_mutant i64 's/^\(define dso_local noundef i32 @ws_send_long(.*\)i32 noundef %length/\1i64 noundef %length/'
+expect_refusal "a size_t parameter as i64" "ws_send_long param 3: type i64" \
+  python3 "$here/abi_check.py" "$tmp/i64" "$hdr" "$here/allowed-undefined.txt"
+abi_mutant sret 's/^define dso_local void @ws_release(ptr noundef %ws)/define dso_local void @ws_release(ptr sret([8 x i8]) %ws)/'
+expect_refusal "an sret parameter" "attribute sret|aggregate" \
+  python3 "$here/abi_check.py" "$tmp/sret" "$hdr" "$here/allowed-undefined.txt"
 [ "$fails" = 0 ] || { echo "xtensa-refusal: $fails FAILED"; exit 1; }
 echo "xtensa-refusal: OK (every broken input refused with its message)"
