@@ -16,7 +16,8 @@ XTENSA_ARCHIVE := $(XTENSA_DIR)/libwebsocket.a
 XTENSA_PROXY := riscv32imc-unknown-none-elf
 XTENSA_SCRIPTS := $(wildcard tools/xtensa/*.sh tools/xtensa/*.py tools/xtensa/*.txt)
 
-DEPS_APT += llvm-22 binutils-xtensa-lx106 gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
+DEPS_APT += llvm-22 binutils-xtensa-lx106 gcc-xtensa-lx106 gcc-riscv64-unknown-elf \
+  binutils-riscv64-unknown-elf python3
 # `make size` (mk/bench.mk, tools/size): clang and llvm-nm for the thumbv7em and
 # riscv32 images, picolibc's mem*/strlen for the xtensa-lx106 one.
 DEPS_APT += clang llvm picolibc-xtensa-lx106-elf
