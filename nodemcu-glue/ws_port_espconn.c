@@ -147,18 +147,19 @@ static void port_defer_cb(void *arg) {
       } else {
         rc = espconn_disconnect(&pc->conn);
       }
-      /* OK: disconnect started. INPROGRESS: espconn already has the
-       * connection in state ESPCONN_CLOSE, which it sets only together with
-       * posting the close/error event (espconn_tcp.c client_close and
-       * client_err; espconn_mbedtls.c), so the final callback is due as
-       * well. Either way disconcb/reconcb will reap us. */
-      if (rc == ESPCONN_OK || rc == ESPCONN_INPROGRESS) {
-        return;
+      if (rc == ESPCONN_OK) {
+        return; /* wait for disconcb / reconcb */
       }
-      /* ESPCONN_ARG: espconn does not list the connection (any more). */
-      if ((pc->flags & PF_CONNECT_FAILED) == 0) {
-        /* It had accepted the connect; its final callback may still be
-         * queued, so keep the memory valid a little longer. */
+      /* ESPCONN_INPROGRESS: espconn has the connection in state
+       * ESPCONN_CLOSE, which it sets together with posting the close/error
+       * event (espconn_tcp.c client_close and client_err,
+       * espconn_mbedtls.c), so the final callback is already queued.
+       * ESPCONN_ARG: espconn does not list the connection (any more). In
+       * both cases a final callback may still come: keep the memory valid
+       * for the grace period (the callback, when it comes, ends it early
+       * through port_tcp_gone). Only a connect that espconn refused and
+       * does not list can have nothing queued: free it now. */
+      if (rc != ESPCONN_ARG || (pc->flags & PF_CONNECT_FAILED) == 0) {
         pc->flags |= PF_GRACE;
         port_schedule_in(pc, WS_PORT_GRACE_MS);
         return;

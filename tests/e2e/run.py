@@ -48,7 +48,28 @@ LUA_TESTS = [
     ("headers", "headers.lua", {}, 30),
     ("heap", "heap.lua", {}, 30),
     ("wss", "wss.lua", {}, 30),
+    # NodeMCU's TLS send: one write in flight (ESPCONN_INPROGRESS otherwise)
+    ("wss_burst", "wss_burst.lua", {}, 60),
+    ("wss_burst_limit64", "wss_burst.lua", {"FAKE_SDK_SEND_LIMIT": "64"}, 60),
     ("fault_vanish", "fault_vanish.lua", {}, 30),
+    # every espconn_connect / espconn_send answer of NodeMCU's espconn*.c,
+    # forced by the fake SDK (FAKE_SDK_FAULTS), and what the script sees
+    ("espconn_connect_isconn_once", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_isconn@1", "WS_FAULT_STATUS": "0"}, 20),
+    ("espconn_connect_isconn", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_isconn@1+", "WS_FAULT_STATUS": "-115"}, 20),
+    ("espconn_connect_maxcon", "port_faults.lua", {"FAKE_SDK_MAX_TCP": "0", "WS_FAULT_STATUS": "-115"}, 20),
+    ("espconn_connect_rte", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_rte@1", "WS_FAULT_STATUS": "-104"}, 20),
+    ("espconn_connect_station", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_station@1", "WS_FAULT_STATUS": "-104"}, 20),
+    ("espconn_connect_mem", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_mem@1", "WS_FAULT_STATUS": "-101"}, 20),
+    ("espconn_connect_mem_kept", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_mem_kept@1", "WS_FAULT_STATUS": "-101"}, 20),
+    ("espconn_secure_connect_mem", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_mem@1", "WS_FAULT_TLS": "1", "WS_FAULT_STATUS": "-101"}, 20),
+    ("espconn_secure_connect_heap", "port_faults.lua", {"NODEMCU_HEAP": "18000", "WS_FAULT_TLS": "1", "WS_FAULT_STATUS": "-101"}, 20),
+    ("espconn_secure_connect_station", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_station@1", "WS_FAULT_TLS": "1", "WS_FAULT_STATUS": "-104"}, 20),
+    ("espconn_send_mem_request", "port_faults.lua", {"FAKE_SDK_FAULTS": "send_mem@1", "WS_FAULT_STATUS": "-101"}, 20),
+    ("espconn_send_mem", "port_faults.lua", {"FAKE_SDK_FAULTS": "send_mem@2", "WS_FAULT_STATUS": "-101"}, 20),
+    ("espconn_send_mem_kept", "port_faults.lua", {"FAKE_SDK_FAULTS": "send_mem_kept@3", "WS_FAULT_STATUS": "-101"}, 20),
+    ("espconn_send_rte", "port_faults.lua", {"FAKE_SDK_FAULTS": "send_rte@2", "WS_FAULT_STATUS": "-104"}, 20),
+    ("espconn_send_small_buffer", "port_faults.lua", {"FAKE_SDK_SEND_LIMIT": "100", "WS_FAULT_STATUS": "0"}, 20),
+    ("espconn_secure_send", "port_faults.lua", {"WS_FAULT_TLS": "1", "WS_FAULT_STATUS": "0"}, 20),
     ("fault_limits", "fault_limits.lua", {}, 30),
     ("fault_timeouts", "fault_timeouts.lua", {"FAKE_SDK_DNS_HOSTS_ONLY": "1"}, 30),
     ("fault_flood", "fault_flood.lua", {}, 60),
@@ -65,6 +86,9 @@ LUA_TESTS = [
 # name, program (under the build dir), timeout
 C_TESTS = [
     ("host_echo", "host_echo", 60),
+    # the espconn port alone: its own copy of the chunk in flight, BUSY,
+    # every espconn code, disconnect INPROGRESS, timer suspension
+    ("host_port", "host_port", 60),
 ]
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
 

@@ -40,7 +40,7 @@ void fsdk_load_config(void) {
   cfg_loaded = 1;
   fsdk_cfg.segment = env_size("FAKE_SDK_SEGMENT", 1460, 1, 65535);
   fsdk_cfg.send_limit = env_size("FAKE_SDK_SEND_LIMIT", 2920, 1, (size_t)1 << 30);
-  fsdk_cfg.max_tcp = env_size("FAKE_SDK_MAX_TCP", 5, 1, 255);
+  fsdk_cfg.max_tcp = env_size("FAKE_SDK_MAX_TCP", 5, 0, 255);
   fsdk_cfg.hosts_only = env_size("FAKE_SDK_DNS_HOSTS_ONLY", 0, 0, 1) != 0;
   fsdk_cfg.trace = env_size("FAKE_SDK_TRACE", 0, 0, 1) != 0;
   fsdk_cfg.heap_budget = env_size("NODEMCU_HEAP", fsdk_cfg.heap_budget, 1024, (size_t)1 << 40);
