@@ -196,9 +196,12 @@ def main():
     ap.add_argument("--asan", action="store_true")
     ap.add_argument("-k", action="append", default=[], help="run only tests whose id contains this")
     ap.add_argument("-v", action="store_true", help="print every test's output")
+    ap.add_argument("--build", help="run the runner and C programs of this directory instead (e.g. a patched port)")
     a = ap.parse_args()
 
     build = os.path.join(ROOT, "build", "asan") if a.asan else os.path.join(ROOT, "build")
+    if a.build:
+        build = os.path.abspath(a.build)
     runner = os.path.join(build, "nodemcu-lua")
     logdir = os.path.join(build, "e2e-logs")
     os.makedirs(logdir, exist_ok=True)
