@@ -1,5 +1,7 @@
 -- 1000 messages sent in one go (run with FAKE_SDK_SEND_LIMIT small): the
--- library must queue what espconn refuses; all must come back, in order.
+-- port keeps one chunk in flight (espconn_send refuses a second one while
+-- the first is not wholly inside lwIP), so the library must queue the rest;
+-- all must come back, in order.
 local T = dofile(os.getenv("WS_TESTLIB") or ((arg[0]:gsub("[^/]+$", "")) .. "testlib.lua"))
 T.deadline(30)
 local N = 1000

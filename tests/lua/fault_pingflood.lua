@@ -7,10 +7,11 @@
 -- (Before the library kept at most one unsent pong it grew by ~131 bytes
 -- per ping: 4.4 MB here.)
 -- Residual: the closed connection's last unsent bytes stay in the fake
--- SDK's TCP send queue (bounded by FAKE_SDK_SEND_LIMIT, 2920 bytes, plus
--- the espconn) until the peer resets the connection 3 s later, as lwIP
--- keeps a closing pcb's unsent data; that is the network stack's memory,
--- not the library's, hence 8 KiB allowed instead of 0.
+-- SDK's TCP send buffer (FAKE_SDK_SEND_LIMIT, 2920 bytes) and in the port's
+-- copy of the chunk espconn still reads, until the peer resets the
+-- connection 3 s later, as lwIP keeps a closing pcb's unsent data; that is
+-- the network stack's memory, not the library's, hence 8 KiB allowed
+-- instead of 0.
 local F = dofile((os.getenv("WS_TESTLIB") or ((arg[0]:gsub("[^/]+$", "")) .. "testlib.lua")):gsub("testlib%.lua$", "fault_lib.lua"))
 local T = F.T
 local N = tonumber(os.getenv("WS_PINGFLOOD_N")) or 50000
