@@ -1,21 +1,27 @@
-//! Regenerates include/websocketclient.h from src/capi.rs with cbindgen.
+//! Regenerates include/websocketclient.h with cbindgen from the files that
+//! define the C interface (`SOURCES`).
 //! The file is only rewritten when its content changes. With
 //! `WS_HEADER_OUT=<path>` the header is written there instead (used by
 //! `make header-check` to compare against the committed one).
 use std::path::PathBuf;
 
+/// What cbindgen reads: the status codes, then the C API.
+const SOURCES: [&str; 2] = ["src/status.rs", "src/capi.rs"];
+
 fn main() {
-    println!("cargo:rerun-if-changed=src/capi.rs");
+    for src in SOURCES {
+        println!("cargo:rerun-if-changed={src}");
+    }
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=WS_HEADER_OUT");
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
-    let bindings = match cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(dir.join("src/capi.rs"))
-        .generate()
-    {
+    let mut builder = cbindgen::Builder::new().with_config(config);
+    for src in SOURCES {
+        builder = builder.with_src(dir.join(src));
+    }
+    let bindings = match builder.generate() {
         Ok(b) => b,
         Err(e) => {
             println!("cargo:warning=cbindgen failed, header not regenerated: {e}");

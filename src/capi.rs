@@ -144,92 +144,11 @@ pub const WS_PORT_DONE: c_int = 1;
 /// `ws_port_send`: refused for now, retry after the next `ws_event_sent`.
 pub const WS_PORT_BUSY: c_int = 1;
 
-/// User close or graceful end.
-pub const WS_OK: c_int = 0;
-/// URL scheme not `ws://` or `wss://`.
-pub const WS_ERR_BAD_SCHEME: c_int = -1;
-/// Host name 256 characters or longer.
-pub const WS_ERR_HOST_TOO_LONG: c_int = -2;
-/// Port not in 1..65535.
-pub const WS_ERR_BAD_PORT: c_int = -3;
-/// Empty host.
-pub const WS_ERR_NO_HOST: c_int = -4;
-/// Name resolution failed.
-pub const WS_ERR_DNS: c_int = -5;
-/// The server closed with a close frame.
-pub const WS_ERR_SERVER_CLOSED: c_int = -6;
-/// `Sec-WebSocket-Accept` missing or wrong.
-pub const WS_ERR_BAD_ACCEPT: c_int = -7;
-/// Out of memory: reassembly buffer.
-pub const WS_ERR_NO_MEMORY_MESSAGE: c_int = -8;
-/// Out of memory: control frame split across segments.
-pub const WS_ERR_NO_MEMORY_CONTROL: c_int = -9;
-/// Out of memory: handshake request or response parser.
-pub const WS_ERR_NO_MEMORY_HANDSHAKE: c_int = -10;
-/// Continuation without a message, or new message inside one (close 1002).
-pub const WS_ERR_FRAGMENTATION: c_int = -15;
-/// Out of memory while sending.
-pub const WS_ERR_NO_MEMORY_SEND: c_int = -16;
-/// Response status line not `HTTP/1.1 101`.
-pub const WS_ERR_NOT_SWITCHING: c_int = -17;
-/// Handshake not done within `connect_timeout_ms`.
-pub const WS_ERR_CONNECT_TIMEOUT: c_int = -18;
-/// Keep-alive pings unanswered.
-pub const WS_ERR_PING_TIMEOUT: c_int = -19;
-/// New: server frame masked (close 1002).
-pub const WS_ERR_MASKED_FRAME: c_int = -20;
-/// New: RSV1-3 set (close 1002).
-pub const WS_ERR_RESERVED_BITS: c_int = -21;
-/// New: opcode 3-7 or 11-15 (close 1002).
-pub const WS_ERR_RESERVED_OPCODE: c_int = -22;
-/// New: control frame > 125 bytes or not FIN (close 1002).
-pub const WS_ERR_BAD_CONTROL_FRAME: c_int = -23;
-/// New: 1-byte close, invalid code (1002) or reason not UTF-8 (1007).
-pub const WS_ERR_BAD_CLOSE_PAYLOAD: c_int = -24;
-/// New: text message not UTF-8 (close 1007).
-pub const WS_ERR_INVALID_UTF8: c_int = -25;
-/// New: message over `max_message` (close 1009).
-pub const WS_ERR_MESSAGE_TOO_BIG: c_int = -26;
-/// New: response header block too large or malformed.
-pub const WS_ERR_BAD_HANDSHAKE: c_int = -27;
-/// New: an extra header name/value that cannot be sent (CR, LF, ...).
-pub const WS_ERR_BAD_HEADER: c_int = -28;
-/// `ws_send_long` only: not connected.
-pub const WS_ERR_NOT_CONNECTED: c_int = -30;
-/// `ws_send_long` only: opcode not 1, 2, 9 or 10 (or a control payload
-/// over 125 bytes).
-pub const WS_ERR_BAD_OPCODE: c_int = -31;
-/// Anything else (also `ws_send_long` with a NULL message and length > 0).
-pub const WS_ERR_OTHER: c_int = -99;
+// The status codes (`WS_OK`, `WS_ERR_*`) and their type `ws_status` are
+// defined once, in src/status.rs, which cbindgen reads as well.
+pub use crate::status::*;
 
 const _: () = {
-    assert!(WS_ERR_BAD_SCHEME == status::BAD_SCHEME);
-    assert!(WS_ERR_HOST_TOO_LONG == status::HOST_TOO_LONG);
-    assert!(WS_ERR_BAD_PORT == status::BAD_PORT);
-    assert!(WS_ERR_NO_HOST == status::NO_HOST);
-    assert!(WS_ERR_DNS == status::DNS);
-    assert!(WS_ERR_SERVER_CLOSED == status::SERVER_CLOSED);
-    assert!(WS_ERR_BAD_ACCEPT == status::BAD_ACCEPT);
-    assert!(WS_ERR_NO_MEMORY_MESSAGE == status::NO_MEMORY_MESSAGE);
-    assert!(WS_ERR_NO_MEMORY_CONTROL == status::NO_MEMORY_CONTROL);
-    assert!(WS_ERR_NO_MEMORY_HANDSHAKE == status::NO_MEMORY_HANDSHAKE);
-    assert!(WS_ERR_FRAGMENTATION == status::FRAGMENTATION);
-    assert!(WS_ERR_NO_MEMORY_SEND == status::NO_MEMORY_SEND);
-    assert!(WS_ERR_NOT_SWITCHING == status::NOT_SWITCHING);
-    assert!(WS_ERR_CONNECT_TIMEOUT == status::CONNECT_TIMEOUT);
-    assert!(WS_ERR_PING_TIMEOUT == status::PING_TIMEOUT);
-    assert!(WS_ERR_MASKED_FRAME == status::MASKED_FRAME);
-    assert!(WS_ERR_RESERVED_BITS == status::RESERVED_BITS);
-    assert!(WS_ERR_RESERVED_OPCODE == status::RESERVED_OPCODE);
-    assert!(WS_ERR_BAD_CONTROL_FRAME == status::BAD_CONTROL_FRAME);
-    assert!(WS_ERR_BAD_CLOSE_PAYLOAD == status::BAD_CLOSE_PAYLOAD);
-    assert!(WS_ERR_INVALID_UTF8 == status::INVALID_UTF8);
-    assert!(WS_ERR_MESSAGE_TOO_BIG == status::MESSAGE_TOO_BIG);
-    assert!(WS_ERR_BAD_HANDSHAKE == status::BAD_HANDSHAKE);
-    assert!(WS_ERR_BAD_HEADER == status::BAD_HEADER);
-    assert!(WS_ERR_NOT_CONNECTED == status::NOT_CONNECTED);
-    assert!(WS_ERR_BAD_OPCODE == status::BAD_OPCODE);
-    assert!(WS_ERR_OTHER == status::OTHER);
     assert!(WS_PORT_BUSY == crate::client::PORT_BUSY);
     assert!(WS_MAX_HANDSHAKE_RESPONSE as usize == crate::handshake::MAX_RESPONSE);
 };
@@ -483,7 +402,7 @@ impl Ending {
 }
 
 /// The final callback: `onClose` if the connection has one, else `onFailure`.
-fn call_failure(ws: *mut ws_info, st: i32, end: &Ending) {
+fn call_failure(ws: *mut ws_info, st: Status, end: &Ending) {
     // SAFETY: `ws` is valid; the callback is the caller's, called with no
     // engine borrow alive; `reason` points at `reason_len` bytes of `end`,
     // alive during the call.
@@ -496,9 +415,9 @@ fn call_failure(ws: *mut ws_info, st: i32, end: &Ending) {
                 r.as_ptr() as *const c_char
             };
             let len = c_int::try_from(r.len()).unwrap_or(0);
-            cb(ws, st, end.code, reason, len);
+            cb(ws, st.code(), end.code, reason, len);
         } else if let Some(cb) = (*ws).onFailure {
-            cb(ws, st);
+            cb(ws, st.code());
         }
     }
 }
@@ -531,7 +450,7 @@ enum Do {
     Arm(u32),
     Disarm,
     Opened,
-    Finish(i32, Ending),
+    Finish(Status, Ending),
 }
 
 /// Carries out the engine's actions until it is idle or gone.
@@ -690,13 +609,13 @@ pub extern "C" fn ws_connect_with(
     let o = unsafe { options.as_ref() };
     let on_close = o.and_then(|o| o.onClose);
     let on_fragment = o.and_then(|o| o.onFragment);
-    let fail = |st: i32| {
+    let fail = |st: Status| {
         // SAFETY: valid ws (checked above).
         unsafe { (*ws).connectionState = 4 };
         call_failure(ws, st, &Ending::none(on_close));
     };
     if url.is_null() {
-        return fail(status::BAD_SCHEME);
+        return fail(status::WS_ERR_BAD_SCHEME);
     }
     // SAFETY: non-NULL, NUL-terminated by the caller's contract.
     let url_bytes = unsafe { CStr::from_ptr(url) }.to_bytes();
@@ -725,7 +644,7 @@ pub extern "C" fn ws_connect_with(
     };
     let mut host = [0u8; 257];
     if u.host.len() >= host.len() {
-        return fail(status::HOST_TOO_LONG);
+        return fail(status::WS_ERR_HOST_TOO_LONG);
     }
     for (d, s) in host.iter_mut().zip(u.host) {
         *d = *s;
@@ -748,7 +667,7 @@ pub extern "C" fn ws_connect_with(
         client,
     }) {
         Ok(b) => b,
-        Err(_) => return fail(status::NO_MEMORY_HANDSHAKE),
+        Err(_) => return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE),
     };
     let engine = engine.into_raw();
     link(engine);
@@ -786,7 +705,7 @@ pub extern "C" fn ws_send_long(
     opCode: c_int,
     message: *const c_char,
     length: usize,
-) -> c_int {
+) -> Status {
     let Some(op) = u8::try_from(opCode).ok().and_then(UserOpcode::new) else {
         return WS_ERR_BAD_OPCODE;
     };
@@ -1249,7 +1168,7 @@ mod tests {
         let skip = open(&mut ws);
         let data: Vec<u8> = (0..100_000u32).map(|i| (i * 13 % 256) as u8).collect();
         let r = ws_send_long(&mut *ws, 2, data.as_ptr() as *const c_char, data.len());
-        assert_eq!(r, 0);
+        assert_eq!(r, WS_OK);
         ack_all(&mut *ws);
         let s = fake(|f| f.sent.clone());
         assert_eq!(s[skip], 0x82);
@@ -1318,7 +1237,7 @@ mod tests {
             WS_ERR_BAD_OPCODE
         );
         assert_eq!(ws_send_long(&mut *ws, 1, ptr::null(), 4), WS_ERR_OTHER);
-        assert_eq!(ws_send_long(&mut *ws, 1, ptr::null(), 0), 0);
+        assert_eq!(ws_send_long(&mut *ws, 1, ptr::null(), 0), WS_OK);
         // ws_connect while connected is ignored.
         ws_connect(&mut *ws, c"ws://other/".as_ptr());
         assert_eq!(ws.connectionState, 3);
@@ -1650,7 +1569,7 @@ mod tests {
                 // allocation is one of the sites.
                 let big = [b'x'; 200];
                 let st = ws_send_long(&mut *ws, 1, big.as_ptr() as *const c_char, big.len());
-                assert!(st == 0 || st == WS_ERR_NO_MEMORY_SEND);
+                assert!(st == WS_OK || st == WS_ERR_NO_MEMORY_SEND);
             }
             stats::fail_nth(0);
             let fails = fake(|f| f.failures.clone());

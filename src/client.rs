@@ -14,7 +14,7 @@ use crate::buffer::{Boxed, Buf};
 use crate::frame::{self, Decoder, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
 use crate::handshake::{self, Header, Parsed, ResponseParser};
 use crate::message::{self, valid_utf8, Assembler, Item, Payload};
-use crate::status;
+use crate::status::{self, Status};
 use crate::url::Url;
 
 /// Largest chunk handed to the port in one `ws_port_send` call.
@@ -60,7 +60,7 @@ struct Timeouts {
 }
 
 /// `finish` before the connection has a final status.
-const NO_FINISH: i32 = i32::MIN;
+const NO_FINISH: Status = Status::from_code(i32::MIN);
 /// `ping_age` when no ping is unanswered.
 const NO_PING: u32 = u32::MAX;
 
@@ -99,7 +99,7 @@ pub enum Action<'a> {
     /// The opening handshake succeeded: call `onConnection`.
     Opened,
     /// The connection is over: tear down, then `onFailure(status)`.
-    Finish(i32),
+    Finish(Status),
 }
 
 /// One step of [`Client::receive`].
@@ -183,8 +183,8 @@ pub struct Client {
     /// Bytes of `info` holding the protocol and its NUL (0 = no protocol).
     proto_len: u8,
     /// The final status, or `NO_FINISH`.
-    finish: i32,
-    pending: i32,
+    finish: Status,
+    pending: Status,
     /// Age of the first unanswered ping at the last tick, or `NO_PING`.
     ping_age: u32,
     out: Buf,
@@ -219,10 +219,10 @@ impl UserOpcode {
 }
 
 /// Opcodes a user may send ([`UserOpcode`]); ping/pong up to 125 bytes.
-fn check_send_opcode(opcode: u8, payload: &[u8]) -> Result<(), i32> {
+fn check_send_opcode(opcode: u8, payload: &[u8]) -> Result<(), Status> {
     match UserOpcode::new(opcode) {
         Some(_) if opcode < OP_CLOSE || payload.len() <= frame::MAX_CONTROL_PAYLOAD => Ok(()),
-        _ => Err(status::BAD_OPCODE),
+        _ => Err(status::WS_ERR_BAD_OPCODE),
     }
 }
 
@@ -238,7 +238,7 @@ impl Client {
         opts: Options,
         key_random: &[u8; 16],
         mask_seed: [u8; 16],
-    ) -> Result<Client, i32>
+    ) -> Result<Client, Status>
     where
         I: Iterator<Item = Header<'h>> + Clone,
     {
@@ -246,17 +246,17 @@ impl Client {
         let n = handshake::request_len(url, &key, extra.clone(), protocols)?;
         let mut out = Buf::new();
         out.reserve_total(n)
-            .map_err(|_| status::NO_MEMORY_HANDSHAKE)?;
+            .map_err(|_| status::WS_ERR_NO_MEMORY_HANDSHAKE)?;
         let written = match out.spare(n) {
             Some(dst) => handshake::write_sized(url, &key, extra, protocols, dst),
             None => 0,
         };
         if written != n {
-            return Err(status::OTHER);
+            return Err(status::WS_ERR_OTHER);
         }
         out.commit(written);
         let parser = Boxed::new(ResponseParser::new(handshake::accept_for(&key)))
-            .map_err(|_| status::NO_MEMORY_HANDSHAKE)?;
+            .map_err(|_| status::WS_ERR_NO_MEMORY_HANDSHAKE)?;
         Ok(Client {
             phase: Phase::Resolving,
             port: url.port,
@@ -272,7 +272,7 @@ impl Client {
             close_code: 0,
             proto_len: 0,
             finish: NO_FINISH,
-            pending: status::OK,
+            pending: status::WS_OK,
             ping_age: NO_PING,
             gate: written,
             pong_start: 0,
@@ -356,9 +356,13 @@ impl Client {
 
     /// Not inlined: reached from a dozen paths (about 270 B of flash).
     #[inline(never)]
-    fn end(&mut self, st: i32) {
+    fn end(&mut self, st: Status) {
         if self.finish == NO_FINISH {
-            self.finish = if st == NO_FINISH { status::OTHER } else { st };
+            self.finish = if st == NO_FINISH {
+                status::WS_ERR_OTHER
+            } else {
+                st
+            };
         }
         self.phase = Phase::Done;
         self.stop_rx = true;
@@ -422,7 +426,7 @@ impl Client {
         opcode: UserOpcode,
         payload: &[u8],
         port: impl FnOnce(&[u8]) -> i32,
-    ) -> Result<bool, i32> {
+    ) -> Result<bool, Status> {
         let UserOpcode(opcode) = opcode;
         // A direct frame has a 7-bit length: 2 header bytes + the mask.
         const HEADER: usize = 6;
@@ -437,7 +441,7 @@ impl Client {
         let mut buf = [0u8; DIRECT_FRAME];
         let (frame, _) = buf.split_at_mut(total.min(DIRECT_FRAME));
         let Some(([b0, b1, m0, m1, m2, m3], body)) = frame.split_first_chunk_mut::<HEADER>() else {
-            return Err(status::OTHER);
+            return Err(status::WS_ERR_OTHER);
         };
         let mask = self.rng.mask();
         *b0 = 0x80 | (opcode & 0x0F);
@@ -449,13 +453,13 @@ impl Client {
             // Sent once the due `ws_event_sent` has come.
             self.busy = true;
             if self.out.extend(frame).is_err() {
-                self.end(status::NO_MEMORY_SEND);
-                return Err(status::NO_MEMORY_SEND);
+                self.end(status::WS_ERR_NO_MEMORY_SEND);
+                return Err(status::WS_ERR_NO_MEMORY_SEND);
             }
             return Ok(false);
         }
         if r < 0 {
-            self.end(r.saturating_add(status::ESPCONN_OFFSET));
+            self.end(Status::espconn(r));
             return Ok(false);
         }
         self.inflight = self.inflight.saturating_add(1);
@@ -469,7 +473,7 @@ impl Client {
             return;
         }
         if r < 0 {
-            self.end(r.saturating_add(status::ESPCONN_OFFSET));
+            self.end(Status::espconn(r));
             return;
         }
         let limit = if self.parser.is_some() {
@@ -507,7 +511,7 @@ impl Client {
             return;
         }
         if !ok {
-            self.end(status::DNS);
+            self.end(status::WS_ERR_DNS);
             return;
         }
         self.phase = Phase::Connecting;
@@ -518,7 +522,7 @@ impl Client {
     /// A port call failed with espconn error `err` (< 0).
     pub fn port_error(&mut self, err: i32) {
         if self.phase != Phase::Done {
-            self.end(err.saturating_add(status::ESPCONN_OFFSET));
+            self.end(Status::espconn(err));
         }
     }
 
@@ -533,9 +537,9 @@ impl Client {
     pub fn disconnected(&mut self, err: i32) {
         let st = match self.phase {
             Phase::Done => return,
-            _ if err < 0 => err.saturating_add(status::ESPCONN_OFFSET),
+            _ if err < 0 => Status::espconn(err),
             Phase::Closing => self.pending,
-            _ => status::PEER_CLOSED_TCP,
+            _ => status::WS_ERR_TCP_CLOSED,
         };
         self.end(st);
     }
@@ -543,7 +547,7 @@ impl Client {
     /// `ws_event_timer`.
     pub fn timer(&mut self) {
         match self.phase {
-            Phase::Connecting | Phase::Handshake => self.end(status::CONNECT_TIMEOUT),
+            Phase::Connecting | Phase::Handshake => self.end(status::WS_ERR_CONNECT_TIMEOUT),
             Phase::Open => self.keepalive_tick(),
             Phase::Closing => {
                 let p = self.pending;
@@ -567,12 +571,12 @@ impl Client {
             0
         };
         if waiting && age >= self.opts.pong_timeout_ms {
-            self.end(status::PING_TIMEOUT);
+            self.end(status::WS_ERR_PING_TIMEOUT);
             return;
         }
         self.ping_age = age.min(NO_PING - 1);
         if self.queue_frame(OP_PING, &[], &[]).is_err() {
-            self.end(status::NO_MEMORY_SEND);
+            self.end(status::WS_ERR_NO_MEMORY_SEND);
             return;
         }
         self.timer = TimerCmd::Arm(every);
@@ -593,26 +597,26 @@ impl Client {
     /// Encodes one masked frame into the send queue (see `Buf` for the
     /// growth); its
     /// payload is `payload` followed by `tail`.
-    fn queue_frame(&mut self, opcode: u8, payload: &[u8], tail: &[u8]) -> Result<(), i32> {
+    fn queue_frame(&mut self, opcode: u8, payload: &[u8], tail: &[u8]) -> Result<(), Status> {
         if self.head > 0 && self.parser.is_none() {
             self.out.drop_front(self.head);
             self.forget_sent();
         }
         let n = payload.len().saturating_add(tail.len());
         let hl = frame::header_len(n);
-        let total = hl.checked_add(n).ok_or(status::NO_MEMORY_SEND)?;
+        let total = hl.checked_add(n).ok_or(status::WS_ERR_NO_MEMORY_SEND)?;
         self.out
             .reserve_exact(total)
-            .map_err(|_| status::NO_MEMORY_SEND)?;
+            .map_err(|_| status::WS_ERR_NO_MEMORY_SEND)?;
         let mask = self.rng.mask();
-        let dst = self.out.spare(total).ok_or(status::NO_MEMORY_SEND)?;
-        let (h, body) = dst.split_at_mut_checked(hl).ok_or(status::OTHER)?;
+        let dst = self.out.spare(total).ok_or(status::WS_ERR_NO_MEMORY_SEND)?;
+        let (h, body) = dst.split_at_mut_checked(hl).ok_or(status::WS_ERR_OTHER)?;
         if frame::write_header(h, true, opcode, n, mask) != hl {
-            return Err(status::OTHER);
+            return Err(status::WS_ERR_OTHER);
         }
         let (b1, b2) = body
             .split_at_mut_checked(payload.len())
-            .ok_or(status::OTHER)?;
+            .ok_or(status::WS_ERR_OTHER)?;
         frame::mask_into(b1, payload, mask, 0);
         // The tail is short (a close reason): byte by byte.
         for (i, (d, s)) in b2.iter_mut().zip(tail).enumerate() {
@@ -624,10 +628,10 @@ impl Client {
 
     /// User send. Errors (connection unaffected): `BAD_OPCODE`,
     /// `NOT_CONNECTED`; `NO_MEMORY_SEND` ends the connection with -16.
-    pub fn send(&mut self, opcode: u8, payload: &[u8]) -> Result<(), i32> {
+    pub fn send(&mut self, opcode: u8, payload: &[u8]) -> Result<(), Status> {
         check_send_opcode(opcode, payload)?;
         if !matches!(self.phase, Phase::Handshake | Phase::Open) {
-            return Err(status::NOT_CONNECTED);
+            return Err(status::WS_ERR_NOT_CONNECTED);
         }
         let r = self.queue_frame(opcode, payload, &[]);
         if let Err(e) = r {
@@ -646,7 +650,7 @@ impl Client {
     /// reason.
     pub fn close_with(&mut self, code: u16, reason: &[u8]) {
         match self.phase {
-            Phase::Resolving | Phase::Connecting | Phase::Handshake => self.end(status::OK),
+            Phase::Resolving | Phase::Connecting | Phase::Handshake => self.end(status::WS_OK),
             Phase::Open => {
                 self.user_closed = true;
                 let (code, reason) = if message::close_code_allowed(code)
@@ -657,7 +661,7 @@ impl Client {
                 } else {
                     (1000, &[][..])
                 };
-                self.start_close(status::OK, &code.to_be_bytes(), reason);
+                self.start_close(status::WS_OK, &code.to_be_bytes(), reason);
             }
             Phase::Closing | Phase::Done => {}
         }
@@ -666,7 +670,7 @@ impl Client {
     /// Open -> Closing: queues our close frame (`body`, then `tail`) and
     /// arms the close timer; `st` is reported at the end. False (and the
     /// connection ended with `st`) if the frame could not be queued.
-    fn start_close(&mut self, st: i32, body: &[u8], tail: &[u8]) -> bool {
+    fn start_close(&mut self, st: Status, body: &[u8], tail: &[u8]) -> bool {
         self.phase = Phase::Closing;
         self.pending = st;
         self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
@@ -678,7 +682,7 @@ impl Client {
     }
 
     /// A protocol violation by the server while open: close with the code.
-    fn protocol_error(&mut self, st: i32, code: u16) {
+    fn protocol_error(&mut self, st: Status, code: u16) {
         match self.phase {
             Phase::Open => {
                 self.stop_rx = true;
@@ -691,9 +695,11 @@ impl Client {
         }
     }
 
-    fn fail(&mut self, st: i32) {
+    fn fail(&mut self, st: Status) {
         match st {
-            status::NO_MEMORY_MESSAGE | status::NO_MEMORY_CONTROL | status::OTHER => self.end(st),
+            status::WS_ERR_NO_MEMORY_MESSAGE
+            | status::WS_ERR_NO_MEMORY_CONTROL
+            | status::WS_ERR_OTHER => self.end(st),
             _ => self.protocol_error(st, message::close_code_for(st)),
         }
     }
@@ -738,7 +744,7 @@ impl Client {
                     self.out.truncate(self.pong_start);
                 }
                 if self.queue_frame(OP_PONG, p, &[]).is_err() {
-                    self.end(status::NO_MEMORY_SEND);
+                    self.end(status::WS_ERR_NO_MEMORY_SEND);
                     return;
                 }
                 self.pong_end = self.out.len();
@@ -757,7 +763,7 @@ impl Client {
                         self.finish_when_sent = true;
                         let body = code.map(u16::to_be_bytes);
                         let body = body.as_ref().map_or(&[][..], |b| &b[..]);
-                        if self.start_close(status::SERVER_CLOSED, body, &[]) {
+                        if self.start_close(status::WS_ERR_SERVER_CLOSED, body, &[]) {
                             // Maybe nothing is in flight: finish once sent.
                             self.sent_check();
                         }
@@ -790,7 +796,7 @@ impl Client {
                 Phase::Handshake if *pos >= data.len() => return Rx::Done,
                 Phase::Handshake => {
                     let Some(parser) = self.parser.as_mut() else {
-                        self.end(status::OTHER);
+                        self.end(status::WS_ERR_OTHER);
                         return Rx::Done;
                     };
                     let rest = data.get(*pos..).unwrap_or(&[]);
@@ -808,12 +814,12 @@ impl Client {
                             let chosen = parser.protocol();
                             let request = self.out.as_slice().get(..self.gate).unwrap_or(&[]);
                             if !handshake::protocol_offered(request, chosen) {
-                                self.end(status::BAD_ACCEPT);
+                                self.end(status::WS_ERR_BAD_ACCEPT);
                                 return Rx::Done;
                             }
                             if !chosen.is_empty() {
                                 if self.info.extend(chosen).is_err() || self.info.push(0).is_err() {
-                                    self.end(status::NO_MEMORY_HANDSHAKE);
+                                    self.end(status::WS_ERR_NO_MEMORY_HANDSHAKE);
                                     return Rx::Done;
                                 }
                                 self.proto_len = u8::try_from(self.info.len()).unwrap_or(0);
@@ -955,7 +961,7 @@ impl Client {
     #[inline(never)]
     fn in_place_at_end(&mut self, data: &mut [u8], opcode: u8, start: usize, end: usize) -> Rx {
         if start == 0 || end != data.len() {
-            self.end(status::OTHER);
+            self.end(status::WS_ERR_OTHER);
             return Rx::Done;
         }
         crate::buffer::shift_left(data, start, end, 1);
@@ -1062,7 +1068,7 @@ pub(crate) mod tests {
         pub msgs: Vec<(u8, Vec<u8>)>,
         /// Streamed pieces: (opcode, bytes, fin).
         pub pieces: Vec<(u8, Vec<u8>, bool)>,
-        pub finished: Option<i32>,
+        pub finished: Option<Status>,
         pub send_error: Option<i32>,
         /// Messages delivered by the whole-message fast path.
         pub fast: usize,
@@ -1072,14 +1078,14 @@ pub(crate) mod tests {
         Idle,
         Send(Vec<u8>),
         Other,
-        Finish(i32),
+        Finish(Status),
     }
 
     impl H {
-        pub fn try_new(opts: Options) -> Result<H, i32> {
+        pub fn try_new(opts: Options) -> Result<H, Status> {
             Self::with(opts, None)
         }
-        pub fn with(opts: Options, protocols: Option<&[u8]>) -> Result<H, i32> {
+        pub fn with(opts: Options, protocols: Option<&[u8]>) -> Result<H, Status> {
             let url = crate::url::parse(b"ws://example.com:8080/chat?x=1").unwrap();
             let c = Client::new(
                 &url,
@@ -1298,7 +1304,11 @@ pub(crate) mod tests {
             (Some(&b""[..]), "chat"),
         ] {
             let h = opened_with(d, offer, &proto(answer));
-            assert_eq!(h.finished, Some(status::BAD_ACCEPT), "{offer:?} {answer}");
+            assert_eq!(
+                h.finished,
+                Some(status::WS_ERR_BAD_ACCEPT),
+                "{offer:?} {answer}"
+            );
             assert_eq!(h.opened, 0);
         }
         // The default offer is chat; no answer means no protocol.
@@ -1395,7 +1405,7 @@ pub(crate) mod tests {
         h.start();
         h.c.close_with(4000, b"x");
         h.pump();
-        assert_eq!(h.finished, Some(0));
+        assert_eq!(h.finished, Some(status::WS_OK));
         assert_eq!(h.sent.len(), h.req_len);
     }
 
@@ -1472,7 +1482,7 @@ pub(crate) mod tests {
         h.rx(&sframe(false, OP_TEXT, b"fine"));
         h.rx(&sframe(true, OP_CONTINUATION, b"\xFF"));
         assert_eq!(h.pieces, vec![(OP_TEXT, b"fine".to_vec(), false)]);
-        assert_eq!(h.finished, Some(status::INVALID_UTF8));
+        assert_eq!(h.finished, Some(status::WS_ERR_INVALID_UTF8));
         assert_eq!(
             h.frames(),
             vec![(true, OP_CLOSE, 1007u16.to_be_bytes().to_vec())]
@@ -1488,7 +1498,7 @@ pub(crate) mod tests {
         ] {
             let mut h = streaming();
             h.rx(&tail);
-            assert_eq!(h.finished, Some(status::INVALID_UTF8));
+            assert_eq!(h.finished, Some(status::WS_ERR_INVALID_UTF8));
             assert!(h.pieces.iter().all(|p| !p.2), "no fin piece");
         }
         // Binary is not checked.
@@ -1498,7 +1508,7 @@ pub(crate) mod tests {
         // Fragmentation rules still apply.
         let mut h = streaming();
         h.rx(&sframe(true, OP_CONTINUATION, b"x"));
-        assert_eq!(h.finished, Some(status::FRAGMENTATION));
+        assert_eq!(h.finished, Some(status::WS_ERR_FRAGMENTATION));
     }
 
     #[test]
@@ -1591,7 +1601,7 @@ pub(crate) mod tests {
         bad.extend(sframe(true, OP_TEXT, &[0xC0, 0x80]));
         bad.extend(sframe(true, OP_TEXT, b"never"));
         let (st, _) = status_after(&bad);
-        assert_eq!(st, Some(status::INVALID_UTF8));
+        assert_eq!(st, Some(status::WS_ERR_INVALID_UTF8));
         let mut h = H::try_new(Options {
             max_message: 4,
             ..Options::DEFAULT
@@ -1602,7 +1612,7 @@ pub(crate) mod tests {
         big.extend(sframe(true, OP_TEXT, b"12345"));
         big.extend(sframe(true, OP_TEXT, b"never"));
         h.rx(&big);
-        assert_eq!(h.finished, Some(status::MESSAGE_TOO_BIG));
+        assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
         assert_eq!(h.msgs, vec![(1, b"ok".to_vec())]);
     }
 
@@ -1708,9 +1718,9 @@ pub(crate) mod tests {
     /// `ws_send_long` on the harness: a frame sent directly gets "port"
     /// result `r` (0 = accepted, recorded as sent); returns its length, or
     /// 0 if it was queued instead.
-    fn direct(h: &mut H, op: u8, payload: &[u8], r: i32) -> Result<usize, i32> {
+    fn direct(h: &mut H, op: u8, payload: &[u8], r: i32) -> Result<usize, Status> {
         let mut got = Vec::new();
-        let op = UserOpcode::new(op).ok_or(status::BAD_OPCODE)?;
+        let op = UserOpcode::new(op).ok_or(status::WS_ERR_BAD_OPCODE)?;
         h.c.send_via(op, payload, |f| {
             got = f.to_vec();
             r
@@ -1765,10 +1775,10 @@ pub(crate) mod tests {
         assert_eq!(h.c.heap_bytes(), 0, "queue freed when drained");
         // Opcode checks as `send`; before the handshake finished the frame
         // is held in the queue.
-        assert_eq!(direct(&mut h, 3, b"", 0), Err(status::BAD_OPCODE));
+        assert_eq!(direct(&mut h, 3, b"", 0), Err(status::WS_ERR_BAD_OPCODE));
         assert_eq!(
             direct(&mut h, OP_PING, &[0; 126], 0),
-            Err(status::BAD_OPCODE)
+            Err(status::WS_ERR_BAD_OPCODE)
         );
         let mut h2 = H::new();
         h2.start();
@@ -1776,7 +1786,7 @@ pub(crate) mod tests {
         // A port error ends the connection (err - 100).
         assert_eq!(direct(&mut h, OP_TEXT, b"boom", -9), Ok(10));
         h.pump();
-        assert_eq!(h.finished, Some(-109));
+        assert_eq!(h.finished, Some(Status::espconn(-9)));
     }
 
     #[test]
@@ -1839,11 +1849,11 @@ pub(crate) mod tests {
         let mut h = opened();
         h.rx(&sframe(true, OP_CLOSE, &[0x0F, 0xA0, b'b', b'y', b'e']));
         assert_eq!(h.frames(), vec![(true, OP_CLOSE, vec![0x0F, 0xA0])]);
-        assert_eq!(h.finished, Some(status::SERVER_CLOSED));
+        assert_eq!(h.finished, Some(status::WS_ERR_SERVER_CLOSED));
         let mut h = opened();
         h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8]));
         assert_eq!(h.frames(), vec![(true, OP_CLOSE, vec![0x03, 0xE8])]);
-        assert_eq!(h.finished, Some(-6));
+        assert_eq!(h.finished, Some(status::WS_ERR_SERVER_CLOSED));
     }
 
     #[test]
@@ -1856,7 +1866,7 @@ pub(crate) mod tests {
         assert_eq!(h.c.connection_state(), 3);
         assert_eq!(h.timer, Some(5_000));
         h.ack();
-        assert_eq!(h.finished, Some(-6));
+        assert_eq!(h.finished, Some(status::WS_ERR_SERVER_CLOSED));
         assert_eq!(h.c.connection_state(), 4);
     }
 
@@ -1878,24 +1888,24 @@ pub(crate) mod tests {
         assert_eq!(h.finished, None, "waits for the TCP close");
         h.c.disconnected(0);
         h.pump();
-        assert_eq!(h.finished, Some(0));
+        assert_eq!(h.finished, Some(status::WS_OK));
         // Server never answers: the close timer ends it with 0.
         let mut h = opened();
         h.c.close();
         h.pump();
         h.timer_fires();
-        assert_eq!(h.finished, Some(0));
+        assert_eq!(h.finished, Some(status::WS_OK));
         // Close before the handshake finished: at once, 0, nothing sent.
         let mut h = H::new();
         h.start();
         h.c.close();
         h.pump();
-        assert_eq!(h.finished, Some(0));
+        assert_eq!(h.finished, Some(status::WS_OK));
         assert_eq!(h.sent.len(), h.req_len);
         let mut h = H::new();
         h.c.close();
         h.pump();
-        assert_eq!(h.finished, Some(0));
+        assert_eq!(h.finished, Some(status::WS_OK));
     }
 
     #[test]
@@ -1912,7 +1922,7 @@ pub(crate) mod tests {
 
     type Frames = Vec<(bool, u8, Vec<u8>)>;
 
-    fn status_after(seg: &[u8]) -> (Option<i32>, Frames) {
+    fn status_after(seg: &[u8]) -> (Option<Status>, Frames) {
         let mut h = opened();
         h.rx(seg);
         (h.finished, h.frames())
@@ -1921,53 +1931,61 @@ pub(crate) mod tests {
     #[test]
     fn protocol_errors_close_with_the_right_code() {
         let close = |c: u16| vec![(true, OP_CLOSE, c.to_be_bytes().to_vec())];
-        let cases: Vec<(Vec<u8>, i32, u16)> = vec![
+        let cases: Vec<(Vec<u8>, Status, u16)> = vec![
             (
                 sframe(true, OP_CONTINUATION, b"x"),
-                status::FRAGMENTATION,
+                status::WS_ERR_FRAGMENTATION,
                 1002,
             ),
             (
                 [sframe(false, OP_TEXT, b"a"), sframe(true, OP_TEXT, b"b")].concat(),
-                status::FRAGMENTATION,
+                status::WS_ERR_FRAGMENTATION,
                 1002,
             ),
             (
                 vec![0x81, 0x81, 1, 2, 3, 4, b'x'],
-                status::MASKED_FRAME,
+                status::WS_ERR_MASKED_FRAME,
                 1002,
             ),
-            (vec![0xC1, 0x01, b'x'], status::RESERVED_BITS, 1002),
-            (vec![0x83, 0x00], status::RESERVED_OPCODE, 1002),
-            (sframe(false, OP_PING, b""), status::BAD_CONTROL_FRAME, 1002),
+            (vec![0xC1, 0x01, b'x'], status::WS_ERR_RESERVED_BITS, 1002),
+            (vec![0x83, 0x00], status::WS_ERR_RESERVED_OPCODE, 1002),
+            (
+                sframe(false, OP_PING, b""),
+                status::WS_ERR_BAD_CONTROL_FRAME,
+                1002,
+            ),
             (
                 sframe(true, OP_PING, &[0; 126]),
-                status::BAD_CONTROL_FRAME,
+                status::WS_ERR_BAD_CONTROL_FRAME,
                 1002,
             ),
             (
                 sframe(true, OP_CLOSE, &[3]),
-                status::BAD_CLOSE_PAYLOAD,
+                status::WS_ERR_BAD_CLOSE_PAYLOAD,
                 1002,
             ),
             (
                 sframe(true, OP_CLOSE, &[0x03, 0xEE]),
-                status::BAD_CLOSE_PAYLOAD,
+                status::WS_ERR_BAD_CLOSE_PAYLOAD,
                 1002,
             ),
             (
                 sframe(true, OP_CLOSE, &[0x03, 0xE8, 0xC0]),
-                status::BAD_CLOSE_PAYLOAD,
+                status::WS_ERR_BAD_CLOSE_PAYLOAD,
                 1007,
             ),
-            (sframe(true, OP_TEXT, &[0xFF]), status::INVALID_UTF8, 1007),
+            (
+                sframe(true, OP_TEXT, &[0xFF]),
+                status::WS_ERR_INVALID_UTF8,
+                1007,
+            ),
             (
                 [
                     sframe(false, OP_TEXT, b"ok"),
                     sframe(true, OP_CONTINUATION, &[0xE2, 0x82]),
                 ]
                 .concat(),
-                status::INVALID_UTF8,
+                status::WS_ERR_INVALID_UTF8,
                 1007,
             ),
         ];
@@ -1989,7 +2007,7 @@ pub(crate) mod tests {
         h.rx(&[0x82, 126, 0x00, 101]);
         assert_eq!(stats::total(), n + 1, "only the close frame is allocated");
         assert!(stats::live_bytes() < 100);
-        assert_eq!(h.finished, Some(status::MESSAGE_TOO_BIG));
+        assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
         assert_eq!(h.frames(), close(1009));
         // Fragments adding up to more than the limit.
         let mut h = H::try_new(Options {
@@ -2003,7 +2021,7 @@ pub(crate) mod tests {
             sframe(true, OP_CONTINUATION, &[0; 41]),
         ]
         .concat());
-        assert_eq!(h.finished, Some(status::MESSAGE_TOO_BIG));
+        assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
     }
 
     #[test]
@@ -2015,7 +2033,7 @@ pub(crate) mod tests {
         h.rx(&sframe(true, OP_TEXT, b"ignored"));
         assert!(h.msgs.is_empty());
         h.timer_fires();
-        assert_eq!(h.finished, Some(status::RESERVED_OPCODE));
+        assert_eq!(h.finished, Some(status::WS_ERR_RESERVED_OPCODE));
     }
 
     #[test]
@@ -2023,17 +2041,17 @@ pub(crate) mod tests {
         let mut h = H::new();
         h.start();
         h.rx(b"HTTP/1.1 200 OK\r\n\r\n");
-        assert_eq!(h.finished, Some(status::NOT_SWITCHING));
+        assert_eq!(h.finished, Some(status::WS_ERR_NOT_SWITCHING));
         let mut h = H::new();
         h.start();
         h.rx(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n");
-        assert_eq!(h.finished, Some(status::BAD_ACCEPT));
+        assert_eq!(h.finished, Some(status::WS_ERR_BAD_ACCEPT));
         let mut h = H::new();
         h.start();
         h.rx(b"HTTP/1.1 101 Switching Protocols\r\n");
         let junk = vec![b'a'; 9000];
         h.rx(&junk);
-        assert_eq!(h.finished, Some(status::BAD_HANDSHAKE));
+        assert_eq!(h.finished, Some(status::WS_ERR_BAD_HANDSHAKE));
         assert_eq!(h.opened, 0);
     }
 
@@ -2043,43 +2061,43 @@ pub(crate) mod tests {
         let mut h = H::new();
         h.c.resolved(false);
         h.pump();
-        assert_eq!(h.finished, Some(status::DNS));
+        assert_eq!(h.finished, Some(status::WS_ERR_DNS));
         // Connect timeout while connecting, and during the handshake.
         let mut h = H::new();
         h.c.resolved(true);
         h.pump();
         h.timer_fires();
-        assert_eq!(h.finished, Some(status::CONNECT_TIMEOUT));
+        assert_eq!(h.finished, Some(status::WS_ERR_CONNECT_TIMEOUT));
         let mut h = H::new();
         h.start();
         h.timer_fires();
-        assert_eq!(h.finished, Some(status::CONNECT_TIMEOUT));
+        assert_eq!(h.finished, Some(status::WS_ERR_CONNECT_TIMEOUT));
         // Port errors.
         let mut h = H::new();
         h.c.resolved(true);
         h.c.port_error(-9);
         h.pump();
-        assert_eq!(h.finished, Some(-109));
+        assert_eq!(h.finished, Some(Status::espconn(-9)));
         let mut h = opened();
         h.c.disconnected(0);
         h.pump();
-        assert_eq!(h.finished, Some(-110));
+        assert_eq!(h.finished, Some(status::WS_ERR_TCP_CLOSED));
         let mut h = opened();
         h.c.disconnected(-8);
         h.pump();
-        assert_eq!(h.finished, Some(-108));
+        assert_eq!(h.finished, Some(Status::espconn(-8)));
         let mut h = opened();
         h.send_error = Some(-1);
         h.c.send(OP_TEXT, b"x").unwrap();
         h.pump();
-        assert_eq!(h.finished, Some(-101));
+        assert_eq!(h.finished, Some(Status::espconn(-1)));
         // Server closes TCP after its close frame and our reply.
         let mut h = opened();
         h.auto_ack = false;
         h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8]));
         h.c.disconnected(0);
         h.pump();
-        assert_eq!(h.finished, Some(-6));
+        assert_eq!(h.finished, Some(status::WS_ERR_SERVER_CLOSED));
     }
 
     #[test]
@@ -2092,7 +2110,7 @@ pub(crate) mod tests {
         assert_eq!(h.frames().len(), 2);
         assert_eq!(h.finished, None);
         h.timer_fires(); // 90 s: 2 unanswered pings -> drop
-        assert_eq!(h.finished, Some(status::PING_TIMEOUT));
+        assert_eq!(h.finished, Some(status::WS_ERR_PING_TIMEOUT));
         // Every received segment restarts the timer and clears the
         // unanswered pings: two pings per silence, never a drop.
         let mut h = opened();
@@ -2122,14 +2140,14 @@ pub(crate) mod tests {
     #[test]
     fn user_send_rules() {
         let mut h = H::new();
-        assert_eq!(h.c.send(OP_TEXT, b"x"), Err(status::NOT_CONNECTED));
+        assert_eq!(h.c.send(OP_TEXT, b"x"), Err(status::WS_ERR_NOT_CONNECTED));
         h.open();
-        assert_eq!(h.c.send(3, b"x"), Err(status::BAD_OPCODE));
-        assert_eq!(h.c.send(OP_CLOSE, b""), Err(status::BAD_OPCODE));
-        assert_eq!(h.c.send(OP_PING, &[0; 126]), Err(status::BAD_OPCODE));
+        assert_eq!(h.c.send(3, b"x"), Err(status::WS_ERR_BAD_OPCODE));
+        assert_eq!(h.c.send(OP_CLOSE, b""), Err(status::WS_ERR_BAD_OPCODE));
+        assert_eq!(h.c.send(OP_PING, &[0; 126]), Err(status::WS_ERR_BAD_OPCODE));
         assert_eq!(h.c.send(OP_PING, b"p"), Ok(()));
         h.c.close();
-        assert_eq!(h.c.send(OP_TEXT, b"x"), Err(status::NOT_CONNECTED));
+        assert_eq!(h.c.send(OP_TEXT, b"x"), Err(status::WS_ERR_NOT_CONNECTED));
     }
 
     #[test]
@@ -2147,12 +2165,12 @@ pub(crate) mod tests {
             &[0; 16],
             [0; 16],
         );
-        assert_eq!(r.err(), Some(status::BAD_HEADER));
+        assert_eq!(r.err(), Some(status::WS_ERR_BAD_HEADER));
     }
 
     /// Runs a scenario touching every allocation site; returns the final
     /// status (None if it completed without one).
-    fn scenario() -> Result<Option<i32>, i32> {
+    fn scenario() -> Result<Option<Status>, Status> {
         let mut h = H::try_new(Options::DEFAULT)?;
         h.start();
         let mut s = h.response();
@@ -2190,21 +2208,21 @@ pub(crate) mod tests {
             assert_eq!(stats::live(), 0, "leak after failing allocation {k}");
             match r {
                 Err(e) => {
-                    assert_eq!(e, status::NO_MEMORY_HANDSHAKE);
-                    seen.insert(e);
+                    assert_eq!(e, status::WS_ERR_NO_MEMORY_HANDSHAKE);
+                    seen.insert(e.code());
                 }
                 Ok(Some(st)) => {
                     assert!(
                         [
-                            status::NO_MEMORY_HANDSHAKE,
-                            status::NO_MEMORY_MESSAGE,
-                            status::NO_MEMORY_CONTROL,
-                            status::NO_MEMORY_SEND
+                            status::WS_ERR_NO_MEMORY_HANDSHAKE,
+                            status::WS_ERR_NO_MEMORY_MESSAGE,
+                            status::WS_ERR_NO_MEMORY_CONTROL,
+                            status::WS_ERR_NO_MEMORY_SEND
                         ]
                         .contains(&st),
-                        "allocation {k}: status {st}"
+                        "allocation {k}: status {st:?}"
                     );
-                    seen.insert(st);
+                    seen.insert(st.code());
                 }
                 Ok(None) => break, // the Nth allocation was never reached
             }

@@ -9,7 +9,8 @@
 //! whole one.
 
 use crate::status::{
-    BAD_CONTROL_FRAME, MASKED_FRAME, MESSAGE_TOO_BIG, RESERVED_BITS, RESERVED_OPCODE,
+    Status, WS_ERR_BAD_CONTROL_FRAME, WS_ERR_MASKED_FRAME, WS_ERR_MESSAGE_TOO_BIG,
+    WS_ERR_RESERVED_BITS, WS_ERR_RESERVED_OPCODE,
 };
 
 pub const OP_CONTINUATION: u8 = 0;
@@ -40,7 +41,7 @@ pub enum Decoded {
     /// The current frame is complete.
     End,
     /// Protocol violation (status code); the decoder stays in this state.
-    Error(i32),
+    Error(Status),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,7 +94,9 @@ impl Decoder {
     pub fn next(&mut self, data: &[u8], pos: &mut usize) -> Option<Decoded> {
         loop {
             match self.state {
-                State::Error(code) => return Some(Decoded::Error(i32::from(code))),
+                State::Error(code) => {
+                    return Some(Decoded::Error(Status::from_code(i32::from(code))))
+                }
                 State::End => {
                     self.state = State::Header;
                     self.hlen = 0;
@@ -152,15 +155,15 @@ impl Decoder {
         let fin = b0 & 0x80 != 0;
         let opcode = b0 & 0x0F;
         let err = match i {
-            0 if b0 & 0x70 != 0 => RESERVED_BITS,
-            0 if matches!(opcode, 3..=7 | 11..=15) => RESERVED_OPCODE,
-            1 if b1 & 0x80 != 0 => MASKED_FRAME,
+            0 if b0 & 0x70 != 0 => Some(WS_ERR_RESERVED_BITS),
+            0 if matches!(opcode, 3..=7 | 11..=15) => Some(WS_ERR_RESERVED_OPCODE),
+            1 if b1 & 0x80 != 0 => Some(WS_ERR_MASKED_FRAME),
             1 if opcode >= 8 && (b1 & 0x7F > MAX_CONTROL_PAYLOAD as u8 || !fin) => {
-                BAD_CONTROL_FRAME
+                Some(WS_ERR_BAD_CONTROL_FRAME)
             }
-            _ => 0,
+            _ => None,
         };
-        if err != 0 {
+        if let Some(err) = err {
             return Some(self.fail(err));
         }
         if i == 0 {
@@ -179,17 +182,18 @@ impl Decoder {
             n => u64::from(n),
         };
         if len >> 63 != 0 {
-            return Some(self.fail(MESSAGE_TOO_BIG));
+            return Some(self.fail(WS_ERR_MESSAGE_TOO_BIG));
         }
         self.remaining = len;
         self.state = if len == 0 { State::End } else { State::Payload };
         Some(Decoded::Header(FrameHeader { fin, opcode, len }))
     }
 
-    fn fail(&mut self, code: i32) -> Decoded {
-        let code = i8::try_from(code).unwrap_or(crate::status::OTHER as i8);
+    fn fail(&mut self, st: Status) -> Decoded {
+        // Every frame-level status fits in an i8 (see `State::Error`).
+        let code = i8::try_from(st.code()).unwrap_or(i8::MIN);
         self.state = State::Error(code);
-        Decoded::Error(i32::from(code))
+        Decoded::Error(Status::from_code(i32::from(code)))
     }
 }
 
@@ -358,7 +362,7 @@ mod tests {
         H(FrameHeader),
         P(Vec<u8>),
         E,
-        Err(i32),
+        Err(Status),
     }
 
     /// Appends one decoder event, merging consecutive payload ranges of a
@@ -408,7 +412,7 @@ mod tests {
         decode_segments(&[stream])
     }
 
-    fn first_error(stream: &[u8]) -> Option<i32> {
+    fn first_error(stream: &[u8]) -> Option<Status> {
         decode(stream)
             .into_iter()
             .find_map(|e| if let Ev::Err(c) = e { Some(c) } else { None })
@@ -466,7 +470,7 @@ mod tests {
         assert_eq!(decode(&f), vec![h(true, 2, 0x0102030405060708)]);
         // Top bit set → too big.
         let f = [0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(first_error(&f), Some(MESSAGE_TOO_BIG));
+        assert_eq!(first_error(&f), Some(WS_ERR_MESSAGE_TOO_BIG));
         let f = [0x82, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
         assert_eq!(decode(&f), vec![h(true, 2, 0x7FFF_FFFF_FFFF_FFFF)]);
     }
@@ -512,33 +516,36 @@ mod tests {
     #[test]
     fn header_errors() {
         for rsv in [0x40, 0x20, 0x10] {
-            assert_eq!(first_error(&[0x81 | rsv, 0]), Some(RESERVED_BITS));
+            assert_eq!(first_error(&[0x81 | rsv, 0]), Some(WS_ERR_RESERVED_BITS));
         }
         for op in (3..=7).chain(11..=15) {
             assert_eq!(
                 first_error(&[0x80 | op, 0]),
-                Some(RESERVED_OPCODE),
+                Some(WS_ERR_RESERVED_OPCODE),
                 "op {op}"
             );
         }
-        assert_eq!(first_error(&[0x81, 0x80, 1, 2, 3, 4]), Some(MASKED_FRAME));
+        assert_eq!(
+            first_error(&[0x81, 0x80, 1, 2, 3, 4]),
+            Some(WS_ERR_MASKED_FRAME)
+        );
         assert_eq!(
             first_error(&[0x81, 0x85, 1, 2, 3, 4, 0, 0, 0, 0, 0]),
-            Some(MASKED_FRAME)
+            Some(WS_ERR_MASKED_FRAME)
         );
         for op in [OP_CLOSE, OP_PING, OP_PONG] {
             assert_eq!(
                 first_error(&[op, 0]),
-                Some(BAD_CONTROL_FRAME),
+                Some(WS_ERR_BAD_CONTROL_FRAME),
                 "unfinished control {op}"
             );
             assert_eq!(
                 first_error(&[0x80 | op, 126, 0, 126]),
-                Some(BAD_CONTROL_FRAME)
+                Some(WS_ERR_BAD_CONTROL_FRAME)
             );
             assert_eq!(
                 first_error(&[0x80 | op, 127, 0, 0, 0, 0, 0, 0, 0, 1]),
-                Some(BAD_CONTROL_FRAME)
+                Some(WS_ERR_BAD_CONTROL_FRAME)
             );
             let mut ok = vec![0x80 | op, 125];
             ok.extend_from_slice(&[b'x'; 125]);
@@ -549,12 +556,12 @@ mod tests {
         let mut pos = 0;
         assert_eq!(
             d.next(&[0xC1, 0, 0x81, 0], &mut pos),
-            Some(Decoded::Error(RESERVED_BITS))
+            Some(Decoded::Error(WS_ERR_RESERVED_BITS))
         );
         assert_eq!(pos, 1);
         assert_eq!(
             d.next(&[0x81, 0], &mut 0),
-            Some(Decoded::Error(RESERVED_BITS))
+            Some(Decoded::Error(WS_ERR_RESERVED_BITS))
         );
         // Continuation, text, binary with FIN clear are fine for the decoder.
         assert_eq!(

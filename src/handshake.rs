@@ -5,7 +5,9 @@
 //! the response, needs no terminator, and tells the caller exactly how many
 //! bytes of each segment belonged to the response (the rest are frames).
 
-use crate::status::{BAD_ACCEPT, BAD_HANDSHAKE, BAD_HEADER, NOT_SWITCHING};
+use crate::status::{
+    Status, WS_ERR_BAD_ACCEPT, WS_ERR_BAD_HANDSHAKE, WS_ERR_BAD_HEADER, WS_ERR_NOT_SWITCHING,
+};
 use crate::url::Url;
 
 /// Length of `Sec-WebSocket-Key` (base64 of 16 bytes).
@@ -217,7 +219,7 @@ fn emit<'h, I>(
     extra: I,
     protocols: Option<&[u8]>,
     sink: &mut Sink,
-) -> Result<(), i32>
+) -> Result<(), Status>
 where
     I: Iterator<Item = Header<'h>> + Clone,
 {
@@ -226,7 +228,7 @@ where
         value: protocols.unwrap_or(DEFAULT_PROTOCOL),
     };
     if extra.clone().any(|h| !valid_header(&h)) || !valid_header(&proto) {
-        return Err(BAD_HEADER);
+        return Err(WS_ERR_BAD_HEADER);
     }
     sink.put(b"GET ");
     if url.path.first() != Some(&b'/') {
@@ -257,7 +259,7 @@ where
     Ok(())
 }
 
-/// Exact byte length of the request, or `Err(BAD_HEADER)` if an extra header
+/// Exact byte length of the request, or `Err(WS_ERR_BAD_HEADER)` if an extra header
 /// has an empty name, a name byte outside visible ASCII or a `:`, or a value
 /// containing CR, LF or NUL.
 ///
@@ -265,14 +267,14 @@ where
 /// `Connection`, `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`, the extra
 /// headers, then `User-Agent: ESP8266` and `Sec-WebSocket-Protocol:
 /// <protocols>` (`chat` when `protocols` is `None`, no header when it is
-/// empty; CR, LF or NUL in it is `BAD_HEADER`). A header whose name (ASCII
+/// empty; CR, LF or NUL in it is `WS_ERR_BAD_HEADER`). A header whose name (ASCII
 /// case-insensitive) already appeared earlier in that order is left out.
 pub fn request_len<'h, I>(
     url: &Url,
     key: &[u8; KEY_LEN],
     extra: I,
     protocols: Option<&[u8]>,
-) -> Result<usize, i32>
+) -> Result<usize, Status>
 where
     I: Iterator<Item = Header<'h>> + Clone,
 {
@@ -363,7 +365,7 @@ pub enum Parsed {
     /// Valid 101 response; `used` bytes of this call's data belonged to it.
     Done { used: usize },
     /// Handshake failed with this status.
-    Failed(i32),
+    Failed(Status),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -380,7 +382,7 @@ enum Phase {
     ValueStart,
     Value,
     Done,
-    Failed(i32),
+    Failed(Status),
 }
 
 /// Response headers the parser looks at (lower case).
@@ -408,15 +410,15 @@ fn is_ws(b: u8) -> bool {
 /// buffering of the response).
 ///
 /// Checks: status line starts `HTTP/1.1 101` followed by SP or a line end,
-/// else `NOT_SWITCHING` at the first mismatching byte. Header names are ASCII
+/// else `WS_ERR_NOT_SWITCHING` at the first mismatching byte. Header names are ASCII
 /// case-insensitive, values are trimmed of SP/HT. `Upgrade` must be
 /// `websocket` (case-insensitive), `Connection` must contain the token
 /// `upgrade`, `Sec-WebSocket-Accept` must be present exactly once and equal
 /// the expected value, `Sec-WebSocket-Extensions` must be absent and
-/// `Sec-WebSocket-Protocol` may appear at most once: else `BAD_ACCEPT` at the
+/// `Sec-WebSocket-Protocol` may appear at most once: else `WS_ERR_BAD_ACCEPT` at the
 /// blank line. A header line without `:` (or with an empty name), obs-fold,
 /// NUL, a CR not followed by LF, a protocol value over 64 bytes or a header
-/// block over `MAX_RESPONSE` bytes: `BAD_HANDSHAKE`. Lines may end in CRLF
+/// block over `MAX_RESPONSE` bytes: `WS_ERR_BAD_HANDSHAKE`. Lines may end in CRLF
 /// or a bare LF.
 #[cfg_attr(test, derive(Debug))]
 pub struct ResponseParser {
@@ -490,7 +492,7 @@ impl ResponseParser {
         for (i, &b) in data.iter().enumerate() {
             self.total = self.total.saturating_add(1);
             if usize::from(self.total) > MAX_RESPONSE {
-                self.phase = Phase::Failed(BAD_HANDSHAKE);
+                self.phase = Phase::Failed(WS_ERR_BAD_HANDSHAKE);
             } else {
                 self.byte(b);
             }
@@ -500,8 +502,8 @@ impl ResponseParser {
                     if self.headers_ok() {
                         return Parsed::Done { used: i + 1 };
                     }
-                    self.phase = Phase::Failed(BAD_ACCEPT);
-                    return Parsed::Failed(BAD_ACCEPT);
+                    self.phase = Phase::Failed(WS_ERR_BAD_ACCEPT);
+                    return Parsed::Failed(WS_ERR_BAD_ACCEPT);
                 }
                 _ => {}
             }
@@ -525,7 +527,7 @@ impl ResponseParser {
             && self.protocol_count <= 1
     }
 
-    fn fail(&mut self, code: i32) {
+    fn fail(&mut self, code: Status) {
         self.phase = Phase::Failed(code);
     }
 
@@ -533,7 +535,7 @@ impl ResponseParser {
         if self.cr {
             self.cr = false;
             if b != b'\n' {
-                return self.fail(BAD_HANDSHAKE);
+                return self.fail(WS_ERR_BAD_HANDSHAKE);
             }
         }
         if self.phase == Phase::Status {
@@ -543,12 +545,12 @@ impl ResponseParser {
                     self.phase = Phase::Reason;
                     self.line_end(b);
                 }
-                _ => self.fail(NOT_SWITCHING),
+                _ => self.fail(WS_ERR_NOT_SWITCHING),
             }
             return;
         }
         if b == 0 {
-            return self.fail(BAD_HANDSHAKE);
+            return self.fail(WS_ERR_BAD_HANDSHAKE);
         }
         match self.phase {
             Phase::Reason => {
@@ -557,7 +559,7 @@ impl ResponseParser {
             Phase::LineStart => match b {
                 b'\n' => self.phase = Phase::Done,
                 b'\r' => self.cr = true,
-                b' ' | b'\t' | b':' => self.fail(BAD_HANDSHAKE),
+                b' ' | b'\t' | b':' => self.fail(WS_ERR_BAD_HANDSHAKE),
                 _ => {
                     self.phase = Phase::Name;
                     self.pos = 0;
@@ -567,7 +569,7 @@ impl ResponseParser {
             },
             Phase::Name => match b {
                 b':' => self.start_value(),
-                b'\r' | b'\n' => self.fail(BAD_HANDSHAKE),
+                b'\r' | b'\n' => self.fail(WS_ERR_BAD_HANDSHAKE),
                 _ => self.name_byte(b),
             },
             Phase::ValueStart if is_ws(b) => {}
@@ -655,7 +657,7 @@ impl ResponseParser {
                     *slot = b;
                     self.proto_len += 1;
                 } else if !is_ws(b) {
-                    self.fail(BAD_HANDSHAKE);
+                    self.fail(WS_ERR_BAD_HANDSHAKE);
                 }
             }
             _ => {}
@@ -706,7 +708,7 @@ fn exact_byte(expected: &[u8], fold_case: bool, pos: &mut u8, bad: &mut bool, b:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::NOT_SWITCHING;
+    use crate::status::WS_ERR_NOT_SWITCHING;
     use proptest::prelude::*;
 
     const RFC_KEY: &[u8; KEY_LEN] = b"dGhlIHNhbXBsZSBub25jZQ==";
@@ -723,7 +725,7 @@ mod tests {
         })
     }
 
-    fn request(u: &str, extra: &[(&str, &str)]) -> Result<String, i32> {
+    fn request(u: &str, extra: &[(&str, &str)]) -> Result<String, Status> {
         let u = url(u);
         let n = request_len(&u, RFC_KEY, hdrs(extra), None)?;
         let mut out = vec![0u8; n];
@@ -731,7 +733,7 @@ mod tests {
         Ok(String::from_utf8(out).unwrap())
     }
 
-    fn request_with(u: &str, extra: &[(&str, &str)], protocols: &str) -> Result<String, i32> {
+    fn request_with(u: &str, extra: &[(&str, &str)], protocols: &str) -> Result<String, Status> {
         let u = url(u);
         let p = Some(protocols.as_bytes());
         let n = request_len(&u, RFC_KEY, hdrs(extra), p)?;
@@ -757,8 +759,11 @@ mod tests {
         assert!(r.contains("\r\nsec-websocket-protocol: x\r\n"));
         assert!(!r.contains(": a\r\n"));
         // Unsendable protocol string.
-        assert_eq!(request_with("ws://h/", &[], "a\r\nX: y"), Err(BAD_HEADER));
-        assert_eq!(request_with("ws://h/", &[], "a\0"), Err(BAD_HEADER));
+        assert_eq!(
+            request_with("ws://h/", &[], "a\r\nX: y"),
+            Err(WS_ERR_BAD_HEADER)
+        );
+        assert_eq!(request_with("ws://h/", &[], "a\0"), Err(WS_ERR_BAD_HEADER));
     }
 
     #[test]
@@ -873,12 +878,15 @@ mod tests {
         ] {
             assert_eq!(
                 request("ws://h/", &[("Ok", "1"), bad]),
-                Err(BAD_HEADER),
+                Err(WS_ERR_BAD_HEADER),
                 "{bad:?}"
             );
         }
         // Even a bad duplicate of a mandatory header is reported.
-        assert_eq!(request("ws://h/", &[("Host", "a\rb")]), Err(BAD_HEADER));
+        assert_eq!(
+            request("ws://h/", &[("Host", "a\rb")]),
+            Err(WS_ERR_BAD_HEADER)
+        );
         // write_request writes nothing for a bad header or wrong size.
         let u = url("ws://h/");
         let mut out = vec![0xAAu8; 300];
@@ -937,7 +945,7 @@ mod tests {
                   y\nSec-WebSocket-Accept:\ts3pPLMBiTxaQ9kYGzzhZRbK+xOo=  \nServer: x:y\n\n";
         assert_eq!(
             parse_all(r),
-            Parsed::Failed(BAD_HANDSHAKE),
+            Parsed::Failed(WS_ERR_BAD_HANDSHAKE),
             "obs-fold line must fail"
         );
         let r = b"HTTP/1.1 101\nupgrade:WebSocket \nCONNECTION: keep-alive ,\t Upgrade\t\nX: \
@@ -966,14 +974,14 @@ mod tests {
         ] {
             assert_eq!(
                 parse_all(s.as_bytes()),
-                Parsed::Failed(NOT_SWITCHING),
+                Parsed::Failed(WS_ERR_NOT_SWITCHING),
                 "{s:?}"
             );
         }
         // Fails as soon as a mismatching byte is seen.
         let mut p = ResponseParser::new(*RFC_ACCEPT);
-        assert_eq!(p.feed(b"HTTP/1.1 4"), Parsed::Failed(NOT_SWITCHING));
-        assert_eq!(p.feed(b"anything"), Parsed::Failed(NOT_SWITCHING));
+        assert_eq!(p.feed(b"HTTP/1.1 4"), Parsed::Failed(WS_ERR_NOT_SWITCHING));
+        assert_eq!(p.feed(b"anything"), Parsed::Failed(WS_ERR_NOT_SWITCHING));
         assert_eq!(parse_all(b"HTTP/1.1 10"), Parsed::NeedMore);
     }
 
@@ -1002,7 +1010,7 @@ mod tests {
         for c in &cases {
             assert_eq!(
                 parse_all(c),
-                Parsed::Failed(BAD_ACCEPT),
+                Parsed::Failed(WS_ERR_BAD_ACCEPT),
                 "{}",
                 String::from_utf8_lossy(c)
             );
@@ -1010,7 +1018,7 @@ mod tests {
         // With another expected accept value, the RFC response fails.
         assert_eq!(
             ResponseParser::new(accept_for(&make_key(&[0; 16]))).feed(&good()),
-            Parsed::Failed(BAD_ACCEPT)
+            Parsed::Failed(WS_ERR_BAD_ACCEPT)
         );
     }
 
@@ -1035,7 +1043,7 @@ mod tests {
         for c in &cases {
             assert_eq!(
                 parse_all(c),
-                Parsed::Failed(BAD_HANDSHAKE),
+                Parsed::Failed(WS_ERR_BAD_HANDSHAKE),
                 "{}",
                 String::from_utf8_lossy(c)
             );
@@ -1048,7 +1056,7 @@ mod tests {
         assert_eq!(p.protocol(), p64.as_bytes());
         // 64 bytes, blank, more: over the limit.
         let r = response(ok_accept, &format!("Sec-WebSocket-Protocol: {p64} x\r\n"));
-        assert_eq!(parse_all(&r), Parsed::Failed(BAD_HANDSHAKE));
+        assert_eq!(parse_all(&r), Parsed::Failed(WS_ERR_BAD_HANDSHAKE));
     }
 
     #[test]
@@ -1067,7 +1075,7 @@ mod tests {
         let over = pad(MAX_RESPONSE - g.len() + 1);
         assert_eq!(
             parse_split(&over, &[100, 8000]).0,
-            Parsed::Failed(BAD_HANDSHAKE)
+            Parsed::Failed(WS_ERR_BAD_HANDSHAKE)
         );
         // A never-ending header line fails once the limit is passed.
         let mut p = ResponseParser::new(*RFC_ACCEPT);
@@ -1079,7 +1087,7 @@ mod tests {
                 break;
             }
         }
-        assert_eq!(res, Parsed::Failed(BAD_HANDSHAKE));
+        assert_eq!(res, Parsed::Failed(WS_ERR_BAD_HANDSHAKE));
     }
 
     #[test]
@@ -1255,7 +1263,7 @@ mod tests {
                     prop_assert_eq!(text, want);
                 }
                 Err(e) => {
-                    prop_assert_eq!(e, BAD_HEADER);
+                    prop_assert_eq!(e, WS_ERR_BAD_HEADER);
                     prop_assert!(!all_valid);
                 }
             }

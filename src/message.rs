@@ -22,7 +22,7 @@
 
 use crate::buffer::Buf;
 use crate::frame::{Decoded, OP_BINARY, OP_CONTINUATION, OP_TEXT};
-use crate::status;
+use crate::status::{self, Status};
 use crate::utf8::Utf8Validator;
 
 /// Where the payload of a finished message or control frame is.
@@ -56,7 +56,7 @@ pub enum Item {
         payload: Payload,
     },
     /// Protocol violation or out of memory: the status code.
-    Error(i32),
+    Error(Status),
 }
 
 /// The frame currently being received.
@@ -136,7 +136,7 @@ impl Assembler {
             }
             Decoded::Payload { start, end } => {
                 let Some(chunk) = data.get(start..end) else {
-                    return Item::Error(status::OTHER);
+                    return Item::Error(status::WS_ERR_OTHER);
                 };
                 self.payload(chunk, start, end, frame_end)
             }
@@ -160,18 +160,20 @@ impl Assembler {
             }
             self.ctrl.free();
             let Ok(n) = usize::try_from(len) else {
-                return Item::Error(status::BAD_CONTROL_FRAME);
+                return Item::Error(status::WS_ERR_BAD_CONTROL_FRAME);
             };
             if self.ctrl.reserve_total(n).is_err() {
-                return Item::Error(status::NO_MEMORY_CONTROL);
+                return Item::Error(status::WS_ERR_NO_MEMORY_CONTROL);
             }
             return Item::Nothing;
         }
         let continuing = match op {
             OP_CONTINUATION if self.msg_op != 0 => true,
             OP_TEXT | OP_BINARY if self.msg_op == 0 => false,
-            OP_CONTINUATION | OP_TEXT | OP_BINARY => return Item::Error(status::FRAGMENTATION),
-            _ => return Item::Error(status::RESERVED_OPCODE),
+            OP_CONTINUATION | OP_TEXT | OP_BINARY => {
+                return Item::Error(status::WS_ERR_FRAGMENTATION)
+            }
+            _ => return Item::Error(status::WS_ERR_RESERVED_OPCODE),
         };
         if self.stream {
             if !continuing {
@@ -183,7 +185,7 @@ impl Assembler {
         let have = if continuing { self.msg.len() } else { 0 } as u64;
         let total = have.saturating_add(len);
         if total > u64::from(self.max) {
-            return Item::Error(status::MESSAGE_TOO_BIG);
+            return Item::Error(status::WS_ERR_MESSAGE_TOO_BIG);
         }
         if !continuing && fin && len <= remaining {
             self.frame.in_place = true;
@@ -194,7 +196,7 @@ impl Assembler {
             self.utf8 = Utf8Validator::new();
         }
         let Ok(total) = usize::try_from(total.saturating_add(u64::from(fin))) else {
-            return Item::Error(status::MESSAGE_TOO_BIG);
+            return Item::Error(status::WS_ERR_MESSAGE_TOO_BIG);
         };
         // The last fragment sizes the buffer exactly; earlier ones grow it
         // geometrically (linear time for many small fragments).
@@ -204,7 +206,7 @@ impl Assembler {
             self.msg.reserve_total(total)
         };
         if reserved.is_err() {
-            return Item::Error(status::NO_MEMORY_MESSAGE);
+            return Item::Error(status::WS_ERR_NO_MEMORY_MESSAGE);
         }
         Item::Nothing
     }
@@ -213,25 +215,25 @@ impl Assembler {
         if self.frame.in_place {
             if self.frame.end != start {
                 // Not contiguous: cannot happen with one segment.
-                return Item::Error(status::OTHER);
+                return Item::Error(status::WS_ERR_OTHER);
             }
             self.frame.end = end;
             return Item::Nothing;
         }
         if is_control(self.frame.opcode) {
             if self.ctrl.extend(chunk).is_err() {
-                return Item::Error(status::NO_MEMORY_CONTROL);
+                return Item::Error(status::WS_ERR_NO_MEMORY_CONTROL);
             }
             return Item::Nothing;
         }
         if self.msg_op == OP_TEXT && !self.utf8.feed(chunk) {
-            return Item::Error(status::INVALID_UTF8);
+            return Item::Error(status::WS_ERR_INVALID_UTF8);
         }
         if self.stream {
             self.frame.got = true;
             let fin = self.frame.fin && frame_end;
             if fin && self.msg_op == OP_TEXT && !self.utf8.is_complete() {
-                return Item::Error(status::INVALID_UTF8);
+                return Item::Error(status::WS_ERR_INVALID_UTF8);
             }
             return Item::Piece {
                 opcode: self.msg_op,
@@ -241,7 +243,7 @@ impl Assembler {
             };
         }
         if self.msg.extend(chunk).is_err() {
-            return Item::Error(status::NO_MEMORY_MESSAGE);
+            return Item::Error(status::WS_ERR_NO_MEMORY_MESSAGE);
         }
         Item::Nothing
     }
@@ -251,7 +253,7 @@ impl Assembler {
         if f.in_place {
             self.frame.in_place = false;
             if f.opcode == OP_TEXT && !data.get(f.start..f.end).is_some_and(valid_utf8) {
-                return Item::Error(status::INVALID_UTF8);
+                return Item::Error(status::WS_ERR_INVALID_UTF8);
             }
             let payload = Payload::InPlace {
                 start: f.start,
@@ -286,7 +288,7 @@ impl Assembler {
                 return Item::Nothing;
             }
             if opcode == OP_TEXT && !self.utf8.is_complete() {
-                return Item::Error(status::INVALID_UTF8);
+                return Item::Error(status::WS_ERR_INVALID_UTF8);
             }
             return Item::Piece {
                 opcode,
@@ -297,11 +299,11 @@ impl Assembler {
         }
         if opcode == OP_TEXT && !self.utf8.is_complete() {
             self.msg.free();
-            return Item::Error(status::INVALID_UTF8);
+            return Item::Error(status::WS_ERR_INVALID_UTF8);
         }
         if self.msg.push(0).is_err() {
             self.msg.free();
-            return Item::Error(status::NO_MEMORY_MESSAGE);
+            return Item::Error(status::WS_ERR_NO_MEMORY_MESSAGE);
         }
         Item::Message {
             opcode,
@@ -325,16 +327,16 @@ fn valid_utf8_mixed(b: &[u8]) -> bool {
 
 /// Close frame payload check (RFC 6455 7.4): `Ok(code)` with `None` for an
 /// empty payload, or the status and the close code to answer with.
-pub fn check_close(p: &[u8]) -> Result<Option<u16>, (i32, u16)> {
+pub fn check_close(p: &[u8]) -> Result<Option<u16>, (Status, u16)> {
     match p {
         [] => Ok(None),
-        [_] => Err((status::BAD_CLOSE_PAYLOAD, 1002)),
+        [_] => Err((status::WS_ERR_BAD_CLOSE_PAYLOAD, 1002)),
         [hi, lo, reason @ ..] => {
             let code = (u16::from(*hi) << 8) | u16::from(*lo);
             if !close_code_allowed(code) {
-                Err((status::BAD_CLOSE_PAYLOAD, 1002))
+                Err((status::WS_ERR_BAD_CLOSE_PAYLOAD, 1002))
             } else if !valid_utf8(reason) {
-                Err((status::BAD_CLOSE_PAYLOAD, 1007))
+                Err((status::WS_ERR_BAD_CLOSE_PAYLOAD, 1007))
             } else {
                 Ok(Some(code))
             }
@@ -350,10 +352,10 @@ pub fn close_code_allowed(code: u16) -> bool {
 /// The close code sent for a protocol violation. Not inlined: that keeps
 /// `Client::fail` and its callers smaller.
 #[inline(never)]
-pub fn close_code_for(status: i32) -> u16 {
+pub fn close_code_for(status: Status) -> u16 {
     match status {
-        status::INVALID_UTF8 => 1007,
-        status::MESSAGE_TOO_BIG => 1009,
+        status::WS_ERR_INVALID_UTF8 => 1007,
+        status::WS_ERR_MESSAGE_TOO_BIG => 1009,
         _ => 1002,
     }
 }
@@ -367,18 +369,33 @@ mod tests {
         assert_eq!(check_close(&[0x03, 0xE8]), Ok(Some(1000)));
         assert_eq!(check_close(&[0x0F, 0xA0, b'o', b'k']), Ok(Some(4000)));
         assert_eq!(check_close(&[]), Ok(None));
-        assert_eq!(check_close(&[0x03]), Err((-24, 1002)));
-        assert_eq!(check_close(&[0x03, 0xEC]), Err((-24, 1002))); // 1004
-        assert_eq!(check_close(&[0x03, 0xED]), Err((-24, 1002))); // 1005
-        assert_eq!(check_close(&[0x13, 0x88]), Err((-24, 1002))); // 5000
-        assert_eq!(check_close(&[0x03, 0xE8, 0xFF]), Err((-24, 1007)));
+        assert_eq!(
+            check_close(&[0x03]),
+            Err((status::WS_ERR_BAD_CLOSE_PAYLOAD, 1002))
+        );
+        assert_eq!(
+            check_close(&[0x03, 0xEC]),
+            Err((status::WS_ERR_BAD_CLOSE_PAYLOAD, 1002))
+        ); // 1004
+        assert_eq!(
+            check_close(&[0x03, 0xED]),
+            Err((status::WS_ERR_BAD_CLOSE_PAYLOAD, 1002))
+        ); // 1005
+        assert_eq!(
+            check_close(&[0x13, 0x88]),
+            Err((status::WS_ERR_BAD_CLOSE_PAYLOAD, 1002))
+        ); // 5000
+        assert_eq!(
+            check_close(&[0x03, 0xE8, 0xFF]),
+            Err((status::WS_ERR_BAD_CLOSE_PAYLOAD, 1007))
+        );
     }
 
     #[test]
     fn close_codes_for_statuses() {
-        assert_eq!(close_code_for(status::INVALID_UTF8), 1007);
-        assert_eq!(close_code_for(status::MESSAGE_TOO_BIG), 1009);
-        assert_eq!(close_code_for(status::FRAGMENTATION), 1002);
-        assert_eq!(close_code_for(status::MASKED_FRAME), 1002);
+        assert_eq!(close_code_for(status::WS_ERR_INVALID_UTF8), 1007);
+        assert_eq!(close_code_for(status::WS_ERR_MESSAGE_TOO_BIG), 1009);
+        assert_eq!(close_code_for(status::WS_ERR_FRAGMENTATION), 1002);
+        assert_eq!(close_code_for(status::WS_ERR_MASKED_FRAME), 1002);
     }
 }

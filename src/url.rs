@@ -3,24 +3,26 @@
 //! Grammar accepted: `scheme "://" host [":" port] [path] ["#" fragment]`
 //! where
 //! * `scheme` is `ws` or `wss`, ASCII case-insensitive, else
-//!   [`BAD_SCHEME`] (-1);
+//!   [`WS_ERR_BAD_SCHEME`] (-1);
 //! * `host` runs up to the first `:`, `/`, `?`, `#` or the end. It is checked
-//!   in this order: 256 bytes or longer → [`HOST_TOO_LONG`] (-2); empty →
-//!   [`NO_HOST`] (-4); containing `@` (userinfo is not supported), `[` (IPv6
+//!   in this order: 256 bytes or longer → [`WS_ERR_HOST_TOO_LONG`] (-2); empty →
+//!   [`WS_ERR_NO_HOST`] (-4); containing `@` (userinfo is not supported), `[` (IPv6
 //!   literals are not supported: espconn is IPv4 only), a space, a control
-//!   byte (< 0x20) or DEL → [`NO_HOST`] (-4);
+//!   byte (< 0x20) or DEL → [`WS_ERR_NO_HOST`] (-4);
 //! * `port` is one or more decimal digits with a value in 1..=65535, else
-//!   [`BAD_PORT`] (-3) (also for `ws://h:` and `ws://h:8x`). Default 80 for
+//!   [`WS_ERR_BAD_PORT`] (-3) (also for `ws://h:` and `ws://h:8x`). Default 80 for
 //!   `ws`, 443 for `wss`;
 //! * `path` is the raw rest starting at `/` or `?` (possibly empty), without
 //!   the `#fragment`. The request writer sends an empty path as `/` and
 //!   `?q` as `/?q`. A space, control byte or DEL in the path would corrupt
 //!   the request line and is rejected as a malformed URL with
-//!   [`BAD_SCHEME`] (-1).
+//!   [`WS_ERR_BAD_SCHEME`] (-1).
 //!
 //! Nothing is copied: the returned slices borrow from the input.
 
-use crate::status::{BAD_PORT, BAD_SCHEME, HOST_TOO_LONG, NO_HOST};
+use crate::status::{
+    Status, WS_ERR_BAD_PORT, WS_ERR_BAD_SCHEME, WS_ERR_HOST_TOO_LONG, WS_ERR_NO_HOST,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(test, derive(Debug))]
@@ -45,29 +47,29 @@ fn is_bad_byte(b: u8) -> bool {
 }
 
 /// Parses a WebSocket URL; on failure returns the status code (see the module docs).
-pub fn parse(url: &[u8]) -> Result<Url<'_>, i32> {
+pub fn parse(url: &[u8]) -> Result<Url<'_>, Status> {
     let (secure, rest) = if let Some(r) = strip_prefix_ci(url, b"ws://") {
         (false, r)
     } else if let Some(r) = strip_prefix_ci(url, b"wss://") {
         (true, r)
     } else {
-        return Err(BAD_SCHEME);
+        return Err(WS_ERR_BAD_SCHEME);
     };
 
     let host_end = rest
         .iter()
         .position(|&b| matches!(b, b':' | b'/' | b'?' | b'#'))
         .unwrap_or(rest.len());
-    let (host, mut rest) = rest.split_at_checked(host_end).ok_or(NO_HOST)?;
+    let (host, mut rest) = rest.split_at_checked(host_end).ok_or(WS_ERR_NO_HOST)?;
     if host.len() >= MAX_HOST {
-        return Err(HOST_TOO_LONG);
+        return Err(WS_ERR_HOST_TOO_LONG);
     }
     if host.is_empty()
         || host
             .iter()
             .any(|&b| b == b'@' || b == b'[' || is_bad_byte(b))
     {
-        return Err(NO_HOST);
+        return Err(WS_ERR_NO_HOST);
     }
 
     let mut port: u16 = if secure { 443 } else { 80 };
@@ -76,8 +78,8 @@ pub fn parse(url: &[u8]) -> Result<Url<'_>, i32> {
             .iter()
             .position(|&b| matches!(b, b'/' | b'?' | b'#'))
             .unwrap_or(after.len());
-        let (digits, tail) = after.split_at_checked(end).ok_or(BAD_PORT)?;
-        port = parse_port(digits).ok_or(BAD_PORT)?;
+        let (digits, tail) = after.split_at_checked(end).ok_or(WS_ERR_BAD_PORT)?;
+        port = parse_port(digits).ok_or(WS_ERR_BAD_PORT)?;
         rest = tail;
     }
 
@@ -85,7 +87,7 @@ pub fn parse(url: &[u8]) -> Result<Url<'_>, i32> {
     let path_end = rest.iter().position(|&b| b == b'#').unwrap_or(rest.len());
     let path = rest.get(..path_end).unwrap_or(&[]);
     if path.iter().any(|&b| is_bad_byte(b)) {
-        return Err(BAD_SCHEME);
+        return Err(WS_ERR_BAD_SCHEME);
     }
     Ok(Url {
         secure,
@@ -122,7 +124,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn ok(s: &str) -> (bool, String, u16, String) {
-        let u = parse(s.as_bytes()).unwrap_or_else(|e| panic!("{s}: {e}"));
+        let u = parse(s.as_bytes()).unwrap_or_else(|e| panic!("{s}: {e:?}"));
         (
             u.secure,
             String::from_utf8(u.host.to_vec()).unwrap(),
@@ -131,7 +133,7 @@ mod tests {
         )
     }
 
-    fn err(s: &[u8]) -> i32 {
+    fn err(s: &[u8]) -> Status {
         parse(s)
             .err()
             .unwrap_or_else(|| panic!("{:?} parsed", String::from_utf8_lossy(s)))
@@ -172,21 +174,24 @@ mod tests {
         for s in [
             "", "ws", "ws:/h", "http://h", "wss:/h", "ws:h", " ws://h", "wws://h", "ws//h",
         ] {
-            assert_eq!(err(s.as_bytes()), BAD_SCHEME, "{s}");
+            assert_eq!(err(s.as_bytes()), WS_ERR_BAD_SCHEME, "{s}");
         }
-        assert_eq!(err(b"ws://h/a b"), BAD_SCHEME);
-        assert_eq!(err(b"ws://h/a\r\nX: y"), BAD_SCHEME);
-        assert_eq!(err(b"ws://h?\x7f"), BAD_SCHEME);
+        assert_eq!(err(b"ws://h/a b"), WS_ERR_BAD_SCHEME);
+        assert_eq!(err(b"ws://h/a\r\nX: y"), WS_ERR_BAD_SCHEME);
+        assert_eq!(err(b"ws://h?\x7f"), WS_ERR_BAD_SCHEME);
     }
 
     #[test]
     fn host_too_long() {
         let h256 = "a".repeat(256);
-        assert_eq!(err(format!("ws://{h256}").as_bytes()), HOST_TOO_LONG);
-        assert_eq!(err(format!("ws://{h256}:0").as_bytes()), HOST_TOO_LONG);
+        assert_eq!(err(format!("ws://{h256}").as_bytes()), WS_ERR_HOST_TOO_LONG);
+        assert_eq!(
+            err(format!("ws://{h256}:0").as_bytes()),
+            WS_ERR_HOST_TOO_LONG
+        );
         assert_eq!(
             err(format!("wss://{}:80/x", "b".repeat(1000)).as_bytes()),
-            HOST_TOO_LONG
+            WS_ERR_HOST_TOO_LONG
         );
     }
 
@@ -208,7 +213,7 @@ mod tests {
             "ws://h:#f",
             "ws://h:?q",
         ] {
-            assert_eq!(err(s.as_bytes()), BAD_PORT, "{s}");
+            assert_eq!(err(s.as_bytes()), WS_ERR_BAD_PORT, "{s}");
         }
     }
 
@@ -227,7 +232,7 @@ mod tests {
             "ws://h\th",
             "ws://\x00",
         ] {
-            assert_eq!(err(s.as_bytes()), NO_HOST, "{s:?}");
+            assert_eq!(err(s.as_bytes()), WS_ERR_NO_HOST, "{s:?}");
         }
     }
 

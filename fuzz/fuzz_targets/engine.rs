@@ -23,7 +23,13 @@
 //! the client sent is masked and well formed; the engine's live heap bounded;
 //! and, per a reference decode of the stream (fuzz/src/lib.rs): the messages
 //! delivered, the final status, the pongs and the close frame sent.
+//!
+//! Then the same input runs again as a program of public calls on two
+//! `ws_info`s whose callers rewrite `connectionState` between calls
+//! (`sequence.rs`): never two live connections on one `ws_info`.
 #![no_main]
+
+mod sequence;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
@@ -33,7 +39,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use websocket::capi::{self, header_t, ws_info, ws_options};
-use websocket::status;
+use websocket::status::{self, Status};
 use websocket_fuzz::{
     close_code_valid, encode_frame, offered_protocols, ref_decode, ref_frames, ref_request,
     segments, split_input, unmask, utf8_valid_prefix, RefEnd, RefEvent, RefTail,
@@ -129,7 +135,7 @@ struct Port {
 #[derive(Clone, Debug, PartialEq)]
 struct Final {
     conn: usize,
-    status: i32,
+    status: Status,
     /// Through onClose: (code, reason or None for NULL, reason_len).
     close: Option<(i32, Option<Vec<u8>>, i32)>,
 }
@@ -192,6 +198,9 @@ fn port_call(name: &'static str) {
 
 #[no_mangle]
 pub extern "C" fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_int {
+    if sequence::active() {
+        return sequence::resolve(ws);
+    }
     let _c = Count::set(false);
     let first = st(|s| s.port.calls == 0);
     port_call("resolve");
@@ -222,6 +231,9 @@ pub extern "C" fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_in
 
 #[no_mangle]
 pub extern "C" fn ws_port_connect(_ws: *mut ws_info, port: u16, secure: c_int) -> c_int {
+    if sequence::active() {
+        return sequence::connect(_ws);
+    }
     let _c = Count::set(false);
     port_call("connect");
     st(|s| {
@@ -237,9 +249,12 @@ pub extern "C" fn ws_port_connect(_ws: *mut ws_info, port: u16, secure: c_int) -
 #[no_mangle]
 pub extern "C" fn ws_port_send(_ws: *mut ws_info, data: *const u8, len: u16) -> c_int {
     let _c = Count::set(false);
-    port_call("send");
     // SAFETY: the library passes `len` readable bytes at `data` for the call.
     let bytes = unsafe { std::slice::from_raw_parts(data, usize::from(len)) };
+    if sequence::active() {
+        return sequence::send(_ws, bytes);
+    }
+    port_call("send");
     st(|s| {
         if len == 0 {
             s.problems.push("ws_port_send with 0 bytes".into());
@@ -259,6 +274,9 @@ pub extern "C" fn ws_port_send(_ws: *mut ws_info, data: *const u8, len: u16) -> 
 
 #[no_mangle]
 pub extern "C" fn ws_port_close(_ws: *mut ws_info) {
+    if sequence::active() {
+        return sequence::close(_ws);
+    }
     let _c = Count::set(false);
     port_call("close");
     st(|s| {
@@ -270,6 +288,9 @@ pub extern "C" fn ws_port_close(_ws: *mut ws_info) {
 
 #[no_mangle]
 pub extern "C" fn ws_port_timer_arm(_ws: *mut ws_info, ms: u32) {
+    if sequence::active() {
+        return sequence::timer(_ws);
+    }
     let _c = Count::set(false);
     port_call("timer_arm");
     trace(format_args!("timer arm {ms}"));
@@ -278,6 +299,9 @@ pub extern "C" fn ws_port_timer_arm(_ws: *mut ws_info, ms: u32) {
 
 #[no_mangle]
 pub extern "C" fn ws_port_timer_disarm(_ws: *mut ws_info) {
+    if sequence::active() {
+        return sequence::timer(_ws);
+    }
     let _c = Count::set(false);
     port_call("timer_disarm");
     st(|s| s.port.timer = None);
@@ -288,6 +312,9 @@ pub extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
     let _c = Count::set(false);
     // SAFETY: the library passes `len` writable bytes at `buf`.
     let out = unsafe { std::slice::from_raw_parts_mut(buf, len) };
+    if sequence::active() {
+        return sequence::random(out);
+    }
     st(|s| {
         for b in out {
             s.random = s.random.wrapping_mul(1_103_515_245).wrapping_add(12345);
@@ -471,7 +498,7 @@ fn on_final(ws: *mut ws_info, code: c_int, close: Option<(i32, Option<Vec<u8>>, 
         let conn = s.conn;
         s.finals.push(Final {
             conn,
-            status: code,
+            status: Status::from_code(code),
             close: close.clone(),
         });
         if close.is_some() != s.use_on_close {
@@ -550,7 +577,7 @@ fn on_final(ws: *mut ws_info, code: c_int, close: Option<(i32, Option<Vec<u8>>, 
         });
         engine(|| capi::ws_connect(ws, c"ws://:80/".as_ptr()));
         st(|s| {
-            if s.finals.len() != 2 || s.finals[1].status != status::NO_HOST {
+            if s.finals.len() != 2 || s.finals[1].status != status::WS_ERR_NO_HOST {
                 s.problems
                     .push(format!("reconnect from the final callback: {:?}", s.finals));
             }
@@ -677,11 +704,11 @@ fn client_frames(wire: &[u8]) -> (Vec<(u8, Vec<u8>)>, RefTail) {
     (out, tail)
 }
 
-fn expected_status(end: &RefEnd) -> i32 {
+fn expected_status(end: &RefEnd) -> Status {
     match end {
         RefEnd::Violation(v, _) => *v,
-        RefEnd::Closed => status::SERVER_CLOSED,
-        RefEnd::Idle | RefEnd::Partial => status::OK,
+        RefEnd::Closed => status::WS_ERR_SERVER_CLOSED,
+        RefEnd::Idle | RefEnd::Partial => status::WS_OK,
     }
 }
 
@@ -993,7 +1020,7 @@ fn run(data: &[u8]) {
     let mut req_len = 0;
     let mut response = Vec::new();
     // The handshake verdict the answer must get: Ok(protocol) or the status.
-    let mut verdict: Result<Option<Vec<u8>>, i32> = Ok(None);
+    let mut verdict: Result<Option<Vec<u8>>, Status> = Ok(None);
     if let Some((key, n)) = request_key(&out) {
         req_len = n;
         let want = render(&key).expect("request sent despite a bad header");
@@ -1018,7 +1045,7 @@ fn run(data: &[u8]) {
                 } else if offered.contains(&pick) {
                     Ok(Some(pick.clone()))
                 } else {
-                    Err(status::BAD_ACCEPT)
+                    Err(status::WS_ERR_BAD_ACCEPT)
                 };
                 proto_line = [&b"Sec-WebSocket-Protocol: "[..], &pick, b"\r\n"].concat();
             }
@@ -1210,10 +1237,14 @@ fn run(data: &[u8]) {
     if bad_header {
         // An unsendable extra header fails at once, before any port call.
         assert_eq!(s.port.calls, 0, "port used despite a bad header");
-        assert_eq!(finals0[0].status, status::BAD_HEADER, "bad header status");
+        assert_eq!(
+            finals0[0].status,
+            status::WS_ERR_BAD_HEADER,
+            "bad header status"
+        );
         if let Some(p2) = &port2 {
             assert_eq!(p2.calls, 0, "port used despite a bad header");
-            assert_eq!(finals1[0].status, status::BAD_HEADER);
+            assert_eq!(finals1[0].status, status::WS_ERR_BAD_HEADER);
         }
         return;
     }
@@ -1283,10 +1314,10 @@ fn run(data: &[u8]) {
     let code = finals0[0].status;
     let oom = matches!(
         code,
-        status::NO_MEMORY_MESSAGE
-            | status::NO_MEMORY_CONTROL
-            | status::NO_MEMORY_HANDSHAKE
-            | status::NO_MEMORY_SEND
+        status::WS_ERR_NO_MEMORY_MESSAGE
+            | status::WS_ERR_NO_MEMORY_CONTROL
+            | status::WS_ERR_NO_MEMORY_HANDSHAKE
+            | status::WS_ERR_NO_MEMORY_SEND
     );
     if fail_nth == 0 {
         assert!(!oom, "out of memory {code} without failure injection");
@@ -1365,7 +1396,7 @@ fn run(data: &[u8]) {
             // Everything of the unfinished message came, except after a
             // UTF-8 error (where the breaking piece is held back).
             match (&ref_end, &ref_partial) {
-                (RefEnd::Violation(v, _), _) if *v == status::INVALID_UTF8 => {}
+                (RefEnd::Violation(v, _), _) if *v == status::WS_ERR_INVALID_UTF8 => {}
                 (_, Some((o, d))) => {
                     let got = unfinished.clone().unwrap_or((*o, Vec::new()));
                     assert!(
@@ -1438,7 +1469,7 @@ fn run(data: &[u8]) {
         }
     } else if !oom {
         assert!(
-            code == want || code == status::OK,
+            code == want || code == status::WS_OK,
             "final status {code}, reference {want}"
         );
         if let (Some((c, r, _)), RefEnd::Closed) = (&finals0[0].close, &ref_end) {
@@ -1517,7 +1548,7 @@ fn check_second(
     );
     assert_eq!(
         fin.status,
-        status::SERVER_CLOSED,
+        status::WS_ERR_SERVER_CLOSED,
         "second connection status"
     );
     let msgs: Vec<(u8, Vec<u8>)> = if stream {
@@ -1554,4 +1585,7 @@ fn check_second(
     );
 }
 
-fuzz_target!(|data: &[u8]| run(data));
+fuzz_target!(|data: &[u8]| {
+    run(data);
+    sequence::run(data);
+});

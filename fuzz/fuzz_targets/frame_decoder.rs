@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use websocket::frame::{self, Decoded, Decoder};
-use websocket::status;
+use websocket::status::{self, Status};
 use websocket_fuzz::{ref_header, segments, split_input, unmask};
 
 #[derive(Debug, PartialEq, Eq, Clone)]
@@ -17,7 +17,7 @@ enum Ev {
     Header(bool, u8, u64),
     Payload(Vec<u8>),
     End,
-    Error(i32),
+    Error(Status),
 }
 
 fn push_payload(out: &mut Vec<Ev>, bytes: &[u8]) {
@@ -90,29 +90,29 @@ fn reference(buf: &[u8]) -> Vec<Ev> {
         let b0 = buf[pos];
         let op = b0 & 0x0f;
         if b0 & 0x70 != 0 {
-            out.push(Ev::Error(status::RESERVED_BITS));
+            out.push(Ev::Error(status::WS_ERR_RESERVED_BITS));
             return out;
         }
         if !matches!(op, 0..=2 | 8..=10) {
-            out.push(Ev::Error(status::RESERVED_OPCODE));
+            out.push(Ev::Error(status::WS_ERR_RESERVED_OPCODE));
             return out;
         }
         let Some(&b1) = buf.get(pos + 1) else {
             return out;
         };
         if b1 & 0x80 != 0 {
-            out.push(Ev::Error(status::MASKED_FRAME));
+            out.push(Ev::Error(status::WS_ERR_MASKED_FRAME));
             return out;
         }
         if op >= 8 && (b1 & 0x7f > 125 || b0 & 0x80 == 0) {
-            out.push(Ev::Error(status::BAD_CONTROL_FRAME));
+            out.push(Ev::Error(status::WS_ERR_BAD_CONTROL_FRAME));
             return out;
         }
         let Some(h) = ref_header(&buf[pos..]) else {
             return out;
         };
         if h.len >= 1 << 63 {
-            out.push(Ev::Error(status::MESSAGE_TOO_BIG));
+            out.push(Ev::Error(status::WS_ERR_MESSAGE_TOO_BIG));
             return out;
         }
         out.push(Ev::Header(h.fin, h.opcode, h.len));

@@ -9,12 +9,13 @@
 
 use libfuzzer_sys::fuzz_target;
 use websocket::handshake::{self, Header};
+use websocket::status::Status;
 use websocket::url;
 use websocket_fuzz::ref_request;
 
 const KEY: &[u8; 24] = b"dGhlIHNhbXBsZSBub25jZQ==";
 
-fn expected(u: &url::Url, extra: &[Header], protocols: Option<&[u8]>) -> Result<Vec<u8>, i32> {
+fn expected(u: &url::Url, extra: &[Header], protocols: Option<&[u8]>) -> Result<Vec<u8>, Status> {
     let pairs: Vec<(&[u8], &[u8])> = extra.iter().map(|h| (h.name, h.value)).collect();
     ref_request(u.path, u.host, u.port, KEY, &pairs, protocols)
 }
@@ -25,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let url_text = [&b"wss://example.org:8443"[..], first].concat();
     let default_url = b"ws://127.0.0.1:9001/";
     let u = url::parse(&url_text).unwrap_or_else(|_| {
-        url::parse(default_url).unwrap_or_else(|e| panic!("default URL rejected: {e}"))
+        url::parse(default_url).unwrap_or_else(|e| panic!("default URL rejected: {e:?}"))
     });
     let mut protocols: Option<&[u8]> = None;
     let extra: Vec<Header> = lines

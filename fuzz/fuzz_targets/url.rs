@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     s.extend_from_slice(u.host);
     s.extend_from_slice(format!(":{}", u.port).as_bytes());
     s.extend_from_slice(u.path);
-    let again = url::parse(&s).unwrap_or_else(|e| panic!("re-serialized URL rejected with {e}"));
+    let again = url::parse(&s).unwrap_or_else(|e| panic!("re-serialized URL rejected with {e:?}"));
     assert_eq!(again.secure, u.secure);
     assert_eq!(again.host, u.host);
     assert_eq!(again.port, u.port);

@@ -3,6 +3,8 @@
 //! written straight from RFC 6455 and SPEC.md, against which the streaming
 //! code in the main crate is compared.
 
+use websocket::status::Status;
+
 /// Upper bound on the split points taken from one input.
 pub const MAX_CUTS: usize = 15;
 
@@ -225,7 +227,7 @@ pub enum RefEnd {
     Closed,
     /// A protocol violation: the status SPEC.md / the header assigns, and the
     /// close code the client must send (1002, 1007 or 1009).
-    Violation(i32, u16),
+    Violation(Status, u16),
 }
 
 /// Close codes a client accepts in a close frame (RFC 6455 7.4, IANA registry).
@@ -282,13 +284,13 @@ fn ref_decode_into(
         if b0 & 0x70 != 0 {
             return (
                 events,
-                RefEnd::Violation(websocket::status::RESERVED_BITS, 1002),
+                RefEnd::Violation(websocket::status::WS_ERR_RESERVED_BITS, 1002),
             );
         }
         if !matches!(op, 0 | 1 | 2 | 8 | 9 | 10) {
             return (
                 events,
-                RefEnd::Violation(websocket::status::RESERVED_OPCODE, 1002),
+                RefEnd::Violation(websocket::status::WS_ERR_RESERVED_OPCODE, 1002),
             );
         }
         let Some(&b1) = buf.get(pos + 1) else {
@@ -297,13 +299,13 @@ fn ref_decode_into(
         if b1 & 0x80 != 0 {
             return (
                 events,
-                RefEnd::Violation(websocket::status::MASKED_FRAME, 1002),
+                RefEnd::Violation(websocket::status::WS_ERR_MASKED_FRAME, 1002),
             );
         }
         if control && (b1 & 0x7f > 125 || b0 & 0x80 == 0) {
             return (
                 events,
-                RefEnd::Violation(websocket::status::BAD_CONTROL_FRAME, 1002),
+                RefEnd::Violation(websocket::status::WS_ERR_BAD_CONTROL_FRAME, 1002),
             );
         }
         let Some(h) = ref_header(&buf[pos..]) else {
@@ -312,13 +314,13 @@ fn ref_decode_into(
         if h.len >> 63 != 0 {
             return (
                 events,
-                RefEnd::Violation(websocket::status::MESSAGE_TOO_BIG, 1009),
+                RefEnd::Violation(websocket::status::WS_ERR_MESSAGE_TOO_BIG, 1009),
             );
         }
         if op == 0 && msg.is_none() || (op == 1 || op == 2) && msg.is_some() {
             return (
                 events,
-                RefEnd::Violation(websocket::status::FRAGMENTATION, 1002),
+                RefEnd::Violation(websocket::status::WS_ERR_FRAGMENTATION, 1002),
             );
         }
         if !control {
@@ -326,7 +328,7 @@ fn ref_decode_into(
             if h.len > max_message || have + h.len > max_message {
                 return (
                     events,
-                    RefEnd::Violation(websocket::status::MESSAGE_TOO_BIG, 1009),
+                    RefEnd::Violation(websocket::status::WS_ERR_MESSAGE_TOO_BIG, 1009),
                 );
             }
         }
@@ -347,7 +349,7 @@ fn ref_decode_into(
                 if !ok {
                     return (
                         events,
-                        RefEnd::Violation(websocket::status::INVALID_UTF8, 1007),
+                        RefEnd::Violation(websocket::status::WS_ERR_INVALID_UTF8, 1007),
                     );
                 }
             }
@@ -371,17 +373,23 @@ fn ref_decode_into(
                     } else if payload.len() == 1 {
                         return (
                             events,
-                            RefEnd::Violation(websocket::status::BAD_CLOSE_PAYLOAD, 1002),
+                            RefEnd::Violation(websocket::status::WS_ERR_BAD_CLOSE_PAYLOAD, 1002),
                         );
                     } else {
                         let code = u16::from_be_bytes([payload[0], payload[1]]);
                         let reason = &payload[2..];
                         if !close_code_valid(code) {
-                            let v = RefEnd::Violation(websocket::status::BAD_CLOSE_PAYLOAD, 1002);
+                            let v = RefEnd::Violation(
+                                websocket::status::WS_ERR_BAD_CLOSE_PAYLOAD,
+                                1002,
+                            );
                             return (events, v);
                         }
                         if std::str::from_utf8(reason).is_err() {
-                            let v = RefEnd::Violation(websocket::status::BAD_CLOSE_PAYLOAD, 1007);
+                            let v = RefEnd::Violation(
+                                websocket::status::WS_ERR_BAD_CLOSE_PAYLOAD,
+                                1007,
+                            );
                             return (events, v);
                         }
                         events.push(RefEvent::Close(Some(code), reason.to_vec()));
@@ -443,17 +451,17 @@ mod tests {
         let bad = encode_frame(true, 1, None, &[0xff]);
         assert_eq!(
             ref_messages(&bad, 100).1,
-            RefEnd::Violation(websocket::status::INVALID_UTF8, 1007)
+            RefEnd::Violation(websocket::status::WS_ERR_INVALID_UTF8, 1007)
         );
         let cont = encode_frame(true, 0, None, b"x");
         assert_eq!(
             ref_messages(&cont, 100).1,
-            RefEnd::Violation(websocket::status::FRAGMENTATION, 1002)
+            RefEnd::Violation(websocket::status::WS_ERR_FRAGMENTATION, 1002)
         );
         let big = encode_frame(true, 2, None, &[0u8; 101]);
         assert_eq!(
             ref_messages(&big, 100).1,
-            RefEnd::Violation(websocket::status::MESSAGE_TOO_BIG, 1009)
+            RefEnd::Violation(websocket::status::WS_ERR_MESSAGE_TOO_BIG, 1009)
         );
         let partial = &encode_frame(true, 2, None, b"abc")[..3];
         assert_eq!(ref_messages(partial, 100), (vec![], RefEnd::Partial));
@@ -469,15 +477,17 @@ pub type RefUrl = (bool, Vec<u8>, u16, Vec<u8>);
 
 /// Reference URL parser written from the grammar documented in `src/url.rs`
 /// and the status codes of SPEC.md 3.1, in the most direct way possible.
-pub fn ref_url(input: &[u8]) -> Result<RefUrl, i32> {
-    use websocket::status::{BAD_PORT, BAD_SCHEME, HOST_TOO_LONG, NO_HOST};
+pub fn ref_url(input: &[u8]) -> Result<RefUrl, Status> {
+    use websocket::status::{
+        WS_ERR_BAD_PORT, WS_ERR_BAD_SCHEME, WS_ERR_HOST_TOO_LONG, WS_ERR_NO_HOST,
+    };
     let lower: Vec<u8> = input.iter().map(|b| b.to_ascii_lowercase()).collect();
     let (secure, skip) = if lower.starts_with(b"ws://") {
         (false, 5)
     } else if lower.starts_with(b"wss://") {
         (true, 6)
     } else {
-        return Err(BAD_SCHEME);
+        return Err(WS_ERR_BAD_SCHEME);
     };
     let rest = &input[skip..];
     let bad = |b: u8| b <= b' ' || b == 0x7f;
@@ -485,10 +495,10 @@ pub fn ref_url(input: &[u8]) -> Result<RefUrl, i32> {
     let host_len = rest.iter().position(delim).unwrap_or(rest.len());
     let host = &rest[..host_len];
     if host.len() >= 256 {
-        return Err(HOST_TOO_LONG);
+        return Err(WS_ERR_HOST_TOO_LONG);
     }
     if host.is_empty() || host.iter().any(|&b| b == b'@' || b == b'[' || bad(b)) {
-        return Err(NO_HOST);
+        return Err(WS_ERR_NO_HOST);
     }
     let mut rest = &rest[host_len..];
     let mut port = if secure { 443 } else { 80 };
@@ -500,18 +510,18 @@ pub fn ref_url(input: &[u8]) -> Result<RefUrl, i32> {
             .unwrap_or(after.len());
         let digits = &after[..n];
         if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return Err(BAD_PORT);
+            return Err(WS_ERR_BAD_PORT);
         }
         // Leading zeros are allowed; compare the value without overflow.
         let significant: Vec<u8> = digits.iter().copied().skip_while(|&d| d == b'0').collect();
         if significant.len() > 5 {
-            return Err(BAD_PORT);
+            return Err(WS_ERR_BAD_PORT);
         }
         let v: u32 = significant
             .iter()
             .fold(0, |a, &d| a * 10 + u32::from(d - b'0'));
         if v == 0 || v > 65535 {
-            return Err(BAD_PORT);
+            return Err(WS_ERR_BAD_PORT);
         }
         port = v as u16;
         rest = &after[n..];
@@ -519,7 +529,7 @@ pub fn ref_url(input: &[u8]) -> Result<RefUrl, i32> {
     let path_len = rest.iter().position(|&b| b == b'#').unwrap_or(rest.len());
     let path = &rest[..path_len];
     if path.iter().any(|&b| bad(b)) {
-        return Err(BAD_SCHEME);
+        return Err(WS_ERR_BAD_SCHEME);
     }
     Ok((secure, host.to_vec(), port, path.to_vec()))
 }
@@ -536,7 +546,7 @@ pub enum RefResponse {
     /// A valid 101 response of this many bytes, and its trimmed protocol value.
     Done(usize, Vec<u8>),
     /// Failed with this status (SPEC.md 3.5 and the header's -27).
-    Failed(i32),
+    Failed(Status),
 }
 
 fn trim_ws(v: &[u8]) -> &[u8] {
@@ -555,13 +565,13 @@ fn trim_ws(v: &[u8]) -> &[u8] {
 /// bytes -> -27; at the blank line the header rules (Upgrade, Connection
 /// token, one correct Accept, no Extensions, at most one Protocol) else -7.
 pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
-    use websocket::status::{BAD_ACCEPT, BAD_HANDSHAKE, NOT_SWITCHING};
+    use websocket::status::{WS_ERR_BAD_ACCEPT, WS_ERR_BAD_HANDSHAKE, WS_ERR_NOT_SWITCHING};
     const MAX: usize = 8192;
     let lim = d.len().min(MAX);
     // Running out of bytes the parser may look at.
     let out = || {
         if d.len() > MAX {
-            RefResponse::Failed(BAD_HANDSHAKE)
+            RefResponse::Failed(WS_ERR_BAD_HANDSHAKE)
         } else {
             RefResponse::NeedMore
         }
@@ -572,14 +582,14 @@ pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
             return out();
         }
         if d[i] != want {
-            return RefResponse::Failed(NOT_SWITCHING);
+            return RefResponse::Failed(WS_ERR_NOT_SWITCHING);
         }
     }
     if lim <= 12 {
         return out();
     }
     if !matches!(d[12], b' ' | b'\r' | b'\n') {
-        return RefResponse::Failed(NOT_SWITCHING);
+        return RefResponse::Failed(WS_ERR_NOT_SWITCHING);
     }
     // Reads a line body from `p` up to and including its end; Ok((body_end,
     // next_line)).  `extra_check(index_in_body, byte)` may fail a byte.
@@ -589,20 +599,20 @@ pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
         let mut i = p;
         while i < lim {
             match d[i] {
-                0 => return Err(RefResponse::Failed(BAD_HANDSHAKE)),
+                0 => return Err(RefResponse::Failed(WS_ERR_BAD_HANDSHAKE)),
                 b'\n' => return Ok((i, i + 1)),
                 b'\r' => {
                     if i + 1 >= lim {
                         return Err(out());
                     }
                     if d[i + 1] != b'\n' {
-                        return Err(RefResponse::Failed(BAD_HANDSHAKE));
+                        return Err(RefResponse::Failed(WS_ERR_BAD_HANDSHAKE));
                     }
                     return Ok((i, i + 2));
                 }
                 b => {
                     if !check(i - p, b) {
-                        return Err(RefResponse::Failed(BAD_HANDSHAKE));
+                        return Err(RefResponse::Failed(WS_ERR_BAD_HANDSHAKE));
                     }
                 }
             }
@@ -630,12 +640,12 @@ pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
                     return out();
                 }
                 if d[pos + 1] != b'\n' {
-                    return RefResponse::Failed(BAD_HANDSHAKE);
+                    return RefResponse::Failed(WS_ERR_BAD_HANDSHAKE);
                 }
                 pos += 2;
                 break;
             }
-            b' ' | b'\t' | b':' => return RefResponse::Failed(BAD_HANDSHAKE),
+            b' ' | b'\t' | b':' => return RefResponse::Failed(WS_ERR_BAD_HANDSHAKE),
             _ => {}
         }
         // Header name up to ':'.
@@ -646,7 +656,7 @@ pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
             }
             match d[pos] {
                 b':' => break,
-                b'\r' | b'\n' | 0 => return RefResponse::Failed(BAD_HANDSHAKE),
+                b'\r' | b'\n' | 0 => return RefResponse::Failed(WS_ERR_BAD_HANDSHAKE),
                 _ => pos += 1,
             }
         }
@@ -704,7 +714,7 @@ pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
     if ok {
         RefResponse::Done(pos, proto.first().map_or(Vec::new(), |v| v.to_vec()))
     } else {
-        RefResponse::Failed(BAD_ACCEPT)
+        RefResponse::Failed(WS_ERR_BAD_ACCEPT)
     }
 }
 
@@ -726,14 +736,14 @@ pub fn ref_request(
     key: &[u8],
     extra: &[(&[u8], &[u8])],
     protocols: Option<&[u8]>,
-) -> Result<Vec<u8>, i32> {
+) -> Result<Vec<u8>, Status> {
     let bad_value = |v: &[u8]| v.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0);
     let valid = |(n, v): &(&[u8], &[u8])| {
         !n.is_empty() && n.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b':') && !bad_value(v)
     };
     let proto = protocols.unwrap_or(b"chat");
     if !extra.iter().all(valid) || bad_value(proto) {
-        return Err(websocket::status::BAD_HEADER);
+        return Err(websocket::status::WS_ERR_BAD_HEADER);
     }
     let mut r = b"GET ".to_vec();
     if !path.starts_with(b"/") {
@@ -816,7 +826,7 @@ mod request_tests {
         let bad: [(&[u8], &[u8]); 1] = [(b"X", b"a\rb")];
         assert_eq!(
             ref_request(b"/", b"h", 80, key, &bad, None),
-            Err(websocket::status::BAD_HEADER)
+            Err(websocket::status::WS_ERR_BAD_HEADER)
         );
     }
 }
