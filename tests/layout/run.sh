@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# tests/layout/run.sh [BUILD_DIR] -- `make layout-test`: the C header and the
+# Rust library agree on the memory layout of the C API, on every target.
+#
+#  1. C pins: tests/layout/layout_check.c (_Static_assert on sizeof, _Alignof,
+#     offsetof, and _Generic on the type of every field, callback typedef and
+#     function) compiled against include/websocketclient.h by every C compiler
+#     of the project: host gcc (LP64), gcc -m32 (i686), arm-none-eabi-gcc
+#     (Cortex-M4), riscv64-unknown-elf-gcc -march=rv32imc, xtensa-lx106-elf-gcc
+#     (the ESP8266).
+#  2. Rust against the header: the tests/layout crate (bindgen in its build.rs,
+#     see there) is checked with `cargo check --target T` for x86_64, i686 and
+#     thumbv7em; it compiles only if every struct, field, typedef and function
+#     of the header matches the library's definition for T.
+#  3. Self-test: mutants that must make 1. and 2. fail, each with its own
+#     expected message: header mutants (two fields swapped, a field type
+#     changed, a callback parameter changed, a field added, a function
+#     parameter changed) for both checks, and library mutants (two Rust fields
+#     swapped, a Rust callback type changed; the committed header kept) for 2.
+#     A mutant that passes, or fails for another reason, fails the test.
+# Nothing outside BUILD_DIR/layout is written (the library's build script
+# writes its header to BUILD_DIR/layout/websocketclient.gen.h, not include/).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(mkdir -p "${1:-$root/build}" && cd "${1:-$root/build}" && pwd)/layout
+cargo=${CARGO:-cargo}
+mkdir -p "$build"
+cd "$root"
+
+header=include/websocketclient.h
+targets=(x86_64-unknown-linux-gnu i686-unknown-linux-gnu thumbv7em-none-eabi)
+ccs=(
+  "gcc"
+  "gcc -m32"
+  "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb"
+  "riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 -ffreestanding"
+  "xtensa-lx106-elf-gcc -mlongcalls"
+)
+fail() { echo "layout-test: FAIL: $*"; exit 1; }
+
+# c_check INCLUDE_DIR CC... : compile layout_check.c, diagnostics to stdout.
+c_check() {
+  local inc=$1; shift
+  "$@" -std=c11 -Wall -Wextra -Werror -pedantic -I"$inc" -c tests/layout/layout_check.c \
+    -o "$build/layout_check.o" 2>&1
+}
+
+# rust_check TARGET [ENV=VALUE...] : cargo check of the layout crate. On
+# failure, also names each failing check (rustc may quote a long generated
+# line only in part): "failing check: <start of the generated line>".
+rust_check() {
+  local t=$1 st=0 out; shift
+  out=$(env WS_HEADER_OUT="$build/websocketclient.gen.h" CARGO_TARGET_DIR="$build/target" "$@" \
+    "$cargo" check -q --color never --manifest-path "${LAYOUT_MANIFEST:-tests/layout/Cargo.toml}" \
+    --target "$t" 2>&1) || st=$?
+  printf '%s\n' "$out"
+  if [ "$st" != 0 ]; then
+    sed -n 's/^ *--> \(.*layout_checks\.rs\):\([0-9]*\):.*/\1 \2/p' <<<"$out" | sort -u |
+      while read -r file line; do
+        echo "failing check: $(sed -n "${line}p" "$file" | cut -c1-100)"
+      done
+  fi
+  return "$st"
+}
+
+echo "== layout: C pins of $header"
+for cc in "${ccs[@]}"; do
+  out=$(c_check include $cc) || { echo "$out"; fail "$cc: layout_check.c"; }
+  echo "layout C ($cc): OK"
+done
+
+echo "== layout: bindgen header vs Rust definitions"
+for t in "${targets[@]}"; do
+  sum="$build/summary-$t.txt"
+  rm -f "$sum"
+  out=$(rust_check "$t" LAYOUT_SUMMARY="$sum") || { echo "$out"; fail "$t: header and Rust disagree"; }
+  [ -s "$sum" ] || fail "$t: the build script wrote no summary"
+  grep -E ': (struct|checked) ' "$sum" | sed 's/^/layout /'
+done
+
+echo "== layout: self-test (every mutant must be caught)"
+mut="$build/mutants"
+rm -rf "$mut" && mkdir -p "$mut"
+n_caught=0
+
+# expect_fail WHAT EXPECTED OUTPUT_FILE STATUS
+expect_fail() {
+  local what=$1 want=$2 log=$3 st=$4
+  [ "$st" != 0 ] || fail "mutant '$what' was not caught"
+  grep -qF -- "$want" "$log" || { cat "$log"; fail "mutant '$what' failed without '$want'"; }
+  echo "layout self-test: $what: caught ($want)"
+  n_caught=$((n_caught + 1))
+}
+
+# Header mutants: NAME | perl substitution on the header | C message | Rust message
+header_mutants=(
+  "swap ws_options fields|s/ ping_interval_ms;/ TMP;/; s/ pong_timeout_ms;/ ping_interval_ms;/; s/ TMP;/ pong_timeout_ms;/|offsetof(ws_options, ping_interval_ms) changed|ws_options.ping_interval_ms: offset differs"
+  "int connectionState -> unsigned|s/  int connectionState;/  unsigned connectionState;/|ws_info.connectionState is no longer int|fn ws_info__connectionState"
+  "callback parameter int -> unsigned|s/\*ws_onFailureCallback\)\(struct ws_info \*ws, int errorCode/*ws_onFailureCallback)(struct ws_info *ws, unsigned errorCode/|ws_onFailureCallback changed|fn typedef__ws_onFailureCallback"
+  "field added to ws_info|s/(  void \*engine;\n)/\$1  int extra;\n/|sizeof(ws_info) changed|does not have a field named \`extra\`"
+  "function parameter changed|s/void ws_connect\(struct ws_info \*ws, const char \*url\);/void ws_connect(struct ws_info *ws, char *url);/|ws_connect changed its signature|= ws_connect "
+)
+i=0
+for m in "${header_mutants[@]}"; do
+  IFS='|' read -r name subst c_msg rs_msg <<<"$m"
+  i=$((i + 1))
+  d="$mut/h$i"
+  mkdir -p "$d"
+  perl -0pe "$subst" "$header" > "$d/websocketclient.h"
+  cmp -s "$header" "$d/websocketclient.h" && fail "mutant '$name' does not apply to $header (update run.sh)"
+  st=0; c_check "$d" gcc -m32 > "$d/c.log" || st=$?
+  expect_fail "header: $name (C pins)" "$c_msg" "$d/c.log" "$st"
+  st=0; rust_check thumbv7em-none-eabi LAYOUT_HEADER="$d/websocketclient.h" > "$d/rust.log" || st=$?
+  expect_fail "header: $name (bindgen, thumbv7em)" "$rs_msg" "$d/rust.log" "$st"
+done
+
+# Library mutants: a copy of the crate with one Rust definition changed; the
+# header stays the committed one (the copy's build script writes elsewhere),
+# as when a struct changes in src/ without the header being regenerated or
+# when a callback alias no longer matches cbindgen.toml's hand-written typedef.
+# NAME | regex finding the file under src/ | perl substitution | Rust message
+lib_mutants=(
+  "Rust fields swapped|pub struct ws_options|s/(pub )ping_interval_ms(: u32,.*?pub )pong_timeout_ms(: u32,)/\$1pong_timeout_ms\$2ping_interval_ms\$3/s|ws_options.ping_interval_ms: offset differs"
+  "Rust callback alias changed|pub type ws_onReceiveCallback|s/(ws_onReceiveCallback\s*=\s*Option<\s*unsafe extern \"C\" fn\([^)]*message: \*)mut/\${1}const/s|fn typedef__ws_onReceiveCallback"
+)
+i=0
+for m in "${lib_mutants[@]}"; do
+  IFS='|' read -r name find subst rs_msg <<<"$m"
+  i=$((i + 1))
+  d="$mut/r$i"
+  mkdir -p "$d/tests"
+  cp -R Cargo.toml Cargo.lock build.rs cbindgen.toml src include "$d/"
+  cp -R tests/layout "$d/tests/"
+  f=$(grep -rlE "$find" "$d/src" | head -n1)
+  [ -n "$f" ] || fail "mutant '$name': no file under src/ matches '$find' (update run.sh)"
+  cp "$f" "$d/orig.rs"
+  perl -0pi -e "$subst" "$f"
+  cmp -s "$f" "$d/orig.rs" && fail "mutant '$name' does not apply to ${f#"$d"/} (update run.sh)"
+  st=0
+  LAYOUT_MANIFEST="$d/tests/layout/Cargo.toml" \
+    rust_check x86_64-unknown-linux-gnu LAYOUT_HEADER="$root/$header" > "$d/rust.log" || st=$?
+  expect_fail "library: $name (bindgen, x86_64)" "$rs_msg" "$d/rust.log" "$st"
+done
+
+echo "layout-test: passed (${#ccs[@]} C compilers, ${#targets[@]} Rust targets, $n_caught mutants caught)"
