@@ -63,6 +63,7 @@ LUA_TESTS = [
     ("espconn_connect_mem_kept", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_mem_kept@1", "WS_FAULT_STATUS": "-101"}, 20),
     ("espconn_secure_connect_mem", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_mem@1", "WS_FAULT_TLS": "1", "WS_FAULT_STATUS": "-101"}, 20),
     ("espconn_secure_connect_heap", "port_faults.lua", {"NODEMCU_HEAP": "18000", "WS_FAULT_TLS": "1", "WS_FAULT_STATUS": "-101"}, 20),
+    ("espconn_secure_connect_rte", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_rte@1", "WS_FAULT_TLS": "1", "WS_FAULT_STATUS": "-104"}, 20),
     ("espconn_secure_connect_station", "port_faults.lua", {"FAKE_SDK_FAULTS": "connect_station@1", "WS_FAULT_TLS": "1", "WS_FAULT_STATUS": "-104"}, 20),
     ("espconn_send_mem_request", "port_faults.lua", {"FAKE_SDK_FAULTS": "send_mem@1", "WS_FAULT_STATUS": "-101"}, 20),
     ("espconn_send_mem", "port_faults.lua", {"FAKE_SDK_FAULTS": "send_mem@2", "WS_FAULT_STATUS": "-101"}, 20),

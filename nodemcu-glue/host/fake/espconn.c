@@ -4,8 +4,9 @@
  *
  *   - espconn_send returns ESPCONN_ARG while an earlier send is not yet
  *     wholly inside lwIP (espconn's write_flag), ESPCONN_MAXNUM when lwIP's
- *     queue holds TCP_SND_QUEUELEN (8) segments, ESPCONN_MEM / ESPCONN_RTE
- *     by fault injection (fault.c).
+ *     queue holds TCP_SND_QUEUELEN (8) segments, lwIP's ERR_CONN (-13) after
+ *     espconn_disconnect while the connection is still closing, ESPCONN_MEM
+ *     / ESPCONN_RTE by fault injection (fault.c).
  *   - espconn_send copies into "lwIP" only what fits into the send buffer
  *     (FAKE_SDK_SEND_LIMIT, TCP_SND_BUF = 2920 by default); the rest is read
  *     from the CALLER's buffer later, as bytes are acknowledged, exactly as
@@ -439,6 +440,8 @@ sint8 espconn_send(struct espconn *ec, uint8 *data, uint16 len) {
     return ESPCONN_ARG;
   if (fc != NULL && fc->tls)
     fsdk_die("espconn_send on a TLS connection (espconn_secure_send is the TLS send)");
+  if (fc != NULL && fc->state == FC_CLOSING)
+    return -13; /* lwIP ERR_CONN: tcp_write on a pcb that has sent its FIN */
   if (fc == NULL || fc->state != FC_CONNECTED)
     return ESPCONN_ARG;
   if (!fc->write_flag) {

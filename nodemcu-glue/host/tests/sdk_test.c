@@ -501,6 +501,9 @@ static void test_secure(void) {
   fake_sdk_run();
   CHECK(n_connect == 1 && n_discon == 1 && n_recon == 0, "tls peer close: discon=%d recon=%d",
         n_discon, n_recon);
+  CHECK(espconn_secure_send(&conn, (uint8 *)"x", 1) == ESPCONN_ARG &&
+            espconn_secure_disconnect(&conn) == ESPCONN_ARG,
+        "TLS send/disconnect of a closed espconn: not ARG");
 }
 
 static int have_end(void *arg) {
@@ -671,6 +674,16 @@ static void end_conn(void) {
 }
 
 static void test_faults(void) {
+  static struct espconn udp;
+  udp.type = ESPCONN_UDP;
+  CHECK(espconn_connect(NULL) == ESPCONN_ARG && espconn_secure_connect(NULL) == ESPCONN_ARG &&
+            espconn_connect(&udp) == ESPCONN_ARG && espconn_secure_connect(&udp) == ESPCONN_ARG,
+        "connect of a NULL or non-TCP espconn: not ARG");
+  CHECK(espconn_send(NULL, (uint8 *)"x", 1) == ESPCONN_ARG &&
+            espconn_secure_send(NULL, (uint8 *)"x", 1) == ESPCONN_ARG &&
+            espconn_disconnect(NULL) == ESPCONN_ARG && espconn_secure_disconnect(NULL) == ESPCONN_ARG &&
+            espconn_disconnect(&udp) == ESPCONN_ARG,
+        "send/disconnect of NULL: not ARG");
   CHECK(fake_sdk_fault("nonsense@1") == -1 && fake_sdk_fault("send_mem@0") == -1 &&
             fake_sdk_fault("send_mem") == -1,
         "bad fault plans accepted");
@@ -696,6 +709,16 @@ static void test_faults(void) {
   fake_sdk_run();
   CHECK(n_discon == 1 && n_recon == 0 && n_connect == 0, "kept connection: discon=%d recon=%d",
         n_discon, n_recon);
+
+  /* espconn_send after espconn_disconnect, while lwIP still flushes: ERR_CONN */
+  connected_conn();
+  static uint8 big[20000];
+  CHECK(espconn_send(&conn, big, sizeof big) == ESPCONN_OK, "big send");
+  CHECK(espconn_disconnect(&conn) == ESPCONN_OK, "disconnect with data in lwIP");
+  CHECK(espconn_send(&conn, big, 1) == -13, "send while closing: not lwIP ERR_CONN (-13)");
+  CHECK(espconn_disconnect(&conn) == ESPCONN_INPROGRESS, "disconnect while closing");
+  fake_sdk_run();
+  CHECK(n_discon == 1, "closing ends with disconcb");
 
   /* send faults */
   static uint8 data[64] = "0123456789abcdefghijklmnopqrstuvwxyz";
