@@ -90,6 +90,8 @@ C_TESTS = [
     # the espconn port alone: its own copy of the chunk in flight, BUSY,
     # every espconn code, disconnect INPROGRESS, timer suspension
     ("host_port", "host_port", 60),
+    # 1000 messages over wss:// through the C API in one go
+    ("host_wss_burst", "host_wss_burst", 60),
 ]
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
 
