@@ -4,13 +4,16 @@
 #
 # Targets:  host            build/nodemcu-lua{,51,53}
 #           host-asan       the same under ASan+UBSan in build/asan/
-#           host-sdk-test   smoke test of the fake SDK, plain and ASan (in TEST_TARGETS)
+#           host-sdk-test   the fake SDK's own answers (NodeMCU espconn rules, faults,
+#                           timer suspension), plain and ASan (in TEST_TARGETS)
 #           host-runner-test  tmr/node/errors/exit codes/websocket registration
 #                           of build/nodemcu-lua on Lua 5.1 and 5.3 (in TEST_TARGETS)
 # For other fragments (C programs on the glue port + fake SDK):
 #   $(CC) $(HOST_CFLAGS) prog.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS_LINK) $(HOST_LDFLAGS)
 #   tests/c/host_NAME.c  ->  make $(BUILD)/host_NAME
 #   (links fake SDK + nodemcu-glue/ws_port_espconn.c + libwebsocket.a)
+# $(HOST_SDK_OBJS) is one object: the files of nodemcu-glue/host/fake/ joined
+# with ld -r (build/host/fake_sdk.o, build/asan/host/fake_sdk.o).
 
 HOST_DIR := nodemcu-glue/host
 HOST_BUILD := $(BUILD)/host
