@@ -28,7 +28,7 @@ TEST_TARGETS += xtensa-check
 
 xtensa: $(XTENSA_ARCHIVE)
 
-$(XTENSA_ARCHIVE): $(wildcard src/*.rs) Cargo.toml Cargo.lock build.rs $(XTENSA_SCRIPTS)
+$(XTENSA_ARCHIVE): $(shell find src -name "*.rs") Cargo.toml Cargo.lock build.rs $(XTENSA_SCRIPTS)
 	PROXY_TARGET=$(XTENSA_PROXY) tools/xtensa/build.sh $@
 
 xtensa-check: $(XTENSA_ARCHIVE)

@@ -22,8 +22,9 @@ usage: abi_check.py <work dir of tools/xtensa/build.sh> <header> <allowed-undefi
 5. Sub-word arguments: GCC for the LX106 zero-extends a uint16_t argument in
    the caller, and llc-22 for xtensa does the same for an i16 zeroext one
    (the convention both sides of the boundary rely on).
-6. The archive: ELF machine 94, the header's ws_* defined as global code, the
-   undefined symbols within the allowed list.
+6. The archive: ELF machine 94, the same .xtensa.info ABI tag as GCC's
+   objects, the header's ws_* defined as global code, the undefined symbols
+   within the allowed list.
 7. Source: no cfg on target properties that differ between the proxy and
    the LX106 (only target_pointer_width/target_endian, which agree).
 """
@@ -76,11 +77,21 @@ SCALAR = {
 }
 
 
+# The header's own scalar typedefs (e.g. `typedef int ws_status;`).
+TYPEDEFS = {}
+for m in re.finditer(r"(?:^|(?<=[;{}]))\s*typedef ([\w ]+?) (\w+);", flat):
+    base = re.sub(r"\b(const|volatile)\b", " ", m.group(1))
+    base = re.sub(r"\s+", " ", base).strip()
+    if base in SCALAR and base != "void":
+        TYPEDEFS[m.group(2)] = base
+
+
 def c_to_ir(ctype, where):
     t = re.sub(r"\b(const|volatile|extern|struct|enum)\b", " ", ctype)
     t = re.sub(r"\s+", " ", t).strip()
     if "*" in t:
         return "ptr"
+    t = TYPEDEFS.get(t, t)
     if t in SCALAR:
         return SCALAR[t]
     # A typedef of a function pointer is a pointer.
@@ -349,6 +360,20 @@ asm = run([XP + "gcc", "-O2", "-mlongcalls", "-S", cext, "-o", "-"])
 if not re.search(r"extui\s+a5,\s*a\d+,\s*0,\s*16", asm):
     err("xtensa-lx106-elf-gcc does not zero-extend a uint16_t argument in the caller "
         f"(no 'extui a5, ..., 0, 16' before the call):\n{asm}")
+# The ABI tag GNU as records (.xtensa.info "ABI=..."): ours must equal what
+# the LX106's GCC writes into its objects (call0).
+gobj = os.path.join(work, "abi_ext.o")
+run([XP + "gcc", "-O2", "-mlongcalls", "-c", cext, "-o", gobj])
+
+
+def xtensa_info(path):
+    txt = run([XP + "readelf", "-p", ".xtensa.info", path])
+    return sorted(re.findall(r"(\w+=\w+)", txt))
+
+
+gcc_info, our_info = xtensa_info(gobj), xtensa_info(os.path.join(work, "websocket.o"))
+if not gcc_info or gcc_info != our_info:
+    err(f".xtensa.info of websocket.o {our_info} differs from GCC's {gcc_info}")
 # llc-22 calling a C function (the port) with an i16 zeroext argument.
 llext = os.path.join(work, "abi_ext.ll")
 with open(llext, "w") as f:
@@ -402,7 +427,7 @@ print(f"xtensa-abi: {len(exports)} exports and {len(imports & set(ir_decls))} po
       f"against the header ({checked} signatures equal), {sum(len(v) for v in ind_sigs.values())} "
       f"indirect calls match {len(called)}/{len(c_callbacks)} callback typedefs, "
       f"{len(order)} layout values equal on LX106 and riscv32, uint16_t extension in the caller "
-      f"(gcc and llc-22)")
+      f"(gcc and llc-22), .xtensa.info {' '.join(our_info)} as GCC's")
 print(f"xtensa-abi: undefined: {' '.join(undefined)}")
 for n in notes:
     print(f"xtensa-abi: note: {n}")
