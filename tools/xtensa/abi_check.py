@@ -410,9 +410,9 @@ for u in undefined:
 # ---------------------------------------------------------------- source cfgs
 OK_CFG = {"test", "feature", "target_pointer_width", "target_endian", "debug_assertions",
           "not", "any", "all", "doc"}
-for fn in sorted(os.listdir(os.path.join(root, "src"))):
-    if not fn.endswith(".rs"):
-        continue
+rs_files = sorted(os.path.relpath(os.path.join(d, f), os.path.join(root, "src"))
+                  for d, _, fs in os.walk(os.path.join(root, "src")) for f in fs if f.endswith(".rs"))
+for fn in rs_files:
     for no, line in enumerate(open(os.path.join(root, "src", fn)), 1):
         for m in re.finditer(r"cfg!?\s*\((.*)", line):
             for ident in re.findall(r"\b([a-z_]+)\b\s*(?=[=(,)]|$)", m.group(1)):
