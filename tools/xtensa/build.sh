@@ -89,20 +89,7 @@ grep -qF "!{!\"$want\"}" "$work/proxy.ll" ||
 xlayout=$("$OPT" -mtriple=xtensa -S "$work/empty.ll" -o - | sed -n 's/^target datalayout = "\(.*\)"$/\1/p')
 [ -n "$xlayout" ] || die "$OPT printed no xtensa datalayout"
 playout=$(sed -n 's/^target datalayout = "\(.*\)"$/\1/p' "$work/proxy.ll")
-probe() { # <datalayout> -> "type size align ..." as LLVM computes them
-  { echo "target datalayout = \"$1\""
-    for t in i1 i8 i16 i32 i64 i128 ptr float double; do
-      echo "define i32 @size_$t() { ret i32 ptrtoint (ptr getelementptr ($t, ptr null, i32 1) to i32) }"
-      echo "define i32 @align_$t() { ret i32 ptrtoint (ptr getelementptr ({i8, $t}, ptr null, i32 0, i32 1) to i32) }"
-    done; } > "$work/probe.ll"
-  "$OPT" -passes=instcombine -S "$work/probe.ll" -o - |
-    awk '/^define/ { sub(/.*@/, ""); sub(/\(.*/, ""); n = $0 } /ret i32/ { print n "=" $3 }' | tr '\n' ' '
-}
-pl=$(probe "$playout"); xl=$(probe "$xlayout")
-[ "$(wc -w <<<"$pl")" = 18 ] || die "layout probe failed: $pl"
-[ "$pl" = "$xl" ] || die "the proxy's type layout differs from xtensa's:" \
-  "proxy ($playout): $pl; xtensa ($xlayout): $xl"
-grep -q '^e-' <<<"$playout" && grep -q '^e-' <<<"$xlayout" || die "not both little-endian"
+OPT="$OPT" "$here/layout-check.sh" "$playout" "$xlayout" || die "data layouts (see above)"
 
 python3 "$here/retarget.py" "$work/proxy.ll" "$work/retargeted.ll" "$xlayout" "$PROXY_TRIPLE" ||
   die "retargeting refused (see above)"

@@ -3,7 +3,8 @@
 # The LX106 build must refuse, with its message, each way the route could
 # give a wrong archive. Fed deliberately broken inputs (a tool of another
 # LLVM major, IR with atomics / a proxy intrinsic / inline asm / an
-# exported fastcc function, llc's misplaced literal pools, an undefined
+# exported fastcc function, llc's misplaced literal pools, a proxy data
+# layout that differs, an undefined
 # symbol outside the list, IR that breaks the C boundary), each
 # step must fail; the untouched inputs must pass.
 set -euo pipefail
@@ -65,7 +66,12 @@ python3 "$here/place-literals.py" --check-only "$work/websocket.s" > /dev/null |
 grep -vx '__muldi3' "$here/allowed-undefined.txt" > "$tmp/allowed.txt"
 expect_refusal "an unlisted undefined symbol" "undefined symbols outside.*__muldi3" \
   python3 "$here/abi_check.py" "$work" "$(cd "$here/../.." && pwd)/include/websocketclient.h" "$tmp/allowed.txt"
-# 5. The ABI check itself, on IR that breaks the C boundary.
+# 5. A proxy whose data layout gives a type another alignment (i64 on 4 bytes).
+expect_refusal "a proxy layout with 4-byte i64" "type layout differs" \
+  "$here/layout-check.sh" "e-m:e-p:32:32-i64:32-n32" "$layout"
+"$here/layout-check.sh" "$(sed -n 's/^target datalayout = "\(.*\)"$/\1/p' "$work/proxy.ll")" "$layout" > /dev/null ||
+  { echo "xtensa-refusal: FAIL: the real proxy layout is refused"; fails=$((fails + 1)); }
+# 6. The ABI check itself, on IR that breaks the C boundary.
 hdr="$(cd "$here/../.." && pwd)/include/websocketclient.h"
 abi_mutant() { # <name> <sed expression on xtensa.ll>
   mkdir -p "$tmp/$1"
