@@ -14,7 +14,8 @@
 XTENSA_DIR := $(BUILD)/cross/xtensa-lx106
 XTENSA_ARCHIVE := $(XTENSA_DIR)/libwebsocket.a
 XTENSA_PROXY := riscv32imc-unknown-none-elf
-XTENSA_SCRIPTS := $(addprefix tools/xtensa/,build.sh retarget.py layout-check.sh place-literals.py allowed-undefined.txt)
+XTENSA_SCRIPTS := $(addprefix tools/xtensa/,build.sh retarget.py layout-check.sh place-literals.py \
+  direct-calls.py allowed-undefined.txt)
 
 DEPS_APT += llvm-22 binutils-xtensa-lx106 gcc-xtensa-lx106 gcc-riscv64-unknown-elf \
   binutils-riscv64-unknown-elf python3

@@ -8,11 +8,13 @@
 #   3. opt --strip-debug, llc -mtriple=xtensa -mcpu=esp8266 to assembly
 #      (function/data sections, no jump tables);
 #   4. each literal pool moved into its function's section
-#      (tools/xtensa/place-literals.py), GNU as (--text-section-literals
-#      --longcalls), ar.
+#      (tools/xtensa/place-literals.py), calls through a literal made
+#      direct call0 where provably equivalent (tools/xtensa/direct-calls.py),
+#      GNU as (--text-section-literals --longcalls), ar.
 # It refuses (exit 1 with a message) whenever the route could produce a
 # wrong archive: see docs/xtensa.md. Intermediate files stay next to the
-# archive (proxy.ll, xtensa.ll, llc.s, websocket.s, websocket.o, undefined.txt).
+# archive (proxy.ll, xtensa.ll, llc.s, placed.s, websocket.s, websocket.o,
+# undefined.txt).
 # Overridable: CARGO, RUSTC, LLC, OPT, XTENSA_PREFIX, PROXY_TARGET, PROXY_TRIPLE.
 set -euo pipefail
 out=${1:?usage: $0 <out/libwebsocket.a>}
@@ -104,8 +106,11 @@ python3 "$here/retarget.py" "$work/proxy.ll" "$work/retargeted.ll" "$xlayout" "$
 if grep -nE '^\.?LJTI|jump table' "$work/llc.s" | head -3 | grep -q .; then
   die "llc emitted a jump table (see $work/llc.s)"
 fi
-python3 "$here/place-literals.py" "$work/llc.s" "$work/websocket.s" ||
+python3 "$here/place-literals.py" "$work/llc.s" "$work/placed.s" ||
   die "literal placement (see above)"
+python3 "$here/direct-calls.py" "$work/placed.s" "$work/websocket.s"
+python3 "$here/place-literals.py" --check-only "$work/websocket.s" > /dev/null ||
+  die "literal placement after direct-calls.py (see above)"
 "${XP}as" --text-section-literals --longcalls "$work/websocket.s" -o "$work/websocket.o"
 # The same, on the object: no L32R/branch relocation of a code section
 # points into another code section (each function is its own GC root).
