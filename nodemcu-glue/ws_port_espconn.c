@@ -52,6 +52,8 @@
 #include "lwip/ip_addr.h"
 #include "lwip/dns.h"
 #include "lwip/err.h"
+/* After osapi.h: the SDK's osapi.h includes user_config.h, which sets
+ * TIMER_SUSPEND_ENABLE (without it SWTIMER_REG_CB is empty). */
 #include "pm/swtimer.h"
 
 #include "websocket/websocketclient.h"
