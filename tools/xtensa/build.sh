@@ -63,7 +63,8 @@ flock 9
 # 2. The post-LTO module of the crate and core for the proxy target (its own
 #    cargo target dir: the extra --emit must not flip the fingerprint of the
 #    ordinary riscv32 build that `make cross`/`make size` share).
-rustup target list --installed 2>/dev/null | grep -qx "$PROXY_TARGET" ||
+installed=$(rustup target list --installed 2>/dev/null || true)
+grep -qx "$PROXY_TARGET" <<<"$installed" ||
   die "rustup target $PROXY_TARGET is not installed (make deps)"
 # When cargo finds the crate fresh it does not run rustc, and the proxy.ll of
 # the last run (same sources, same target dir) stands; if that file is gone,
@@ -101,9 +102,9 @@ python3 "$here/retarget.py" "$work/proxy.ll" "$work/retargeted.ll" "$xlayout" "$
 #    literal fixups); no jump tables (their .rodata would follow the L32R
 #    literal it needs); --longcalls as the firmware's -mlongcalls (flash
 #    code at 0x402xxxxx calls ROM and IRAM beyond CALL0's +-512 KiB).
-"$LLC" -mtriple=xtensa -mcpu=esp8266 -O2 --function-sections --data-sections \
+"$LLC" -mtriple=xtensa -mcpu=esp8266 -O2 --function-sections --data-sections -enable-ipra=false \
   --min-jump-table-entries=1000000 -filetype=asm "$work/xtensa.ll" -o "$work/llc.s"
-if grep -nE '^\.?LJTI|jump table' "$work/llc.s" | head -3 | grep -q .; then
+if grep -qE '^\.?LJTI|jump table' "$work/llc.s"; then
   die "llc emitted a jump table (see $work/llc.s)"
 fi
 python3 "$here/place-literals.py" "$work/llc.s" "$work/placed.s" ||
@@ -131,6 +132,7 @@ extra=$(comm -23 "$work/undefined.txt" "$work/allowed.txt")
 echo "xtensa-build: undefined symbols: $(tr '\n' ' ' < "$work/undefined.txt")"
 [ -z "$extra" ] || die "undefined symbols outside tools/xtensa/allowed-undefined.txt: $(tr '\n' ' ' <<<"$extra")" \
   "(atomics need __atomic_*, floats need soft-float helpers: neither is expected in this library)"
-"${XP}nm" --defined-only "$work/websocket.o" | grep -q ' T ws_connect$' || die "ws_connect is not defined"
+defined=$("${XP}nm" --defined-only "$work/websocket.o")
+grep -q ' T ws_connect$' <<<"$defined" || die "ws_connect is not defined"
 mv "$work/libwebsocket.a.tmp" "$out"
 echo "xtensa-build: $out (LLVM $rustc_llvm, proxy $PROXY_TARGET, ELF machine 94)"

@@ -16,7 +16,10 @@ l32r and nothing else can see it:
     directive between them) and no instruction between them mentions aR;
   - aR is caller-saved under the call0 ABI (a2..a11): the call clobbers it,
     so no later instruction may read the loaded address;
-  - the literal holds a symbol (not a number).
+  - the literal holds a symbol (not a number);
+  - within the rest of the block aR is written before any read (llc runs
+    with -enable-ipra=false, so it always treats a2..a11 as clobbered by a
+    call; this checks it).
 Then the l32r is deleted, the callx0 becomes `call0 <symbol>`, and a literal
 no longer referenced anywhere is deleted. Everything else is left as llc
 wrote it.
@@ -34,7 +37,7 @@ def code(line):
     return line.split("#", 1)[0].strip()
 
 
-drop, rewritten = set(), 0
+drop, rewritten, kept_live = set(), 0, 0
 for i, line in enumerate(lines):
     m = re.match(r"(\s*)callx0\s+a(\d+)\s*$", line)
     if not m or not 2 <= int(m.group(2)) <= 11:
@@ -57,6 +60,26 @@ for i, line in enumerate(lines):
         j -= 1
     if load is None:
         continue
+    # Belt and braces: in the rest of the block, aR must be written before
+    # it is read (the call clobbers it; llc runs with -enable-ipra=false so
+    # it cannot know otherwise).
+    k, read_after = i + 1, False
+    while k < len(lines):
+        s = code(lines[k])
+        if not s:
+            k += 1
+            continue
+        if s.endswith(":") or s.startswith("."):
+            break
+        ops = [o for o in re.split(r"[\s,]+", s) if o]
+        if reg in ops[1:]:
+            writes_first = not re.match(r"(s8i|s16i|s32i|s32i\.n|b\w*|callx0|jx|wsr|wur|xsr|ret)", ops[0])
+            read_after = ops[1:].count(reg) > 1 or not (writes_first and ops[1] == reg)
+            break
+        k += 1
+    if read_after:
+        kept_live += 1
+        continue
     label = [o for o in re.split(r"[\s,]+", code(lines[load])) if o][2]
     drop.add(load)
     lines[i] = f"{m.group(1)}call0\t{values[label]}"
@@ -75,4 +98,4 @@ for l in out:
 open(dst, "w").write("\n".join(final))
 left = sum(1 for l in final if re.match(r"\s*callx0\s", l))
 print(f"direct-calls: {rewritten} calls made direct (call0), {dropped_literals} literals dropped, "
-      f"{left} callx0 left as llc wrote them")
+      f"{left} callx0 left as llc wrote them ({kept_live} of them because the register is read after the call)")
