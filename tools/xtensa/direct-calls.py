@@ -73,7 +73,12 @@ for i, line in enumerate(lines):
             break
         ops = [o for o in re.split(r"[\s,]+", s) if o]
         if reg in ops[1:]:
-            writes_first = not re.match(r"(s8i|s16i|s32i|s32i\.n|b\w*|callx0|jx|wsr|wur|xsr|ret)", ops[0])
+            # Instructions whose first register operand is read, not (only) written:
+            # stores, branches, indirect jumps/calls, special-register writes,
+            # shift-amount setters, conditional moves (keep the old value).
+            writes_first = not re.fullmatch(
+                r"s8i|s16i|s32i(\.n)?|s32c1i|b\w*|callx\d+|jx|wsr|wur|xsr|ret(\.n)?|ssr|ssl|ssa8[lb]"
+                r"|mov(eqz|nez|ltz|gez)(\.n)?|movt|movf|loop\w*", ops[0])
             read_after = ops[1:].count(reg) > 1 or not (writes_first and ops[1] == reg)
             break
         k += 1
