@@ -5,8 +5,9 @@
 //! `make header-check` to compare against the committed one).
 use std::path::PathBuf;
 
-/// What cbindgen reads: the status codes, then the C API.
-const SOURCES: [&str; 2] = ["src/status.rs", "src/capi.rs"];
+/// What cbindgen reads: the status codes, the C types, constants and port
+/// functions, then the entry points.
+const SOURCES: [&str; 3] = ["src/status.rs", "src/capi/types.rs", "src/capi/entry.rs"];
 
 fn main() {
     for src in SOURCES {

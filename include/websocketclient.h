@@ -72,6 +72,13 @@ typedef struct header_t {
  A connection, allocated by the caller. Before the first `ws_connect`
  only `connectionState` (0), `extraHeaders`, `reservedData` and the
  callbacks need to be set; the rest may be garbage.
+
+ Every entry point takes a `ws` that is NULL (then it does nothing) or
+ points to a `ws_info` readable and writable during the call, used from
+ one thread (the platform's event loop) only. A connection belongs to
+ the address it was started at: the `ws_info` must stay there, and not
+ be freed, until the connection has ended (its final callback, or
+ `ws_release`).
  */
 typedef struct ws_info {
   /*
@@ -369,6 +376,9 @@ extern void ws_port_random(uint8_t *buf, size_t len);
 
 /*
  Fills `options` with the defaults.
+
+ # Safety
+ `options` is NULL or points to a `ws_options` valid for writes.
  */
 void ws_options_init(struct ws_options *options);
 
@@ -381,16 +391,31 @@ void ws_options_init(struct ws_options *options);
  connection is untouched) except that `connectionState` is set back to
  the live connection's state (1, 2 or 3). From `onFailure`/`onClose` the
  old connection is already gone, so a new one may start there.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]); `url` is NULL or a
+ NUL-terminated string. The `extraHeaders` of `*ws` is NULL or an array of
+ `header_t` ended by a NULL key, each key and non-NULL value a
+ NUL-terminated string; read during the call only.
  */
 void ws_connect(struct ws_info *ws, const char *url);
 
 /*
  `ws_connect` with options (NULL = defaults).
+
+ # Safety
+ As for `ws_connect`; `options` is NULL or points to a `ws_options`
+ filled by `ws_options_init`, whose `protocols` is NULL or a
+ NUL-terminated string (read during the call only).
  */
 void ws_connect_with(struct ws_info *ws, const char *url, const struct ws_options *options);
 
 /*
  Sends a message of at most 65535 bytes (the original API; errors ignored).
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]); `message` points to
+ `length` readable bytes (or is NULL with `length` 0).
  */
 void ws_send(struct ws_info *ws, int opCode, const char *message, unsigned short length);
 
@@ -399,6 +424,11 @@ void ws_send(struct ws_info *ws, int opCode, const char *message, unsigned short
  `WS_ERR_BAD_OPCODE` (nothing sent, connection unaffected) or
  `WS_ERR_NO_MEMORY_SEND` (the connection fails with -16). While the opening
  handshake is in progress the message is held and sent after it.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]); `message` points to
+ `length` readable bytes, or is NULL (then `length` 0, else
+ `WS_ERR_OTHER`).
  */
 ws_status ws_send_long(struct ws_info *ws, int opCode, const char *message, size_t length);
 
@@ -406,6 +436,9 @@ ws_status ws_send_long(struct ws_info *ws, int opCode, const char *message, size
  Closes: states 0/4 nothing; resolving, connecting or handshake: torn
  down at once with status 0; open: close frame 1000, wait for the server
  (at most `close_timeout_ms`), then status 0.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
  */
 void ws_close(struct ws_info *ws);
 
@@ -414,6 +447,10 @@ void ws_close(struct ws_info *ws);
  in the close frame. A code not in 1000-1003, 1007-1014, 3000-4999, or a
  reason that is too long, not UTF-8 or NULL with `len` > 0, is replaced by
  1000 without a reason (the connection is closed either way).
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]); `reason` is NULL or
+ points to `len` readable bytes.
  */
 void ws_close_with(struct ws_info *ws, int code, const char *reason, size_t len);
 
@@ -422,42 +459,67 @@ void ws_close_with(struct ws_info *ws, int code, const char *reason, size_t len)
  Available from `onConnection` on while the connection lasts; NULL in
  `onFailure`/`onClose` and afterwards (the string is freed with the
  connection: copy it if needed later).
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
  */
 const char *ws_protocol(struct ws_info *ws);
 
 /*
  Tears down at once without any callback (for a client being freed).
  Afterwards neither the library nor the port touches `*ws` again.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
  */
 void ws_release(struct ws_info *ws);
 
 /*
  Port event: name resolution finished (`ok` non-zero = success).
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
  */
 void ws_event_resolved(struct ws_info *ws, int ok);
 
 /*
  Port event: TCP (and TLS) connected.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
  */
 void ws_event_connected(struct ws_info *ws);
 
 /*
  Port event: bytes received. The library may modify `data[0..len)`.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]); `data` is NULL or
+ points to `len` bytes readable and writable during the call.
  */
 void ws_event_received(struct ws_info *ws, uint8_t *data, size_t len);
 
 /*
  Port event: one chunk accepted by `ws_port_send` has been sent.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
  */
 void ws_event_sent(struct ws_info *ws);
 
 /*
  Port event: TCP gone; `err` 0 = closed by the peer, else the espconn error.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
  */
 void ws_event_disconnected(struct ws_info *ws, int err);
 
 /*
  Port event: the connection's timer expired.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
  */
 void ws_event_timer(struct ws_info *ws);
 

@@ -108,7 +108,10 @@ impl Drop for Count {
     }
 }
 
-/// Calls into the library with allocation counting on.
+/// Calls into the library with allocation counting on. The entry points
+/// are `unsafe`; every call here passes the harness's own boxed `ws_info`
+/// (alive for the whole run, never moved), C literals or buffers whose
+/// lengths are passed with them, and options filled by `ws_options_init`.
 fn engine<R>(f: impl FnOnce() -> R) -> R {
     let _c = Count::set(true);
     f()
@@ -338,7 +341,7 @@ fn callback_seen(name: &'static str) {
 
 /// `ws_protocol` must give the server's choice while the connection is open.
 fn check_protocol(ws: *mut ws_info, at: &str) {
-    let p = engine(|| capi::ws_protocol(ws));
+    let p = engine(|| unsafe { capi::ws_protocol(ws) });
     let got = if p.is_null() {
         None
     } else {
@@ -378,7 +381,7 @@ fn release_now(ws: *mut ws_info) -> bool {
         return false;
     }
     st(|s| s.released = true);
-    engine(|| capi::ws_release(ws));
+    engine(|| unsafe { capi::ws_release(ws) });
     // SAFETY: the library passes the live ws_info it was given.
     let (state, eng) = unsafe { ((*ws).connectionState, (*ws).engine) };
     st(|s| {
@@ -431,7 +434,7 @@ unsafe extern "C" fn on_receive(ws: *mut ws_info, len: c_int, msg: *mut c_char, 
         if let Ok(short) = u16::try_from(n) {
             // Re-entrant send from the callback (allowed by DESIGN.md).
             st(|s| s.in_receive = true);
-            engine(|| capi::ws_send(ws, op, msg, short));
+            engine(|| unsafe { capi::ws_send(ws, op, msg, short) });
             st(|s| s.in_receive = false);
         }
     }
@@ -492,7 +495,7 @@ fn on_final(ws: *mut ws_info, code: c_int, close: Option<(i32, Option<Vec<u8>>, 
         "final({code}, {close:?}), {live} engine blocks alive"
     ));
     // SAFETY: a plain C API call on the caller's ws_info.
-    let proto = engine(|| capi::ws_protocol(ws));
+    let proto = engine(|| unsafe { capi::ws_protocol(ws) });
     let (first, reconnect, full) = st(|s| {
         let first = s.finals.is_empty();
         let conn = s.conn;
@@ -566,7 +569,7 @@ fn on_final(ws: *mut ws_info, code: c_int, close: Option<(i32, Option<Vec<u8>>, 
             s.want_proto = None;
         });
         let opts = full as *const ws_options;
-        engine(|| capi::ws_connect_with(ws, URL.as_ptr(), opts));
+        engine(|| unsafe { capi::ws_connect_with(ws, URL.as_ptr(), opts) });
     } else if reconnect {
         // An empty host fails at once (-4) with a nested final callback and
         // no port call.
@@ -575,7 +578,7 @@ fn on_final(ws: *mut ws_info, code: c_int, close: Option<(i32, Option<Vec<u8>>, 
             s.use_on_close = false;
             s.port.calls
         });
-        engine(|| capi::ws_connect(ws, c"ws://:80/".as_ptr()));
+        engine(|| unsafe { capi::ws_connect(ws, c"ws://:80/".as_ptr()) });
         st(|s| {
             if s.finals.len() != 2 || s.finals[1].status != status::WS_ERR_NO_HOST {
                 s.problems
@@ -634,7 +637,7 @@ fn pump(ws: *mut ws_info, conn: usize) {
         if !go {
             return;
         }
-        engine(|| capi::ws_event_sent(ws));
+        engine(|| unsafe { capi::ws_event_sent(ws) });
     }
     st(|s| s.problems.push("send pump does not settle".into()));
 }
@@ -787,7 +790,7 @@ fn open_tcp(ws: *mut ws_info, conn: usize) {
     if !over(conn) && st(|s| s.resolve_async && s.port.resolve_calls == 1) {
         // SAFETY: plain read of the caller's ws_info.
         assert_eq!(unsafe { (*ws).connectionState }, 1, "state while resolving");
-        engine(|| capi::ws_event_resolved(ws, 1));
+        engine(|| unsafe { capi::ws_event_resolved(ws, 1) });
     }
     if !over(conn) && st(|s| s.port.connect_calls == 1) {
         // SAFETY: plain read of the caller's ws_info.
@@ -796,7 +799,7 @@ fn open_tcp(ws: *mut ws_info, conn: usize) {
             2,
             "state while connecting"
         );
-        engine(|| capi::ws_event_connected(ws));
+        engine(|| unsafe { capi::ws_event_connected(ws) });
         pump(ws, conn);
     }
 }
@@ -810,12 +813,12 @@ struct UserClose {
 impl UserClose {
     fn call(&self, ws: *mut ws_info) {
         match &self.with {
-            None => engine(|| capi::ws_close(ws)),
+            None => engine(|| unsafe { capi::ws_close(ws) }),
             Some((code, reason, len)) => {
                 let p = reason
                     .as_ref()
                     .map_or(std::ptr::null(), |r| r.as_ptr() as *const c_char);
-                engine(|| capi::ws_close_with(ws, *code, p, *len));
+                engine(|| unsafe { capi::ws_close_with(ws, *code, p, *len) });
             }
         }
     }
@@ -968,7 +971,7 @@ fn run(data: &[u8]) {
     // which all-zero bytes are valid (0, NULL, None); ws_options_init then
     // fills in the defaults.
     let mut opts: ws_options = unsafe { std::mem::zeroed() };
-    capi::ws_options_init(&mut opts);
+    unsafe { capi::ws_options_init(&mut opts) };
     assert_eq!(opts.max_message, capi::WS_DEFAULT_MAX_MESSAGE);
     assert!(opts.protocols.is_null() && opts.onClose.is_none() && opts.onFragment.is_none());
     opts.max_message = max_message;
@@ -1006,7 +1009,7 @@ fn run(data: &[u8]) {
     let bad_header = render(&[b'A'; 24]).is_err();
 
     websocket::buffer::stats::fail_nth(fail_nth);
-    engine(|| capi::ws_connect_with(ws, URL.as_ptr(), &opts));
+    engine(|| unsafe { capi::ws_connect_with(ws, URL.as_ptr(), &opts) });
     open_tcp(ws, 0);
 
     // The server's side: answer the request, then the fuzzer's stream.
@@ -1091,7 +1094,7 @@ fn run(data: &[u8]) {
             trace(format_args!("segment {i}: {:02x?}", seg));
             if !seg.is_empty() {
                 let mut copy = seg.to_vec();
-                engine(|| capi::ws_event_received(ws, copy.as_mut_ptr(), copy.len()));
+                engine(|| unsafe { capi::ws_event_received(ws, copy.as_mut_ptr(), copy.len()) });
                 pump(ws, 0);
             }
             if !over(0) && st(|s| s.opened[0] == 1) {
@@ -1099,7 +1102,7 @@ fn run(data: &[u8]) {
             }
             if fire_timer && !over(0) && st(|s| s.opened[0] == 1 && s.port.timer.is_some()) {
                 trace(format_args!("timer fires"));
-                engine(|| capi::ws_event_timer(ws));
+                engine(|| unsafe { capi::ws_event_timer(ws) });
                 pump(ws, 0);
             }
             if close_mid && i == mid && !over(0) {
@@ -1115,7 +1118,7 @@ fn run(data: &[u8]) {
         pump(ws, 0);
     }
     if !over(0) {
-        engine(|| capi::ws_event_disconnected(ws, 0));
+        engine(|| unsafe { capi::ws_event_disconnected(ws, 0) });
     }
 
     // A second connection started from the first one's final callback:
@@ -1136,21 +1139,21 @@ fn run(data: &[u8]) {
             seg.extend(encode_frame(true, 1, None, b"again"));
             seg.extend(encode_frame(true, 8, None, b"\x03\xe8bye"));
             if !over(1) {
-                engine(|| capi::ws_event_received(ws, seg.as_mut_ptr(), seg.len()));
+                engine(|| unsafe { capi::ws_event_received(ws, seg.as_mut_ptr(), seg.len()) });
                 pump(ws, 1);
             }
             let sent = st(|s| s.port.out[n..].to_vec());
             second_out = sent;
         }
         if !over(1) {
-            engine(|| capi::ws_event_disconnected(ws, 0));
+            engine(|| unsafe { capi::ws_event_disconnected(ws, 0) });
         }
         if !over(1) {
             user_close.call(ws);
             pump(ws, 1);
         }
         if !over(1) {
-            engine(|| capi::ws_event_disconnected(ws, 0));
+            engine(|| unsafe { capi::ws_event_disconnected(ws, 0) });
         }
     }
     let peak = PEAK_BYTES.load(Relaxed);
@@ -1230,7 +1233,7 @@ fn run(data: &[u8]) {
     assert!(peak <= bound, "engine heap peak {peak} > {bound}");
     // After the end the same ws_info refuses sends.
     assert_eq!(
-        engine(|| capi::ws_send_long(ws, 1, c"x".as_ptr(), 1)),
+        engine(|| unsafe { capi::ws_send_long(ws, 1, c"x".as_ptr(), 1) }),
         capi::WS_ERR_NOT_CONNECTED
     );
 

@@ -16,6 +16,9 @@
 //! comes after `ws_port_close`, with state 4 and no engine, exactly once per
 //! connection unless `ws_release` ended it; events for a `ws_info` without a
 //! connection change nothing; no engine memory is left once both are released.
+//!
+//! The `unsafe` entry-point calls pass the two boxed `ws_info`s (alive and
+//! never moved during the run), C literals, and buffers with their lengths.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
@@ -274,7 +277,7 @@ fn feed(ws: *mut ws_info, bytes: &[u8]) {
         return;
     }
     let mut copy = bytes.to_vec();
-    engine(|| capi::ws_event_received(ws, copy.as_mut_ptr(), copy.len()));
+    engine(|| unsafe { capi::ws_event_received(ws, copy.as_mut_ptr(), copy.len()) });
 }
 
 /// One operation `op` (0..128) on ws_info `i`.
@@ -290,16 +293,16 @@ fn step(i: usize, op: u8) {
             let finals = sq(|s| s.finals[i]);
             let full = op % 20 == 2;
             let mut o: ws_options = unsafe_zeroed_options();
-            capi::ws_options_init(&mut o);
+            unsafe { capi::ws_options_init(&mut o) };
             if op & 0x20 != 0 {
                 o.onClose = Some(on_close);
             }
             let url = if op % 20 == 1 { c"ws://:80/" } else { URL };
             engine(|| {
                 if full {
-                    capi::ws_connect_with(ws, url.as_ptr(), &o)
+                    unsafe { capi::ws_connect_with(ws, url.as_ptr(), &o) }
                 } else {
-                    capi::ws_connect(ws, url.as_ptr())
+                    unsafe { capi::ws_connect(ws, url.as_ptr()) }
                 }
             });
             if live {
@@ -331,11 +334,11 @@ fn step(i: usize, op: u8) {
         5 if resolve_due => {
             sq(|s| s.conns[i].resolve_due = false);
             let ok = next_byte().unwrap_or(1) & 3 != 0;
-            engine(|| capi::ws_event_resolved(ws, c_int::from(ok)));
+            engine(|| unsafe { capi::ws_event_resolved(ws, c_int::from(ok)) });
         }
         6 if connecting && !connected => {
             sq(|s| s.conns[i].connected = true);
-            engine(|| capi::ws_event_connected(ws));
+            engine(|| unsafe { capi::ws_event_connected(ws) });
         }
         7 if connected => {
             let resp = sq(|s| request_key(&s.conns[i].out)).map(|(key, _)| {
@@ -364,7 +367,7 @@ fn step(i: usize, op: u8) {
         }
         9 if sent_due > 0 => {
             sq(|s| s.conns[i].sent_due -= 1);
-            engine(|| capi::ws_event_sent(ws));
+            engine(|| unsafe { capi::ws_event_sent(ws) });
         }
         10 if connecting => {
             let err = match next_byte().unwrap_or(0) % 3 {
@@ -372,17 +375,17 @@ fn step(i: usize, op: u8) {
                 1 => -9,
                 _ => -11,
             };
-            engine(|| capi::ws_event_disconnected(ws, err));
+            engine(|| unsafe { capi::ws_event_disconnected(ws, err) });
         }
-        11 if live => engine(|| capi::ws_event_timer(ws)),
+        11 if live => engine(|| unsafe { capi::ws_event_timer(ws) }),
         12 => {
-            engine(|| capi::ws_send(ws, 1, c"x".as_ptr(), 1));
+            engine(|| unsafe { capi::ws_send(ws, 1, c"x".as_ptr(), 1) });
         }
-        13 => engine(|| capi::ws_close(ws)),
-        14 => engine(|| capi::ws_close_with(ws, 4000, c"r".as_ptr(), 1)),
+        13 => engine(|| unsafe { capi::ws_close(ws) }),
+        14 => engine(|| unsafe { capi::ws_close_with(ws, 4000, c"r".as_ptr(), 1) }),
         15 => {
             let was = live;
-            engine(|| capi::ws_release(ws));
+            engine(|| unsafe { capi::ws_release(ws) });
             if was {
                 sq(|s| s.conns[i].awaiting_final = false);
             }
@@ -391,7 +394,7 @@ fn step(i: usize, op: u8) {
             }
         }
         16 => {
-            engine(|| capi::ws_protocol(ws));
+            engine(|| unsafe { capi::ws_protocol(ws) });
         }
         // Stray events for a ws_info without a connection change nothing.
         17..=19 if !live => {
@@ -399,8 +402,8 @@ fn step(i: usize, op: u8) {
             let before = unsafe { (*ws).connectionState };
             let finals = sq(|s| s.finals[i]);
             match op % 20 {
-                17 => engine(|| capi::ws_event_timer(ws)),
-                18 => engine(|| capi::ws_event_sent(ws)),
+                17 => engine(|| unsafe { capi::ws_event_timer(ws) }),
+                18 => engine(|| unsafe { capi::ws_event_sent(ws) }),
                 _ => feed(ws, &encode_frame(true, 1, None, b"stray")),
             }
             // SAFETY: as above.
@@ -474,7 +477,7 @@ pub fn run(data: &[u8]) {
     }
     for w in [pa, pb] {
         let was = index(w).is_some_and(|i| sq(|s| s.conns[i].live));
-        engine(|| capi::ws_release(w));
+        engine(|| unsafe { capi::ws_release(w) });
         if was {
             let i = index(w).unwrap_or(0);
             sq(|s| s.conns[i].awaiting_final = false);

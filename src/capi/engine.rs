@@ -1,0 +1,335 @@
+//! The engine behind a `ws_info`: the registry of live connections, the one
+//! way to reach an engine ([`with_engine`]), the drive loop that carries out
+//! its actions through the port, teardown, and the user callbacks.
+
+use core::cell::Cell;
+use core::ffi::{c_char, c_int};
+use core::ptr;
+
+use super::types::*;
+use crate::buffer::{Boxed, Buf};
+use crate::client::{Action, Client};
+use crate::status::Status;
+
+/// The engine of one connection. `ws_info.engine` points at it for the
+/// caller's information only: the library finds a connection's engine by
+/// its `ws_info` address in the registry of live engines ([`Registry`]),
+/// never by trusting `ws_info.engine` or `connectionState`, which a caller
+/// may leave as garbage (a never-used `ws_info` need not be zeroed) or
+/// rewrite between calls.
+pub(super) struct Engine {
+    /// The `ws_info` this engine belongs to: the registry's key.
+    pub(super) ws: *mut ws_info,
+    /// The next live engine (registry link), NULL at the end.
+    pub(super) next: *mut Engine,
+    /// Distinguishes this connection from a later one on the same ws_info.
+    pub(super) serial: u32,
+    pub(super) on_close: ws_onCloseCallback,
+    pub(super) on_fragment: ws_onFragmentCallback,
+    pub(super) client: Client,
+}
+
+// Engine state stays one small allocation per connection (200 bytes on
+// 32-bit targets as of writing; the goal is <= 200).
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(core::mem::size_of::<Engine>() <= 200);
+
+/// The live engines (a singly linked list through `Engine::next`, one node
+/// per `ws_info` with a live connection) and the connection counter behind
+/// `Engine::serial`. Plain cells, not atomics: the LX106 (ESP8266) has no
+/// atomic instructions, so an atomic load/store would become a libcall the
+/// firmware does not provide.
+///
+/// A node is linked by `ws_connect_with` right after its allocation and
+/// unlinked by `teardown` right before it is freed, so every node is a live
+/// engine. Only pointer values (never the caller's fields) decide whether a
+/// `ws_info` has a connection: garbage in a never-used `ws_info` and any
+/// `connectionState` a caller writes are harmless, and `ws_connect` can
+/// refuse a second connection on a `ws_info` whose first one is live.
+pub(super) struct Registry {
+    head: Cell<*mut Engine>,
+    serial: Cell<u32>,
+}
+
+impl Registry {
+    const fn new() -> Registry {
+        Registry {
+            head: Cell::new(ptr::null_mut()),
+            serial: Cell::new(0),
+        }
+    }
+}
+
+// SAFETY: the library is single-threaded by contract (every entry point is
+// called from the platform's one event loop, never concurrently), so the
+// cells are never accessed from two threads. (Host builds with `std` keep
+// one registry per thread instead, see `registry`.)
+#[cfg(not(any(test, feature = "std")))]
+unsafe impl Sync for Registry {}
+
+#[cfg(not(any(test, feature = "std")))]
+static REGISTRY: Registry = Registry::new();
+
+/// Runs `f` on the registry. Host builds (`std`: tests, benches, fuzzing)
+/// keep one per thread, so the test harness's threads each have their own
+/// connections; a connection is then used from the thread that made it.
+#[inline(always)]
+pub(super) fn registry<R>(f: impl FnOnce(&Registry) -> R) -> R {
+    #[cfg(not(any(test, feature = "std")))]
+    {
+        f(&REGISTRY)
+    }
+    #[cfg(any(test, feature = "std"))]
+    {
+        std::thread_local! {
+            static REGISTRY: Registry = const { Registry::new() };
+        }
+        REGISTRY.with(f)
+    }
+}
+
+pub(super) fn next_serial() -> u32 {
+    registry(|r| {
+        let s = r.serial.get().wrapping_add(1);
+        r.serial.set(s);
+        s
+    })
+}
+
+/// The live engine of `ws`, or NULL. Compares pointer values only: `*ws`
+/// is not read. Not inlined: one copy serves every entry point (flash).
+#[inline(never)]
+pub(super) fn find(ws: *mut ws_info) -> *mut Engine {
+    let mut p = registry(|r| r.head.get());
+    while !p.is_null() {
+        // SAFETY: every node in the registry is a live engine (see
+        // `Registry`); no reference to it is alive here (callers hold none
+        // while they look up).
+        unsafe {
+            if (*p).ws == ws {
+                return p;
+            }
+            p = (*p).next;
+        }
+    }
+    p
+}
+
+/// Links a new engine into the registry.
+pub(super) fn link(e: *mut Engine) {
+    registry(|r| {
+        // SAFETY: `e` is a live engine made by `Boxed::into_raw`, not yet in
+        // the registry, and no reference to it is alive.
+        unsafe { (*e).next = r.head.get() };
+        r.head.set(e);
+    });
+}
+
+/// Removes `e` from the registry (before it is freed).
+pub(super) fn unlink(e: *mut Engine) {
+    registry(|r| {
+        let mut at: &Cell<*mut Engine> = &r.head;
+        loop {
+            let p = at.get();
+            if p.is_null() {
+                return;
+            }
+            if p == e {
+                // SAFETY: `p` is a live engine in the registry.
+                at.set(unsafe { (*p).next });
+                return;
+            }
+            // SAFETY: `p` is a live engine in the registry; `next` is a
+            // plain pointer field, viewed as a cell to relink it in place
+            // (Cell<T> has the layout of T).
+            at = unsafe { &*(ptr::addr_of_mut!((*p).next) as *const Cell<*mut Engine>) };
+        }
+    });
+}
+
+/// Runs `f` on the live engine of `ws` if it has one (and, with `serial`,
+/// only if it is still the same connection), then writes the connection's
+/// state into `ws.connectionState`. The borrow ends with `f`.
+pub(super) fn with_engine<R>(
+    ws: *mut ws_info,
+    serial: Option<u32>,
+    f: impl FnOnce(&mut Engine) -> R,
+) -> Option<R> {
+    let p = find(ws);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` is the live engine of `ws` (found in the registry, so
+    // `ws` is the non-NULL ws_info it was made for). No other reference to
+    // the engine exists: callbacks run outside `with_engine` closures.
+    let e = unsafe { &mut *p };
+    if serial.is_some_and(|s| s != e.serial) {
+        return None;
+    }
+    let r = f(e);
+    let state = e.client.connection_state();
+    // SAFETY: `ws` is the caller's live ws_info; `e` is not used after this point.
+    unsafe { (*ws).connectionState = state };
+    Some(r)
+}
+
+/// Detaches and frees the live engine of `ws` (if any), stops the port,
+/// sets `connectionState` 4. No callback.
+pub(super) fn teardown(ws: *mut ws_info) {
+    let p = find(ws);
+    if p.is_null() {
+        return;
+    }
+    unlink(p);
+    // SAFETY: `ws` is the ws_info of the engine `p` (non-NULL); `p` was
+    // made by `Boxed::<Engine>::into_raw`, is now out of the registry and
+    // referenced nowhere else, so it is freed exactly once.
+    unsafe {
+        (*ws).engine = ptr::null_mut();
+        (*ws).connectionState = 4;
+        ws_port_close(ws);
+        drop(Boxed::from_raw(p));
+    }
+}
+
+/// The end of a connection as reported to the caller.
+pub(super) struct Ending {
+    on_close: ws_onCloseCallback,
+    /// Close code, -1 for none.
+    code: c_int,
+    /// With `onClose` only: the engine's buffer holding the close reason
+    /// from `at` on, freed after the callback.
+    info: Buf,
+    at: usize,
+}
+
+impl Ending {
+    pub(super) const fn none(on_close: ws_onCloseCallback) -> Ending {
+        Ending {
+            on_close,
+            code: -1,
+            info: Buf::new(),
+            at: 0,
+        }
+    }
+
+    fn of(e: &mut Engine) -> Ending {
+        let mut end = Ending::none(e.on_close);
+        if end.on_close.is_some() {
+            if let Some((code, info, at)) = e.client.take_close_info() {
+                end.code = c_int::from(code);
+                end.info = info;
+                end.at = at;
+            }
+        }
+        end
+    }
+}
+
+/// The final callback: `onClose` if the connection has one, else `onFailure`.
+pub(super) fn call_failure(ws: *mut ws_info, st: Status, end: &Ending) {
+    // SAFETY: `ws` is valid; the callback is the caller's, called with no
+    // engine borrow alive; `reason` points at `reason_len` bytes of `end`,
+    // alive during the call.
+    unsafe {
+        if let Some(cb) = end.on_close {
+            let r = end.info.as_slice().get(end.at..).unwrap_or(&[]);
+            let reason = if end.code < 0 {
+                ptr::null()
+            } else {
+                r.as_ptr() as *const c_char
+            };
+            let len = c_int::try_from(r.len()).unwrap_or(0);
+            cb(ws, st.code(), end.code, reason, len);
+        } else if let Some(cb) = (*ws).onFailure {
+            cb(ws, st.code());
+        }
+    }
+}
+
+pub(super) fn call_connection(ws: *mut ws_info) {
+    // SAFETY: as in `call_failure`.
+    unsafe {
+        if let Some(cb) = (*ws).onConnection {
+            cb(ws);
+        }
+    }
+}
+
+pub(super) fn call_receive(ws: *mut ws_info, msg: *mut u8, len: usize, opcode: u8) {
+    let len = c_int::try_from(len).unwrap_or(c_int::MAX);
+    // SAFETY: as in `call_failure`; `msg` points at `len` bytes plus a NUL
+    // that stay valid during the call.
+    unsafe {
+        if let Some(cb) = (*ws).onReceive {
+            cb(ws, len, msg as *mut c_char, c_int::from(opcode));
+        }
+    }
+}
+
+/// What `drive` does next, copied out of the engine borrow.
+pub(super) enum Do {
+    Idle,
+    Connect(u16, bool),
+    Send(*const u8, u16),
+    Arm(u32),
+    Disarm,
+    Opened,
+    Finish(Status, Ending),
+}
+
+/// Carries out the engine's actions until it is idle or gone.
+pub(super) fn drive(ws: *mut ws_info) {
+    loop {
+        let next = with_engine(ws, None, |e| match e.client.poll() {
+            Action::Idle => Do::Idle,
+            Action::Connect { port, secure } => Do::Connect(port, secure),
+            Action::Send(b) => Do::Send(b.as_ptr(), u16::try_from(b.len()).unwrap_or(u16::MAX)),
+            Action::ArmTimer(ms) => Do::Arm(ms),
+            Action::DisarmTimer => Do::Disarm,
+            Action::Opened => Do::Opened,
+            Action::Finish(st) => Do::Finish(st, Ending::of(e)),
+        });
+        let Some(next) = next else { return };
+        match next {
+            Do::Idle => return,
+            Do::Connect(port, secure) => {
+                // SAFETY: port function called with a valid ws; it calls no event before returning.
+                let r = unsafe { ws_port_connect(ws, port, c_int::from(secure)) };
+                if r < 0 {
+                    with_engine(ws, None, |e| e.client.port_error(r));
+                }
+            }
+            Do::Send(p, n) => {
+                // SAFETY: `p..p+n` lies in the engine's send queue, which is
+                // not touched until the port returns (it copies the data and
+                // calls no event before returning).
+                let r = unsafe { ws_port_send(ws, p, n) };
+                with_engine(ws, None, |e| e.client.send_result(r));
+            }
+            // SAFETY: valid ws, plain port calls.
+            Do::Arm(ms) => unsafe { ws_port_timer_arm(ws, ms) },
+            // SAFETY: valid ws, plain port call.
+            Do::Disarm => unsafe { ws_port_timer_disarm(ws) },
+            Do::Opened => call_connection(ws),
+            Do::Finish(st, end) => {
+                teardown(ws);
+                call_failure(ws, st, &end);
+                return;
+            }
+        }
+    }
+}
+
+/// Runs `f` on the client of `ws` (if it has one), then carries out the
+/// actions it queued.
+pub(super) fn run<R>(ws: *mut ws_info, f: impl FnOnce(&mut Client) -> R) -> Option<R> {
+    let (r, act) = with_engine(ws, None, |e| {
+        let r = f(&mut e.client);
+        (r, e.client.has_actions())
+    })?;
+    if act {
+        drive(ws);
+    }
+    Some(r)
+}

@@ -1,0 +1,553 @@
+//! The exported entry points: the API a C caller uses and the events the
+//! port delivers. Every function that takes a raw pointer is `unsafe` and
+//! says what it needs of it under `# Safety`.
+
+use core::ffi::{c_char, c_int, c_ushort, c_void, CStr};
+use core::marker::PhantomData;
+use core::ptr;
+
+use super::engine::*;
+use super::types::*;
+use crate::buffer::Boxed;
+use crate::client::{Client, Options, Rx, UserOpcode};
+use crate::handshake::Header;
+use crate::status::{self, Status, WS_ERR_BAD_OPCODE, WS_ERR_NOT_CONNECTED, WS_ERR_OTHER, WS_OK};
+use crate::url;
+
+/// Extra headers read from a C `header_t` array.
+#[derive(Clone, Copy)]
+struct HeaderIter<'a> {
+    p: *const header_t,
+    _life: PhantomData<&'a header_t>,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = Header<'a>;
+    fn next(&mut self) -> Option<Header<'a>> {
+        if self.p.is_null() {
+            return None;
+        }
+        // SAFETY: the caller's array is terminated by an entry whose key is
+        // NULL; keys and values are NUL-terminated strings (value may be
+        // NULL = empty). We never step past the terminator.
+        unsafe {
+            let h = &*self.p;
+            if h.key.is_null() {
+                self.p = ptr::null();
+                return None;
+            }
+            let name = CStr::from_ptr(h.key).to_bytes();
+            let value = if h.value.is_null() {
+                &[][..]
+            } else {
+                CStr::from_ptr(h.value).to_bytes()
+            };
+            self.p = self.p.add(1);
+            Some(Header { name, value })
+        }
+    }
+}
+
+fn random16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    // SAFETY: `b` is a writable buffer of 16 bytes.
+    unsafe { ws_port_random(b.as_mut_ptr(), b.len()) };
+    b
+}
+
+/// Fills `options` with the defaults.
+///
+/// # Safety
+/// `options` is NULL or points to a `ws_options` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn ws_options_init(options: *mut ws_options) {
+    if options.is_null() {
+        return;
+    }
+    let d = Options::DEFAULT;
+    // SAFETY: non-NULL pointer to a caller-owned ws_options.
+    unsafe {
+        options.write(ws_options {
+            max_message: d.max_message,
+            connect_timeout_ms: d.connect_timeout_ms,
+            ping_interval_ms: d.ping_interval_ms,
+            pong_timeout_ms: d.pong_timeout_ms,
+            close_timeout_ms: d.close_timeout_ms,
+            protocols: ptr::null(),
+            onClose: None,
+            onFragment: None,
+        })
+    };
+}
+
+/// Starts a connection on `ws`. URL errors are reported at once through
+/// `onFailure` (`connectionState` 4). Refused while `ws` has a live
+/// connection (from `ws_connect` until its teardown, i.e. before its final
+/// callback; `ws_release` also ends it), whatever `connectionState` holds:
+/// then nothing happens (no callback, no port call, no allocation; the live
+/// connection is untouched) except that `connectionState` is set back to
+/// the live connection's state (1, 2 or 3). From `onFailure`/`onClose` the
+/// old connection is already gone, so a new one may start there.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]); `url` is NULL or a
+/// NUL-terminated string. The `extraHeaders` of `*ws` is NULL or an array of
+/// `header_t` ended by a NULL key, each key and non-NULL value a
+/// NUL-terminated string; read during the call only.
+#[no_mangle]
+pub unsafe extern "C" fn ws_connect(ws: *mut ws_info, url: *const c_char) {
+    // SAFETY: the caller's contract covers ws_connect_with's (no options).
+    unsafe { ws_connect_with(ws, url, ptr::null()) };
+}
+
+/// `ws_connect` with options (NULL = defaults).
+///
+/// # Safety
+/// As for `ws_connect`; `options` is NULL or points to a `ws_options`
+/// filled by `ws_options_init`, whose `protocols` is NULL or a
+/// NUL-terminated string (read during the call only).
+#[no_mangle]
+pub unsafe extern "C" fn ws_connect_with(
+    ws: *mut ws_info,
+    url: *const c_char,
+    options: *const ws_options,
+) {
+    if ws.is_null() {
+        return;
+    }
+    // A ws_info with a live connection gets no second one, whatever its
+    // `connectionState` says: refused without a callback (the old caller
+    // would take an onFailure for the end of its live connection), the
+    // live connection untouched and its true state written back.
+    if with_engine(ws, None, |_| ()).is_some() {
+        return;
+    }
+    // SAFETY: non-NULL caller-owned ws_info without a live connection:
+    // `engine` is garbage or a stale pointer, overwrite it.
+    unsafe { (*ws).engine = ptr::null_mut() };
+    // SAFETY: NULL or a caller-owned ws_options, read during this call only.
+    let o = unsafe { options.as_ref() };
+    let on_close = o.and_then(|o| o.onClose);
+    let on_fragment = o.and_then(|o| o.onFragment);
+    let fail = |st: Status| {
+        // SAFETY: valid ws (checked above).
+        unsafe { (*ws).connectionState = 4 };
+        call_failure(ws, st, &Ending::none(on_close));
+    };
+    if url.is_null() {
+        return fail(status::WS_ERR_BAD_SCHEME);
+    }
+    // SAFETY: non-NULL, NUL-terminated by the caller's contract.
+    let url_bytes = unsafe { CStr::from_ptr(url) }.to_bytes();
+    let u = match url::parse(url_bytes) {
+        Ok(u) => u,
+        Err(e) => return fail(e),
+    };
+    let opts = match o {
+        None => Options::DEFAULT,
+        Some(o) => Options {
+            max_message: o.max_message,
+            connect_timeout_ms: o.connect_timeout_ms,
+            ping_interval_ms: o.ping_interval_ms,
+            pong_timeout_ms: o.pong_timeout_ms,
+            close_timeout_ms: o.close_timeout_ms,
+            stream: on_fragment.is_some(),
+        },
+    };
+    let protocols = match o {
+        Some(o) if !o.protocols.is_null() => {
+            // SAFETY: non-NULL, NUL-terminated by the caller's contract,
+            // used during this call only.
+            Some(unsafe { CStr::from_ptr(o.protocols) }.to_bytes())
+        }
+        _ => None,
+    };
+    let mut host = [0u8; 257];
+    if u.host.len() >= host.len() {
+        return fail(status::WS_ERR_HOST_TOO_LONG);
+    }
+    for (d, s) in host.iter_mut().zip(u.host) {
+        *d = *s;
+    }
+    let headers = HeaderIter {
+        // SAFETY: valid ws; extraHeaders is set by the caller (or NULL).
+        p: unsafe { (*ws).extraHeaders },
+        _life: PhantomData,
+    };
+    let client = match Client::new(&u, headers, protocols, opts, &random16(), random16()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let engine = match Boxed::new(Engine {
+        ws,
+        next: ptr::null_mut(),
+        serial: next_serial(),
+        on_close,
+        on_fragment,
+        client,
+    }) {
+        Ok(b) => b,
+        Err(_) => return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE),
+    };
+    let engine = engine.into_raw();
+    link(engine);
+    // SAFETY: valid ws; the engine is the live engine of ws from now on.
+    unsafe {
+        (*ws).engine = engine as *mut c_void;
+        (*ws).connectionState = 1;
+    }
+    // SAFETY: valid ws and a NUL-terminated host name.
+    let r = unsafe { ws_port_resolve(ws, host.as_ptr() as *const c_char) };
+    if r != WS_PORT_PENDING {
+        with_engine(ws, None, |e| e.client.resolved(r == WS_PORT_DONE));
+    }
+    drive(ws);
+}
+
+/// Sends a message of at most 65535 bytes (the original API; errors ignored).
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]); `message` points to
+/// `length` readable bytes (or is NULL with `length` 0).
+#[no_mangle]
+pub unsafe extern "C" fn ws_send(
+    ws: *mut ws_info,
+    opCode: c_int,
+    message: *const c_char,
+    length: c_ushort,
+) {
+    // SAFETY: the same contract as ws_send_long's.
+    unsafe { ws_send_long(ws, opCode, message, usize::from(length)) };
+}
+
+/// Sends a message of any length. Returns 0, or `WS_ERR_NOT_CONNECTED` /
+/// `WS_ERR_BAD_OPCODE` (nothing sent, connection unaffected) or
+/// `WS_ERR_NO_MEMORY_SEND` (the connection fails with -16). While the opening
+/// handshake is in progress the message is held and sent after it.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]); `message` points to
+/// `length` readable bytes, or is NULL (then `length` 0, else
+/// `WS_ERR_OTHER`).
+#[no_mangle]
+pub unsafe extern "C" fn ws_send_long(
+    ws: *mut ws_info,
+    opCode: c_int,
+    message: *const c_char,
+    length: usize,
+) -> Status {
+    let Some(op) = u8::try_from(opCode).ok().and_then(UserOpcode::new) else {
+        return WS_ERR_BAD_OPCODE;
+    };
+    let payload: &[u8] = if length == 0 {
+        &[]
+    } else if message.is_null() {
+        return WS_ERR_OTHER;
+    } else {
+        // SAFETY: the caller passes `length` readable bytes at `message`;
+        // the slice is only used inside this call, before any callback.
+        unsafe { core::slice::from_raw_parts(message as *const u8, length) }
+    };
+    // A small frame with nothing queued goes from the stack straight to the
+    // port (no heap); anything else through the send queue.
+    let r = with_engine(ws, None, |e| {
+        let r = e.client.send_via(op, payload, |frame| {
+            // SAFETY: valid ws; `frame` (at most 128 bytes) is readable for
+            // the call. The port copies it, calls no event before returning
+            // and never touches `ws->engine`, borrowed here.
+            unsafe { ws_port_send(ws, frame.as_ptr(), frame.len() as u16) }
+        });
+        // A frame the port took directly leaves nothing to do.
+        let act = r != Ok(true) && e.client.has_actions();
+        (r, act)
+    });
+    let Some((r, act)) = r else {
+        return WS_ERR_NOT_CONNECTED;
+    };
+    if act {
+        drive(ws);
+    }
+    match r {
+        Ok(_) => WS_OK,
+        Err(e) => e,
+    }
+}
+
+/// Closes: states 0/4 nothing; resolving, connecting or handshake: torn
+/// down at once with status 0; open: close frame 1000, wait for the server
+/// (at most `close_timeout_ms`), then status 0.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_close(ws: *mut ws_info) {
+    // SAFETY: the same contract as ws_close_with's (no reason).
+    unsafe { ws_close_with(ws, 1000, ptr::null(), 0) };
+}
+
+/// `ws_close` sending `code` and `reason` (`len` bytes, UTF-8, at most 123)
+/// in the close frame. A code not in 1000-1003, 1007-1014, 3000-4999, or a
+/// reason that is too long, not UTF-8 or NULL with `len` > 0, is replaced by
+/// 1000 without a reason (the connection is closed either way).
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]); `reason` is NULL or
+/// points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ws_close_with(
+    ws: *mut ws_info,
+    code: c_int,
+    reason: *const c_char,
+    len: usize,
+) {
+    // 0 is never a valid code: the engine then sends 1000 without a reason.
+    let mut code = u16::try_from(code).unwrap_or(0);
+    let reason: &[u8] = if reason.is_null() {
+        if len > 0 {
+            code = 0;
+        }
+        &[]
+    } else {
+        // SAFETY: the caller passes `len` readable bytes at `reason`; the
+        // slice is only used inside this call, before any callback.
+        unsafe { core::slice::from_raw_parts(reason as *const u8, len) }
+    };
+    run(ws, |c| c.close_with(code, reason));
+}
+
+/// The protocol the server chose (NUL-terminated), or NULL if it chose none.
+/// Available from `onConnection` on while the connection lasts; NULL in
+/// `onFailure`/`onClose` and afterwards (the string is freed with the
+/// connection: copy it if needed later).
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_protocol(ws: *mut ws_info) -> *const c_char {
+    with_engine(ws, None, |e| {
+        e.client
+            .protocol()
+            .map_or(ptr::null(), |p| p.as_ptr() as *const c_char)
+    })
+    .unwrap_or(ptr::null())
+}
+
+/// Tears down at once without any callback (for a client being freed).
+/// Afterwards neither the library nor the port touches `*ws` again.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_release(ws: *mut ws_info) {
+    teardown(ws);
+}
+
+/// Port event: name resolution finished (`ok` non-zero = success).
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_event_resolved(ws: *mut ws_info, ok: c_int) {
+    run(ws, |c| c.resolved(ok != 0));
+}
+
+/// Port event: TCP (and TLS) connected.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_event_connected(ws: *mut ws_info) {
+    run(ws, |c| c.connected());
+}
+
+/// Port event: bytes received. The library may modify `data[0..len)`.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]); `data` is NULL or
+/// points to `len` bytes readable and writable during the call.
+#[no_mangle]
+pub unsafe extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len: usize) {
+    if data.is_null() || len == 0 {
+        return;
+    }
+    let Some((serial, keepalive)) =
+        with_engine(ws, None, |e| (e.serial, e.client.segment_arrived()))
+    else {
+        return;
+    };
+    if let Some(ms) = keepalive {
+        // SAFETY: valid ws, plain port call.
+        unsafe { ws_port_timer_arm(ws, ms) };
+    }
+    let seg = Segment {
+        ws,
+        serial,
+        data,
+        len,
+    };
+    // The first frame of a segment takes the slow path (it may continue a
+    // frame or message of the previous segment); after it, whole messages
+    // are usually next.
+    let mut pos = 0usize;
+    // SAFETY (both calls): `seg` is the port's segment, valid for this call.
+    while unsafe { seg.step(&mut pos) } {
+        unsafe { seg.whole_messages(&mut pos) };
+    }
+}
+
+/// The segment of one `ws_event_received` call, on the connection `serial`
+/// of `ws` (a callback may end that connection and even start another).
+struct Segment {
+    ws: *mut ws_info,
+    serial: u32,
+    data: *mut u8,
+    len: usize,
+}
+
+impl Segment {
+    /// Fast path: delivers the whole messages that follow at `*pos` (see
+    /// `Client::whole_message`), from a tight loop; stops at anything else.
+    /// Delivering a message queues no action of its own (API calls made by
+    /// the callback carry out theirs before they return), so no drive loop
+    /// runs here.
+    ///
+    /// # Safety
+    /// `data` points to `len` bytes readable and writable during the call.
+    #[inline(always)]
+    unsafe fn whole_messages(&self, pos: &mut usize) {
+        let Segment {
+            ws,
+            serial,
+            data,
+            len,
+        } = *self;
+        loop {
+            let whole = with_engine(ws, Some(serial), |e| {
+                // SAFETY: `len` writable bytes at `data` (the caller's
+                // contract); this slice lives only inside this closure.
+                let seg = unsafe { core::slice::from_raw_parts_mut(data, len) };
+                e.client.whole_message(seg, pos)
+            });
+            let Some(Some(m)) = whole else { return };
+            // SAFETY: `m.start + m.len < len` (checked by the engine): the
+            // message and its NUL lie in the port's buffer.
+            unsafe {
+                call_receive(ws, data.add(m.start), m.len, m.opcode);
+                *data.add(m.start + m.len) = m.saved;
+            }
+        }
+    }
+
+    /// Slow path: one step of the frame-by-frame receiver
+    /// (`Client::receive`): carries out the engine's actions, or delivers
+    /// one message or streamed piece. False once the segment is used up or
+    /// the connection is gone.
+    ///
+    /// # Safety
+    /// As for [`Segment::whole_messages`].
+    #[inline(always)]
+    unsafe fn step(&self, pos: &mut usize) -> bool {
+        let Segment {
+            ws,
+            serial,
+            data,
+            len,
+        } = *self;
+        let step = with_engine(ws, Some(serial), |e| {
+            // SAFETY: `len` writable bytes at `data` (the caller's
+            // contract); this slice lives only inside this closure.
+            let seg = unsafe { core::slice::from_raw_parts_mut(data, len) };
+            let rx = e.client.receive(seg, pos);
+            (rx, e.on_fragment, e.client.has_actions())
+        });
+        let Some((step, on_fragment, act)) = step else {
+            return false;
+        };
+        // Done and Again come straight from the engine call: still the same
+        // connection. A delivery leaves the actions for later (see above).
+        match step {
+            Rx::Done => {
+                if act {
+                    drive(ws);
+                }
+                return false;
+            }
+            Rx::Again => {
+                if act {
+                    drive(ws);
+                }
+            }
+            Rx::InPlace {
+                opcode,
+                start,
+                len: n,
+                restore,
+            } => {
+                // SAFETY: `start + n < len` (the engine checked the range).
+                let msg = unsafe { data.add(start) };
+                call_receive(ws, msg, n, opcode);
+                if let Some((i, b)) = restore {
+                    if i < len {
+                        // SAFETY: `i < len`, inside the port's buffer.
+                        unsafe { *data.add(i) = b };
+                    }
+                }
+            }
+            Rx::Fragment {
+                opcode,
+                start,
+                len: n,
+                fin,
+            } => {
+                if let Some(cb) = on_fragment {
+                    let n = c_int::try_from(n).unwrap_or(c_int::MAX);
+                    // SAFETY: `start + n <= len` (the engine checked the
+                    // range); the caller's callback runs with no engine
+                    // borrow alive and reads the piece during the call only.
+                    unsafe {
+                        cb(
+                            ws,
+                            data.add(start) as *const c_char,
+                            n,
+                            c_int::from(opcode),
+                            c_int::from(fin),
+                        )
+                    };
+                }
+            }
+            Rx::Owned { opcode, mut buf } => {
+                let n = buf.len().saturating_sub(1);
+                call_receive(ws, buf.as_mut_ptr(), n, opcode);
+                drop(buf);
+            }
+        }
+        true
+    }
+}
+
+/// Port event: one chunk accepted by `ws_port_send` has been sent.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_event_sent(ws: *mut ws_info) {
+    run(ws, |c| c.sent());
+}
+
+/// Port event: TCP gone; `err` 0 = closed by the peer, else the espconn error.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_event_disconnected(ws: *mut ws_info, err: c_int) {
+    run(ws, |c| c.disconnected(err));
+}
+
+/// Port event: the connection's timer expired.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_event_timer(ws: *mut ws_info) {
+    run(ws, |c| c.timer());
+}

@@ -1,0 +1,176 @@
+//! What cbindgen exports from the C edge (besides the status codes of
+//! `src/status.rs`): the types a C caller fills in, the callback types, the
+//! `WS_*` constants, and the port functions the platform implements.
+
+use core::ffi::{c_char, c_int, c_void};
+
+/// One extra request header; arrays of them end with `{NULL, NULL}`.
+#[repr(C)]
+pub struct header_t {
+    pub key: *mut c_char,
+    pub value: *mut c_char,
+}
+
+/// Called once the opening handshake has succeeded.
+pub type ws_onConnectionCallback = Option<unsafe extern "C" fn(ws: *mut ws_info)>;
+/// Called with each whole message; `message[len]` is `'\0'`; the pointer is
+/// valid during the call only. `opCode`: 1 text, 2 binary.
+pub type ws_onReceiveCallback =
+    Option<unsafe extern "C" fn(ws: *mut ws_info, len: c_int, message: *mut c_char, opCode: c_int)>;
+/// Called exactly once per connection with its final status (`WS_OK` or a
+/// `WS_ERR_*` code, or an espconn error minus 100).
+pub type ws_onFailureCallback = Option<unsafe extern "C" fn(ws: *mut ws_info, errorCode: c_int)>;
+/// Optional replacement for `onFailure` (set in `ws_options`): called
+/// exactly once per connection, at the same point, with the final status and
+/// the server's close frame: its `code` (1005 when it carried none) and its
+/// `reason` (`reason_len` bytes, not NUL-terminated, valid during the call
+/// only); `code` -1, `reason` NULL and `reason_len` 0 when no valid close
+/// frame was received.
+pub type ws_onCloseCallback = Option<
+    unsafe extern "C" fn(
+        ws: *mut ws_info,
+        status: c_int,
+        code: c_int,
+        reason: *const c_char,
+        reason_len: c_int,
+    ),
+>;
+/// Streaming (set in `ws_options`): called with each piece of a received
+/// data message as it arrives, instead of `onReceive`. `chunk` holds `len`
+/// bytes, is NOT NUL-terminated and is valid during the call only; `opCode`
+/// is the message's (1 or 2) on every piece; `fin` is 1 on its last piece.
+pub type ws_onFragmentCallback = Option<
+    unsafe extern "C" fn(
+        ws: *mut ws_info,
+        chunk: *const c_char,
+        len: c_int,
+        opCode: c_int,
+        fin: c_int,
+    ),
+>;
+
+/// A connection, allocated by the caller. Before the first `ws_connect`
+/// only `connectionState` (0), `extraHeaders`, `reservedData` and the
+/// callbacks need to be set; the rest may be garbage.
+///
+/// Every entry point takes a `ws` that is NULL (then it does nothing) or
+/// points to a `ws_info` readable and writable during the call, used from
+/// one thread (the platform's event loop) only. A connection belongs to
+/// the address it was started at: the `ws_info` must stay there, and not
+/// be freed, until the connection has ended (its final callback, or
+/// `ws_release`).
+#[repr(C)]
+pub struct ws_info {
+    /// Written by the library; the caller sets 0 before the first
+    /// `ws_connect` and otherwise only reads it:
+    ///
+    /// * 0 never connected (the library never writes 0).
+    /// * 1 resolving: set by `ws_connect` once the URL is valid, before
+    ///   `ws_port_resolve`.
+    /// * 2 TCP (TLS) connecting: the name is resolved (`ws_event_resolved`,
+    ///   or at once inside `ws_connect` when the port resolves at once).
+    /// * 3 connected: from `ws_event_connected` through the opening
+    ///   handshake, the open connection and any closing handshake
+    ///   (`ws_close`, the server's close frame, a protocol error's close)
+    ///   until the connection is torn down.
+    /// * 4 ended: the connection is torn down (port closed, memory freed).
+    ///   Set right before the final `onFailure`/`onClose` call, by
+    ///   `ws_release`, and by `ws_connect` for a URL error (reported at
+    ///   once through `onFailure`).
+    ///
+    /// The library decides nothing on this field: a caller that rewrites it
+    /// cannot make the library start a second connection on a `ws_info`
+    /// whose connection is live (see `ws_connect`), and the library writes
+    /// the true state back at its next call on that `ws_info`.
+    pub connectionState: c_int,
+    /// Extra request headers, or NULL.
+    pub extraHeaders: *mut header_t,
+    /// The caller's.
+    pub reservedData: *mut c_void,
+    pub onConnection: ws_onConnectionCallback,
+    pub onReceive: ws_onReceiveCallback,
+    pub onFailure: ws_onFailureCallback,
+    /// Library private: set by `ws_connect`.
+    pub engine: *mut c_void,
+    /// Port private: set by the port from `ws_port_resolve` on.
+    pub port: *mut c_void,
+}
+
+/// Tunables for `ws_connect_with`. Always fill with `ws_options_init` first,
+/// then set fields: fields may be added at the end in later versions.
+#[repr(C)]
+pub struct ws_options {
+    /// Largest received message in bytes (default `WS_DEFAULT_MAX_MESSAGE`).
+    pub max_message: u32,
+    /// End of DNS resolution until the handshake is done (default 10000).
+    pub connect_timeout_ms: u32,
+    /// Silence before a ping (default 30000); 0 disables keep-alive.
+    pub ping_interval_ms: u32,
+    /// Silence after the first unanswered ping before -19 (default 60000).
+    pub pong_timeout_ms: u32,
+    /// Closing handshake deadline (default 5000).
+    pub close_timeout_ms: u32,
+    /// `Sec-WebSocket-Protocol` offered, comma-separated (e.g. "a, b"):
+    /// NULL = the default "chat", "" = no protocol header. The server must
+    /// choose one of them or none, else -7. Read during `ws_connect_with`
+    /// only. An extra header of that name takes precedence.
+    pub protocols: *const c_char,
+    /// Called instead of `onFailure` when set (default NULL).
+    pub onClose: ws_onCloseCallback,
+    /// When set, data messages are streamed to it instead of `onReceive`:
+    /// no reassembly buffer and no `max_message` limit (default NULL).
+    pub onFragment: ws_onFragmentCallback,
+}
+
+/// Default `max_message`: 1 MiB.
+pub const WS_DEFAULT_MAX_MESSAGE: u32 = 1048576;
+/// Largest handshake response header block accepted (else -27).
+pub const WS_MAX_HANDSHAKE_RESPONSE: u32 = 8192;
+/// `ws_port_resolve`: `ws_event_resolved` will follow.
+pub const WS_PORT_PENDING: c_int = 0;
+/// `ws_port_resolve`: resolved at once, no event follows.
+pub const WS_PORT_DONE: c_int = 1;
+/// `ws_port_send`: refused for now, retry after the next `ws_event_sent`.
+pub const WS_PORT_BUSY: c_int = 1;
+
+// The status codes (`WS_OK`, `WS_ERR_*`) and their type `ws_status` are
+// defined once, in src/status.rs, which cbindgen reads as well.
+pub use crate::status::*;
+
+const _: () = {
+    assert!(WS_PORT_BUSY == crate::client::PORT_BUSY);
+    assert!(WS_MAX_HANDSHAKE_RESPONSE as usize == crate::handshake::MAX_RESPONSE);
+};
+
+// The port: implemented by the platform (nodemcu-glue/ or the host runtime).
+// Rules: a port function never calls a ws_event_* function before it
+// returns (events come from the platform's event loop only). For one
+// connection the first port call is ws_port_resolve and the last is
+// ws_port_close; no event follows ws_port_close and the port no longer
+// touches *ws after it. ws->port belongs to the port (set from
+// ws_port_resolve on, garbage before); ws->engine belongs to the library.
+extern "C" {
+    /// Port: resolve `host`. Returns `WS_PORT_PENDING` (`ws_event_resolved`
+    /// follows), `WS_PORT_DONE` (resolved at once, no event follows) or < 0
+    /// (failed: status -5). The first port call of a connection; sets `ws->port`.
+    pub fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_int;
+    /// Port: connect TCP (TLS when `secure`). Returns 0 (`ws_event_connected`
+    /// or `ws_event_disconnected` follows) or an espconn error (< 0).
+    pub fn ws_port_connect(ws: *mut ws_info, port: u16, secure: c_int) -> c_int;
+    /// Port: send `len` <= 65535 bytes; the port copies them. Returns 0 =
+    /// accepted (exactly one `ws_event_sent` follows), `WS_PORT_BUSY` = refused
+    /// for now (only while a `ws_event_sent` is still due), or an espconn error
+    /// (< 0: the connection fails with err - 100).
+    pub fn ws_port_send(ws: *mut ws_info, data: *const u8, len: u16) -> c_int;
+    /// Port: drop TCP (deferred as the platform needs), stop the timer, free
+    /// port state. The last port call of a connection: no event for `ws`
+    /// afterwards, and the port no longer touches `*ws`.
+    pub fn ws_port_close(ws: *mut ws_info);
+    /// Port: one-shot timer per connection; arming again replaces it.
+    /// Expiry calls `ws_event_timer`.
+    pub fn ws_port_timer_arm(ws: *mut ws_info, ms: u32);
+    /// Port: stop the timer.
+    pub fn ws_port_timer_disarm(ws: *mut ws_info);
+    /// Port: fill `buf` with `len` random bytes (`os_random` on the device).
+    pub fn ws_port_random(buf: *mut u8, len: usize);
+}
