@@ -115,14 +115,14 @@ host: $(BUILD)/nodemcu-lua $(BUILD)/nodemcu-lua51 $(BUILD)/nodemcu-lua53
 host-asan: $(BUILD)/asan/nodemcu-lua $(BUILD)/asan/nodemcu-lua51 $(BUILD)/asan/nodemcu-lua53
 
 # C programs on the glue port over the fake SDK: tests/c/host_NAME.c -> build/host_NAME
-$(BUILD)/host_%: tests/c/host_%.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS) $(HOST_HEADER)
+$(BUILD)/host_%: tests/c/host_%.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS) $(HOST_HEADER) $(HOST_DIR)/tests/testkit.h
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS_LINK) $(HOST_LDFLAGS)
 
 # Smoke test of the fake SDK alone (needs neither the library nor the glue).
-$(HOST_BUILD)/sdk_test: $(HOST_DIR)/tests/sdk_test.c $(HOST_SDK_OBJS)
+$(HOST_BUILD)/sdk_test: $(HOST_DIR)/tests/sdk_test.c $(HOST_DIR)/tests/testkit.h $(HOST_SDK_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_SDK_OBJS) $(HOST_LDFLAGS)
 
-$(HOST_BUILD)/sdk_test_asan: $(HOST_DIR)/tests/sdk_test.c $(BUILD)/asan/host/fake_sdk.o
+$(HOST_BUILD)/sdk_test_asan: $(HOST_DIR)/tests/sdk_test.c $(HOST_DIR)/tests/testkit.h $(BUILD)/asan/host/fake_sdk.o
 	mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(HOST_ASAN_FLAGS) -o $@ $< $(BUILD)/asan/host/fake_sdk.o $(HOST_LDFLAGS)
 

@@ -20,7 +20,7 @@
  *
  *   host_port [ignored arguments from the e2e driver]
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -36,19 +36,7 @@
 #include "espconn.h"
 #include "fake_sdk.h"
 
-static int failed, passed;
-
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (cond) {                                                                \
-      passed++;                                                                \
-    } else {                                                                   \
-      failed++;                                                                \
-      printf("FAIL host_port:%d: ", __LINE__);                                 \
-      printf(__VA_ARGS__);                                                     \
-      printf("\n");                                                            \
-    }                                                                          \
-  } while (0)
+#include "../../nodemcu-glue/host/tests/testkit.h"
 
 /* ---- the library side: recorders ---- */
 
@@ -87,59 +75,9 @@ void ws_event_timer(ws_info *ws) {
   ev.timer++;
 }
 
-/* ---- echo thread: echoes; closes at once when it reads "CLOSE" ---- */
+/* ---- echo server (testkit.h): closes at once when it reads "CLOSE" ---- */
 
-static int server_fd, server_port;
-
-static void *serve(void *arg) {
-  int c = (int)(intptr_t)arg;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(c, buf, sizeof buf);
-    if (n <= 0 || (n >= 5 && memcmp(buf, "CLOSE", 5) == 0))
-      break;
-    ssize_t off = 0;
-    while (off < n) {
-      ssize_t w = write(c, buf + off, (size_t)(n - off));
-      if (w <= 0)
-        break;
-      off += w;
-    }
-  }
-  close(c);
-  return NULL;
-}
-
-static void *server_main(void *arg) {
-  (void)arg;
-  for (;;) {
-    int c = accept(server_fd, NULL, NULL);
-    if (c < 0)
-      continue;
-    pthread_t th;
-    pthread_create(&th, NULL, serve, (void *)(intptr_t)c);
-    pthread_detach(th);
-  }
-  return NULL;
-}
-
-static void start_server(void) {
-  server_fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t sl = sizeof sa;
-  if (bind(server_fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(server_fd, 8) != 0 ||
-      getsockname(server_fd, (struct sockaddr *)&sa, &sl) != 0) {
-    perror("server");
-    exit(2);
-  }
-  server_port = ntohs(sa.sin_port);
-  pthread_t th;
-  pthread_create(&th, NULL, server_main, NULL);
-  pthread_detach(th);
-}
+static int server_port;
 
 /* ---- helpers ---- */
 
@@ -211,62 +149,48 @@ static void test_copy_and_busy(size_t heap0) {
   CHECK(fake_sdk_swtimer_count() >= 1, "port defer callback registered for suspension");
 }
 
+/* One connection per fault plan: what ws_port_connect, then (if it
+ * connected) ws_port_send of 5 bytes and a second ws_port_send return, and
+ * that ws_port_close leaves nothing behind within idle_ms. */
+static const struct {
+  const char *plan;
+  int connect, send, send2; /* expected results; send* unused if connect != 0 */
+  uint32_t idle_ms;
+  const char *why;
+} code_cases[] = {
+    {"send_mem@1", 0, ESPCONN_MEM, ESPCONN_ARG, 3000, "send_mem passes ESPCONN_MEM"},
+    {"send_rte@1", 0, ESPCONN_RTE, ESPCONN_ARG, 3000, "send_rte passes ESPCONN_RTE"},
+    {"send_mem_kept@1", 0, ESPCONN_MEM, ESPCONN_ARG, 3000,
+     "send_mem_kept passes ESPCONN_MEM; its bytes stay with espconn until the end"},
+    {"connect_isconn@1", 0, 0, WS_PORT_BUSY, 3000, "ISCONN once: retried with another local port"},
+    {"connect_isconn@1+", ESPCONN_ISCONN, 0, 0, 500, "ISCONN twice passes ESPCONN_ISCONN"},
+    {"connect_station@1", ESPCONN_RTE, 0, 0, 500, "station status > 0 becomes ESPCONN_RTE"},
+    {"connect_rte@1", ESPCONN_RTE, 0, 0, 500, "connect_rte passes ESPCONN_RTE"},
+    /* espconn does not list it: freed at once, without the 2 s grace */
+    {"connect_mem@1", ESPCONN_MEM, 0, 0, 1000, "connect_mem passes ESPCONN_MEM"},
+    /* espconn lists it: the port must disconnect it, or the loop never idles */
+    {"connect_mem_kept@1", ESPCONN_MEM, 0, 0, 3000, "connect_mem_kept passes ESPCONN_MEM"},
+};
+
 static void test_codes(size_t heap0) {
   static uint8_t msg[] = "hello";
-  fake_sdk_fault_reset();
-  fake_sdk_fault("send_mem@1");
-  CHECK(open_conn() == 0, "connect");
-  CHECK(ws_port_send(&ws, msg, 5) == ESPCONN_MEM, "send_mem passes ESPCONN_MEM");
-  CHECK(close_and_idle(3000), "idle after send_mem");
-  CHECK(fake_sdk_heap_live() == heap0, "heap after send_mem");
-
-  fake_sdk_fault_reset();
-  fake_sdk_fault("send_rte@1");
-  CHECK(open_conn() == 0, "connect");
-  CHECK(ws_port_send(&ws, msg, 5) == ESPCONN_RTE, "send_rte passes ESPCONN_RTE");
-  CHECK(close_and_idle(3000), "idle after send_rte");
-  CHECK(fake_sdk_heap_live() == heap0, "heap after send_rte");
-
-  fake_sdk_fault_reset();
-  fake_sdk_fault("send_mem_kept@1");
-  CHECK(open_conn() == 0, "connect");
-  CHECK(ws_port_send(&ws, msg, 5) == ESPCONN_MEM, "send_mem_kept passes ESPCONN_MEM");
-  CHECK(ws_port_send(&ws, msg, 5) == ESPCONN_ARG, "no send after a refused chunk");
-  CHECK(close_and_idle(3000), "idle after send_mem_kept");
-  CHECK(fake_sdk_heap_live() == heap0, "heap after send_mem_kept");
-
-  fake_sdk_fault_reset();
-  fake_sdk_fault("connect_isconn@1");
-  CHECK(open_conn() == 0, "ISCONN once: the port retries with another local port");
-  CHECK(close_and_idle(3000), "idle");
-
-  fake_sdk_fault_reset();
-  fake_sdk_fault("connect_isconn@1+");
-  CHECK(open_conn() == ESPCONN_ISCONN, "ISCONN twice passes ESPCONN_ISCONN");
-  CHECK(close_and_idle(500), "idle at once after a refused connect");
-
-  fake_sdk_fault_reset();
-  fake_sdk_fault("connect_station@1");
-  CHECK(open_conn() == ESPCONN_RTE, "station status > 0 becomes ESPCONN_RTE");
-  CHECK(close_and_idle(500), "idle at once");
-
-  fake_sdk_fault_reset();
-  fake_sdk_fault("connect_rte@1");
-  CHECK(open_conn() == ESPCONN_RTE, "connect_rte passes ESPCONN_RTE");
-  CHECK(close_and_idle(500), "idle at once");
-
-  fake_sdk_fault_reset();
-  fake_sdk_fault("connect_mem@1");
-  uint64_t t0 = fake_sdk_now_ms();
-  CHECK(open_conn() == ESPCONN_MEM, "connect_mem passes ESPCONN_MEM");
-  CHECK(close_and_idle(1500), "idle after connect_mem");
-  CHECK(fake_sdk_now_ms() - t0 < 1000, "connect_mem: freed without the 2 s grace");
-
-  fake_sdk_fault_reset();
-  fake_sdk_fault("connect_mem_kept@1");
-  CHECK(open_conn() == ESPCONN_MEM, "connect_mem_kept passes ESPCONN_MEM");
-  CHECK(close_and_idle(3000), "connect_mem_kept: the port disconnected the kept connection");
-  CHECK(fake_sdk_heap_live() == heap0, "heap after the refused connects");
+  for (size_t i = 0; i < sizeof code_cases / sizeof code_cases[0]; i++) {
+    fake_sdk_fault_reset();
+    CHECK(fake_sdk_fault(code_cases[i].plan) == 0, "plan %s", code_cases[i].plan);
+    int r = open_conn();
+    CHECK(r == code_cases[i].connect, "%s: connect %d", code_cases[i].why, r);
+    if (r == 0) {
+      int s1 = ws_port_send(&ws, msg, 5), s2 = ws_port_send(&ws, msg, 5);
+      CHECK(s1 == code_cases[i].send && s2 == code_cases[i].send2, "%s: sends %d, %d",
+            code_cases[i].why, s1, s2);
+    }
+    uint64_t t0 = fake_sdk_now_ms();
+    CHECK(close_and_idle(code_cases[i].idle_ms + 500) &&
+              fake_sdk_now_ms() - t0 < code_cases[i].idle_ms,
+          "%s: idle after %llu ms", code_cases[i].plan, (unsigned long long)(fake_sdk_now_ms() - t0));
+    CHECK(fake_sdk_heap_live() == heap0, "%s: heap %zu, before %zu", code_cases[i].plan,
+          fake_sdk_heap_live(), heap0);
+  }
   fake_sdk_fault_reset();
 }
 
@@ -316,7 +240,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   setenv("FAKE_SDK_SEND_LIMIT", "100", 1); /* espconn reads most bytes late */
   unsetenv("FAKE_SDK_FAULTS");
-  start_server();
+  server_port = start_echo_server("CLOSE");
   size_t heap0 = fake_sdk_heap_live();
   test_copy_and_busy(heap0);
   test_codes(heap0);

@@ -49,8 +49,8 @@ LUA_TESTS = [
     ("heap", "heap.lua", {}, 30),
     ("wss", "wss.lua", {}, 30),
     # NodeMCU's TLS send: one write in flight (ESPCONN_INPROGRESS otherwise)
-    ("wss_burst", "wss_burst.lua", {}, 60),
-    ("wss_burst_limit64", "wss_burst.lua", {"FAKE_SDK_SEND_LIMIT": "64"}, 60),
+    ("wss_burst", "burst.lua", {"WS_BURST_TLS": "1"}, 60),
+    ("wss_burst_limit64", "burst.lua", {"WS_BURST_TLS": "1", "FAKE_SDK_SEND_LIMIT": "64"}, 60),
     ("fault_vanish", "fault_vanish.lua", {}, 30),
     # every espconn_connect / espconn_send answer of NodeMCU's espconn*.c,
     # forced by the fake SDK (FAKE_SDK_FAULTS), and what the script sees

@@ -1,6 +1,8 @@
-/* Smoke test of the fake ESP8266 SDK: timers, DNS, espconn against a small
- * TCP server that this test runs itself on 127.0.0.1 (a thread), heap
- * accounting, and the abort on misuse. Prints "N passed, M failed". */
+/* Test of the fake ESP8266 SDK: timers and their suspension, DNS, espconn
+ * (TCP and TLS) with the return codes of NodeMCU's espconn sources and the
+ * fault plans, against small servers this test runs itself on 127.0.0.1
+ * (threads), heap accounting, and the abort on misuse and on a changed send
+ * buffer. Prints "N passed, M failed". */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,68 +32,13 @@
 #include "pm/swtimer.h"
 #include "user_interface.h"
 
-static int passed, failed;
+#include "testkit.h"
 
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (cond) {                                                                \
-      passed++;                                                                \
-    } else {                                                                   \
-      failed++;                                                                \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);                              \
-      printf(__VA_ARGS__);                                                     \
-      printf("\n");                                                            \
-    }                                                                          \
-  } while (0)
 
-/* ---------------- the server: echo; closes when it reads "BYE" ---------- */
 
-static int server_fd;
+/* ---------------- the echo server: testkit.h, closes on "BYE" ---------- */
+
 static int server_port;
-
-static void *server_main(void *arg) {
-  (void)arg;
-  for (;;) {
-    int c = accept(server_fd, NULL, NULL);
-    if (c < 0)
-      continue;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = read(c, buf, sizeof buf);
-      if (n <= 0)
-        break;
-      if (n >= 3 && memmem(buf, (size_t)n, "BYE", 3) != NULL)
-        break;
-      ssize_t off = 0;
-      while (off < n) {
-        ssize_t w = write(c, buf + off, (size_t)(n - off));
-        if (w <= 0)
-          break;
-        off += w;
-      }
-    }
-    close(c);
-  }
-  return NULL;
-}
-
-static void start_server(void) {
-  server_fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t sl = sizeof sa;
-  if (bind(server_fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(server_fd, 8) != 0 ||
-      getsockname(server_fd, (struct sockaddr *)&sa, &sl) != 0) {
-    perror("server");
-    exit(2);
-  }
-  server_port = ntohs(sa.sin_port);
-  pthread_t th;
-  pthread_create(&th, NULL, server_main, NULL);
-  pthread_detach(th);
-}
 
 static int free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -812,21 +759,15 @@ static void late_connect(void *arg) {
   memset(buf, 'y', sizeof buf); /* as if the caller reused its buffer */
 }
 
-static int run_late_child(int tls) {
+/* Runs body(arg) in a child with stderr silenced; 1 if it aborted. */
+static int aborts(void (*body)(int), int arg) {
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0)
       dup2(devnull, 2);
-    setup_conn(tls ? tls_server_port : server_port);
-    espconn_regist_connectcb(&conn, late_connect);
-    if (tls)
-      espconn_secure_connect(&conn);
-    else
-      espconn_connect(&conn);
-    total_wanted = 8000, sent_wanted = 1;
-    fake_sdk_run_until(have_wanted, NULL, 5000);
+    body(arg);
     _exit(0);
   }
   int st = 0;
@@ -834,9 +775,20 @@ static int run_late_child(int tls) {
   return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
 }
 
+static void late_child(int tls) {
+  setup_conn(tls ? tls_server_port : server_port);
+  espconn_regist_connectcb(&conn, late_connect);
+  if (tls)
+    espconn_secure_connect(&conn);
+  else
+    espconn_connect(&conn);
+  total_wanted = 8000, sent_wanted = 1;
+  fake_sdk_run_until(have_wanted, NULL, 5000);
+}
+
 static void test_late_read(void) {
-  CHECK(run_late_child(0), "TCP: buffer changed before the sent callback did not abort");
-  CHECK(run_late_child(1), "TLS: buffer changed before the sent callback did not abort");
+  CHECK(aborts(late_child, 0), "TCP: buffer changed before the sent callback did not abort");
+  CHECK(aborts(late_child, 1), "TLS: buffer changed before the sent callback did not abort");
 }
 
 /* ---------------- timer suspension (pm/swtimer.h) ---------------- */
@@ -891,34 +843,23 @@ static void bad_recv(void *arg, char *data, unsigned short len) {
 static void bad_connect(void *arg) { espconn_send((struct espconn *)arg, (uint8 *)"hi", 2); }
 static void bad_discon(void *arg) { espconn_send((struct espconn *)arg, (uint8 *)"hi", 2); }
 
-static int run_child(int variant) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0)
-      dup2(devnull, 2);
-    setup_conn(server_port);
-    espconn_regist_connectcb(&conn, bad_connect);
-    if (variant == 0) {
-      espconn_regist_recvcb(&conn, bad_recv);
-    } else {
-      espconn_regist_disconcb(&conn, bad_discon);
-      os_timer_setfn(&tdisc, disc_cb, &conn);
-      os_timer_arm(&tdisc, 200, 0);
-    }
-    espconn_connect(&conn);
-    fake_sdk_run();
-    _exit(0);
+static void misuse_child(int variant) {
+  setup_conn(server_port);
+  espconn_regist_connectcb(&conn, bad_connect);
+  if (variant == 0) {
+    espconn_regist_recvcb(&conn, bad_recv);
+  } else {
+    espconn_regist_disconcb(&conn, bad_discon);
+    os_timer_setfn(&tdisc, disc_cb, &conn);
+    os_timer_arm(&tdisc, 200, 0);
   }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+  espconn_connect(&conn);
+  fake_sdk_run();
 }
 
 static void test_misuse(void) {
-  CHECK(run_child(0), "disconnect inside recvcb did not abort");
-  CHECK(run_child(1), "send inside disconcb did not abort");
+  CHECK(aborts(misuse_child, 0), "disconnect inside recvcb did not abort");
+  CHECK(aborts(misuse_child, 1), "send inside disconcb did not abort");
 }
 
 static void test_heap(void) {
@@ -945,7 +886,7 @@ int main(void) {
   setenv("FAKE_SDK_DNS_HOSTS_ONLY", "1", 1);
   setenv("FAKE_SDK_MAX_TCP", "2", 1);
   unsetenv("FAKE_SDK_FAULTS");
-  start_server();
+  server_port = start_echo_server("BYE");
   test_timers();
   test_dns();
   test_refused();

@@ -1,0 +1,90 @@
+/* Shared by the C tests of the fake SDK and the port (sdk_test.c,
+ * tests/c/host_port.c): the CHECK counter macro and a plain TCP echo server
+ * on 127.0.0.1 (one thread per connection) that closes a connection when a
+ * read holds a marker string. Header-only (static), so each test program
+ * stays one source file. */
+#ifndef FAKE_SDK_TESTKIT_H
+#define FAKE_SDK_TESTKIT_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    if (cond) {                                                                \
+      passed++;                                                                \
+    } else {                                                                   \
+      failed++;                                                                \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);                              \
+      printf(__VA_ARGS__);                                                     \
+      printf("\n");                                                            \
+    }                                                                          \
+  } while (0)
+
+static const char *echo_marker;
+static int echo_listen_fd;
+
+static void *echo_conn(void *arg) {
+  int c = (int)(intptr_t)arg;
+  size_t ml = strlen(echo_marker);
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(c, buf, sizeof buf);
+    if (n <= 0 || memmem(buf, (size_t)n, echo_marker, ml) != NULL)
+      break;
+    ssize_t off = 0;
+    while (off < n) {
+      ssize_t w = write(c, buf + off, (size_t)(n - off));
+      if (w <= 0)
+        break;
+      off += w;
+    }
+  }
+  close(c);
+  return NULL;
+}
+
+static void *echo_accept(void *arg) {
+  (void)arg;
+  for (;;) {
+    int c = accept(echo_listen_fd, NULL, NULL);
+    if (c < 0)
+      continue;
+    pthread_t th;
+    pthread_create(&th, NULL, echo_conn, (void *)(intptr_t)c);
+    pthread_detach(th);
+  }
+  return NULL;
+}
+
+/* Starts the echo server; returns its port (exits on failure). */
+static int start_echo_server(const char *close_marker) {
+  echo_marker = close_marker;
+  echo_listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t sl = sizeof sa;
+  if (bind(echo_listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      listen(echo_listen_fd, 16) != 0 ||
+      getsockname(echo_listen_fd, (struct sockaddr *)&sa, &sl) != 0) {
+    perror("echo server");
+    exit(2);
+  }
+  pthread_t th;
+  pthread_create(&th, NULL, echo_accept, NULL);
+  pthread_detach(th);
+  return ntohs(sa.sin_port);
+}
+
+#endif
