@@ -40,18 +40,6 @@
 
 static int server_port;
 
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t sl = sizeof sa;
-  bind(fd, (struct sockaddr *)&sa, sizeof sa);
-  getsockname(fd, (struct sockaddr *)&sa, &sl);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
 
 /* ---------------- timers ---------------- */
 
@@ -381,17 +369,9 @@ static int start_tls_server(void) {
   if (srv_ctx == NULL || SSL_CTX_use_certificate(srv_ctx, x) != 1 ||
       SSL_CTX_use_PrivateKey(srv_ctx, pkey) != 1)
     return 0;
-  tls_server_fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t sl = sizeof sa;
-  if (bind(tls_server_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-      listen(tls_server_fd, 8) != 0 ||
-      getsockname(tls_server_fd, (struct sockaddr *)&sa, &sl) != 0)
+  tls_server_fd = loopback_socket(8, &tls_server_port);
+  if (tls_server_fd < 0)
     return 0;
-  tls_server_port = ntohs(sa.sin_port);
   pthread_t th;
   pthread_create(&th, NULL, tls_server_main, NULL);
   pthread_detach(th);

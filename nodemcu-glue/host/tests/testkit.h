@@ -66,25 +66,47 @@ static void *echo_accept(void *arg) {
   return NULL;
 }
 
-/* Starts the echo server; returns its port (exits on failure). */
-static int start_echo_server(const char *close_marker) {
-  echo_marker = close_marker;
-  echo_listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+/* A TCP socket on 127.0.0.1 with a kernel-chosen port; listening unless
+ * `backlog` is 0. Returns the fd (or -1) and sets *port. */
+static inline int loopback_socket(int backlog, int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t sl = sizeof sa;
-  if (bind(echo_listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-      listen(echo_listen_fd, 16) != 0 ||
-      getsockname(echo_listen_fd, (struct sockaddr *)&sa, &sl) != 0) {
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      (backlog > 0 && listen(fd, backlog) != 0) ||
+      getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  *port = ntohs(sa.sin_port);
+  return fd;
+}
+
+/* A port nothing listens on (bound once, then released). */
+static inline int free_port(void) {
+  int port = 0, fd = loopback_socket(0, &port);
+  if (fd >= 0)
+    close(fd);
+  return port;
+}
+
+/* Starts the echo server; returns its port (exits on failure). */
+static int start_echo_server(const char *close_marker) {
+  int port = 0;
+  echo_marker = close_marker;
+  echo_listen_fd = loopback_socket(16, &port);
+  if (echo_listen_fd < 0) {
     perror("echo server");
     exit(2);
   }
   pthread_t th;
   pthread_create(&th, NULL, echo_accept, NULL);
   pthread_detach(th);
-  return ntohs(sa.sin_port);
+  return port;
 }
 
 #endif
