@@ -8,7 +8,7 @@
 #                      thumbv7em (every struct, field offset and type,
 #                      typedef and function of include/websocketclient.h
 #                      against the library's definition); then a self-test
-#                      of 13 mutants that must each be caught (~2.5 min the
+#                      of 14 mutants that must each be caught (~2.5 min the
 #                      first time for bindgen, ~15 s after)
 #   make readme-check  tools/check-readme-code.sh: every ```c block of
 #                      README.md compiles (gcc -std=c99 -Wall -Wextra

@@ -12,8 +12,12 @@
 //!      spelled with the library's names (a function returning `&field`
 //!      under the header's type); the library struct has no field the header
 //!      lacks and vice versa (an exhaustive struct pattern without `..`);
-//!    - typedef (the callback types, written by hand in cbindgen.toml): the
-//!      library's alias is exactly the header's type (`&A -> &B` identity);
+//!    - typedef (the callback types, written by hand in cbindgen.toml, and
+//!      `ws_status`): the library's type is exactly the header's type, or a
+//!      `#[repr(transparent)]` struct whose one field has exactly that type
+//!      (found by reading the library's sources with syn); C names that
+//!      cbindgen.toml's `[export.rename]` gives to Rust items are mapped
+//!      back to the Rust names;
 //!    - function (the API and the `ws_port_*` imports): the library's item
 //!      coerces to `unsafe extern "C" fn(<header's parameters>) -> <return>`,
 //!      which needs the exact signature.
@@ -23,8 +27,10 @@
 //! the test (tests/layout/run.sh runs it for each target).
 //!
 //! Environment: `LAYOUT_HEADER` (default ../../include/websocketclient.h),
-//! `LAYOUT_LIB_PATH` (default `websocket::capi`), `LAYOUT_SUMMARY` (a file
-//! that receives one line per checked item with the C layout figures).
+//! `LAYOUT_LIB_PATH` (default `websocket::capi`), `LAYOUT_CBINDGEN` (default
+//! ../../cbindgen.toml), `LAYOUT_LIB_SRC` (default ../../src),
+//! `LAYOUT_SUMMARY` (a file that receives one line per checked item with the
+//! C layout figures).
 use std::collections::BTreeMap;
 use std::env;
 use std::fmt::Write as _;
@@ -40,7 +46,7 @@ fn main() {
         .unwrap_or_else(|| dir.join("../../include/websocketclient.h"));
     let lib_path = env::var("LAYOUT_LIB_PATH").unwrap_or_else(|_| "websocket::capi".into());
     let target = env::var("TARGET").unwrap();
-    for v in ["LAYOUT_HEADER", "LAYOUT_LIB_PATH", "LAYOUT_SUMMARY"] {
+    for v in ["LAYOUT_HEADER", "LAYOUT_LIB_PATH", "LAYOUT_CBINDGEN", "LAYOUT_LIB_SRC", "LAYOUT_SUMMARY"] {
         println!("cargo:rerun-if-env-changed={v}");
     }
     println!("cargo:rerun-if-changed={}", header.display());
@@ -110,8 +116,8 @@ fn main() {
                 });
                 let names: Vec<_> = fields.iter().map(|(f, _)| *f).collect();
                 let exhaustive = format_ident!("{}__same_fields", sname);
+                // Fails to compile if either side has a field the other lacks.
                 checks.push(quote! {
-                    // Fails to compile if either side has a field the other lacks.
                     fn #exhaustive(s: #name) { let #name { #(#names: _),* } = s; }
                 });
                 for (f, ty) in &fields {

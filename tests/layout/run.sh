@@ -17,7 +17,8 @@
 #     changed, a callback parameter changed, a field added, a function
 #     parameter changed) for both checks, and library mutants (two Rust fields
 #     swapped, a Rust callback type changed, the status type losing
-#     #[repr(transparent)]; the committed header kept) for 2.
+#     #[repr(transparent)], ws_info losing #[repr(C)]; the committed header
+#     kept) for 2.
 #     A mutant that passes, or fails for another reason, fails the test.
 # Nothing outside BUILD_DIR/layout is written (the library's build script
 # writes its header to BUILD_DIR/layout/websocketclient.gen.h, not include/).
@@ -124,6 +125,7 @@ lib_mutants=(
   "Rust fields swapped|pub struct ws_options|s/(pub )ping_interval_ms(: u32,.*?pub )pong_timeout_ms(: u32,)/\$1pong_timeout_ms\$2ping_interval_ms\$3/s|ws_options.ping_interval_ms: offset differs"
   "Rust callback alias changed|pub type ws_onReceiveCallback|s/(ws_onReceiveCallback\s*=\s*Option<\s*unsafe extern \"C\" fn\([^)]*message: \*)mut/\${1}const/s|fn typedef__ws_onReceiveCallback"
   "Rust status type no longer repr(transparent)|pub struct Status\b|s/#\[repr\(transparent\)\]\n((?:#\[[^\n]*\]\n)*pub struct Status\b)/\$1/|fn typedef__ws_status"
+  "ws_info without #[repr(C)]|pub struct ws_info\b|s/#\[repr\(C\)\]\n((?:#\[[^\n]*\]\n)*pub struct ws_info\b)/\$1/|ws_info.connectionState: offset differs"
 )
 i=0
 for m in "${lib_mutants[@]}"; do
