@@ -85,13 +85,23 @@ mut="$build/mutants"
 rm -rf "$mut" && mkdir -p "$mut"
 n_caught=0
 
-# expect_fail WHAT EXPECTED OUTPUT_FILE STATUS
+# expect_fail WHAT EXPECTED LOG COMMAND...: COMMAND must fail, and its output
+# (kept in LOG) must contain EXPECTED.
 expect_fail() {
-  local what=$1 want=$2 log=$3 st=$4
+  local what=$1 want=$2 log=$3 st=0
+  shift 3
+  "$@" > "$log" 2>&1 || st=$?
   [ "$st" != 0 ] || fail "mutant '$what' was not caught"
   grep -qF -- "$want" "$log" || { cat "$log"; fail "mutant '$what' failed without '$want'"; }
   echo "layout self-test: $what: caught ($want)"
   n_caught=$((n_caught + 1))
+}
+
+# mutate NAME FILE OUT SUBST: OUT is FILE after the perl substitution SUBST;
+# a substitution that changes nothing means run.sh is out of date.
+mutate() {
+  perl -0pe "$4" "$2" > "$3"
+  if cmp -s "$2" "$3"; then fail "mutant '$1' does not apply to $2 (update run.sh)"; fi
 }
 
 # Header mutants: NAME | perl substitution on the header | C message | Rust message
@@ -108,12 +118,10 @@ for m in "${header_mutants[@]}"; do
   i=$((i + 1))
   d="$mut/h$i"
   mkdir -p "$d"
-  perl -0pe "$subst" "$header" > "$d/websocketclient.h"
-  cmp -s "$header" "$d/websocketclient.h" && fail "mutant '$name' does not apply to $header (update run.sh)"
-  st=0; c_check "$d" gcc -m32 > "$d/c.log" || st=$?
-  expect_fail "header: $name (C pins)" "$c_msg" "$d/c.log" "$st"
-  st=0; rust_check thumbv7em-none-eabi LAYOUT_HEADER="$d/websocketclient.h" > "$d/rust.log" || st=$?
-  expect_fail "header: $name (bindgen, thumbv7em)" "$rs_msg" "$d/rust.log" "$st"
+  mutate "$name" "$header" "$d/websocketclient.h" "$subst"
+  expect_fail "header: $name (C pins)" "$c_msg" "$d/c.log" c_check "$d" gcc -m32
+  expect_fail "header: $name (bindgen, thumbv7em)" "$rs_msg" "$d/rust.log" \
+    rust_check thumbv7em-none-eabi LAYOUT_HEADER="$d/websocketclient.h"
 done
 
 # Library mutants: a copy of the crate with one Rust definition changed; the
@@ -135,15 +143,11 @@ for m in "${lib_mutants[@]}"; do
   mkdir -p "$d/tests"
   cp -R Cargo.toml Cargo.lock build.rs cbindgen.toml src include "$d/"
   cp -R tests/layout "$d/tests/"
-  f=$(grep -rlE "$find" "$d/src" | head -n1)
+  f=$(grep -rlE "$find" src | head -n1)
   [ -n "$f" ] || fail "mutant '$name': no file under src/ matches '$find' (update run.sh)"
-  cp "$f" "$d/orig.rs"
-  perl -0pi -e "$subst" "$f"
-  cmp -s "$f" "$d/orig.rs" && fail "mutant '$name' does not apply to ${f#"$d"/} (update run.sh)"
-  st=0
-  LAYOUT_MANIFEST="$d/tests/layout/Cargo.toml" \
-    rust_check x86_64-unknown-linux-gnu LAYOUT_HEADER="$root/$header" > "$d/rust.log" || st=$?
-  expect_fail "library: $name (bindgen, x86_64)" "$rs_msg" "$d/rust.log" "$st"
+  mutate "$name" "$f" "$d/$f" "$subst"
+  LAYOUT_MANIFEST="$d/tests/layout/Cargo.toml" expect_fail "library: $name (bindgen, x86_64)" \
+    "$rs_msg" "$d/rust.log" rust_check x86_64-unknown-linux-gnu LAYOUT_HEADER="$root/$header"
 done
 
 echo "layout-test: passed (${#ccs[@]} C compilers, ${#targets[@]} Rust targets, $n_caught mutants caught)"
