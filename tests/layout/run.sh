@@ -104,50 +104,48 @@ mutate() {
   if cmp -s "$2" "$3"; then fail "mutant '$1' does not apply to $2 (update run.sh)"; fi
 }
 
-# Header mutants: NAME | perl substitution on the header | C message | Rust message
-header_mutants=(
-  "swap ws_options fields|s/ ping_interval_ms;/ TMP;/; s/ pong_timeout_ms;/ ping_interval_ms;/; s/ TMP;/ pong_timeout_ms;/|offsetof(ws_options, ping_interval_ms) changed|ws_options.ping_interval_ms: offset differs"
-  "int connectionState -> unsigned|s/  int connectionState;/  unsigned connectionState;/|ws_info.connectionState is no longer int|fn ws_info__connectionState"
-  "callback parameter int -> unsigned|s/\*ws_onFailureCallback\)\(struct ws_info \*ws, int errorCode/*ws_onFailureCallback)(struct ws_info *ws, unsigned errorCode/|ws_onFailureCallback changed|fn typedef__ws_onFailureCallback"
-  "field added to ws_info|s/(  void \*engine;\n)/\$1  int extra;\n/|sizeof(ws_info) changed|does not have a field named \`extra\`"
-  "function parameter changed|s/void ws_connect\(struct ws_info \*ws, const char \*url\);/void ws_connect(struct ws_info *ws, char *url);/|ws_connect changed its signature|= ws_connect "
+# Mutants, one per line:
+#   header|NAME|perl substitution on the header|C message|Rust message
+#     (both checks run on the mutated copy of the header; the Rust one for
+#     thumbv7em)
+#   library|NAME|regex finding the file under src/|perl substitution|Rust message
+#     (a copy of the crate with one Rust definition changed, checked for
+#     x86_64 against the committed header, the copy's build script writing
+#     its header elsewhere: as when a struct changes in src/ without the
+#     header being regenerated, or when a callback alias no longer matches
+#     cbindgen.toml's hand-written typedef)
+mutants=(
+  "header|swap ws_options fields|s/ ping_interval_ms;/ TMP;/; s/ pong_timeout_ms;/ ping_interval_ms;/; s/ TMP;/ pong_timeout_ms;/|offsetof(ws_options, ping_interval_ms) changed|ws_options.ping_interval_ms: offset differs"
+  "header|int connectionState -> unsigned|s/  int connectionState;/  unsigned connectionState;/|ws_info.connectionState is no longer int|fn ws_info__connectionState"
+  "header|callback parameter int -> unsigned|s/\*ws_onFailureCallback\)\(struct ws_info \*ws, int errorCode/*ws_onFailureCallback)(struct ws_info *ws, unsigned errorCode/|ws_onFailureCallback changed|fn typedef__ws_onFailureCallback"
+  "header|field added to ws_info|s/(  void \*engine;\n)/\$1  int extra;\n/|sizeof(ws_info) changed|does not have a field named \`extra\`"
+  "header|function parameter changed|s/void ws_connect\(struct ws_info \*ws, const char \*url\);/void ws_connect(struct ws_info *ws, char *url);/|ws_connect changed its signature|= ws_connect "
+  "library|Rust fields swapped|pub struct ws_options|s/(pub )ping_interval_ms(: u32,.*?pub )pong_timeout_ms(: u32,)/\$1pong_timeout_ms\$2ping_interval_ms\$3/s|ws_options.ping_interval_ms: offset differs"
+  "library|Rust callback alias changed|pub type ws_onReceiveCallback|s/(ws_onReceiveCallback\s*=\s*Option<\s*unsafe extern \"C\" fn\([^)]*message: \*)mut/\${1}const/s|fn typedef__ws_onReceiveCallback"
+  "library|Rust status type no longer repr(transparent)|pub struct Status\b|s/#\[repr\(transparent\)\]\n((?:#\[[^\n]*\]\n)*pub struct Status\b)/\$1/|fn typedef__ws_status"
+  "library|ws_info without #[repr(C)]|pub struct ws_info\b|s/#\[repr\(C\)\]\n((?:#\[[^\n]*\]\n)*pub struct ws_info\b)/\$1/|ws_info.connectionState: offset differs"
 )
 i=0
-for m in "${header_mutants[@]}"; do
-  IFS='|' read -r name subst c_msg rs_msg <<<"$m"
+for m in "${mutants[@]}"; do
+  IFS='|' read -r kind name a b c <<<"$m"
   i=$((i + 1))
-  d="$mut/h$i"
-  mkdir -p "$d"
-  mutate "$name" "$header" "$d/websocketclient.h" "$subst"
-  expect_fail "header: $name (C pins)" "$c_msg" "$d/c.log" c_check "$d" gcc -m32
-  expect_fail "header: $name (bindgen, thumbv7em)" "$rs_msg" "$d/rust.log" \
-    rust_check thumbv7em-none-eabi LAYOUT_HEADER="$d/websocketclient.h"
-done
-
-# Library mutants: a copy of the crate with one Rust definition changed; the
-# header stays the committed one (the copy's build script writes elsewhere),
-# as when a struct changes in src/ without the header being regenerated or
-# when a callback alias no longer matches cbindgen.toml's hand-written typedef.
-# NAME | regex finding the file under src/ | perl substitution | Rust message
-lib_mutants=(
-  "Rust fields swapped|pub struct ws_options|s/(pub )ping_interval_ms(: u32,.*?pub )pong_timeout_ms(: u32,)/\$1pong_timeout_ms\$2ping_interval_ms\$3/s|ws_options.ping_interval_ms: offset differs"
-  "Rust callback alias changed|pub type ws_onReceiveCallback|s/(ws_onReceiveCallback\s*=\s*Option<\s*unsafe extern \"C\" fn\([^)]*message: \*)mut/\${1}const/s|fn typedef__ws_onReceiveCallback"
-  "Rust status type no longer repr(transparent)|pub struct Status\b|s/#\[repr\(transparent\)\]\n((?:#\[[^\n]*\]\n)*pub struct Status\b)/\$1/|fn typedef__ws_status"
-  "ws_info without #[repr(C)]|pub struct ws_info\b|s/#\[repr\(C\)\]\n((?:#\[[^\n]*\]\n)*pub struct ws_info\b)/\$1/|ws_info.connectionState: offset differs"
-)
-i=0
-for m in "${lib_mutants[@]}"; do
-  IFS='|' read -r name find subst rs_msg <<<"$m"
-  i=$((i + 1))
-  d="$mut/r$i"
+  d="$mut/m$i"
   mkdir -p "$d/tests"
-  cp -R Cargo.toml Cargo.lock build.rs cbindgen.toml src include "$d/"
-  cp -R tests/layout "$d/tests/"
-  f=$(grep -rlE "$find" src | head -n1)
-  [ -n "$f" ] || fail "mutant '$name': no file under src/ matches '$find' (update run.sh)"
-  mutate "$name" "$f" "$d/$f" "$subst"
-  LAYOUT_MANIFEST="$d/tests/layout/Cargo.toml" expect_fail "library: $name (bindgen, x86_64)" \
-    "$rs_msg" "$d/rust.log" rust_check x86_64-unknown-linux-gnu LAYOUT_HEADER="$root/$header"
+  case $kind in
+    header)
+      mutate "$name" "$header" "$d/websocketclient.h" "$a"
+      expect_fail "header: $name (C pins)" "$b" "$d/c.log" c_check "$d" gcc -m32
+      expect_fail "header: $name (bindgen, thumbv7em)" "$c" "$d/rust.log" \
+        rust_check thumbv7em-none-eabi LAYOUT_HEADER="$d/websocketclient.h" ;;
+    library)
+      cp -R Cargo.toml Cargo.lock build.rs cbindgen.toml src include "$d/"
+      cp -R tests/layout "$d/tests/"
+      f=$(grep -rlE "$a" src | head -n1)
+      [ -n "$f" ] || fail "mutant '$name': no file under src/ matches '$a' (update run.sh)"
+      mutate "$name" "$f" "$d/$f" "$b"
+      LAYOUT_MANIFEST="$d/tests/layout/Cargo.toml" expect_fail "library: $name (bindgen, x86_64)" \
+        "$c" "$d/rust.log" rust_check x86_64-unknown-linux-gnu LAYOUT_HEADER="$root/$header" ;;
+  esac
 done
 
 echo "layout-test: passed (${#ccs[@]} C compilers, ${#targets[@]} Rust targets, $n_caught mutants caught)"
