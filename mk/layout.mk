@@ -29,5 +29,5 @@ layout-test:
 	CARGO="$(CARGO)" tests/layout/run.sh $(BUILD)
 
 readme-check: $(CORE_LIB)
-	tools/check-readme-code.sh --self-test --lib $(CORE_LIB) --out $(BUILD)/readme-check
-	tools/check-readme-code.sh --lib $(CORE_LIB) --out $(BUILD)/readme-check README.md
+	CC="$(CC)" tools/check-readme-code.sh --self-test --lib $(CORE_LIB) --out $(BUILD)/readme-check
+	CC="$(CC)" tools/check-readme-code.sh --lib $(CORE_LIB) --out $(BUILD)/readme-check README.md
