@@ -4,10 +4,12 @@
 #                      compiles with gcc -std=c99 -Wall -Wextra -Werror -pedantic
 #   make core-test     cargo unit/property tests, tests/c/test_core.c (plain and
 #                      under valgrind), no-core::fmt check of the archive
-#   make cross         thumbv7em-none-eabi + riscv32imc-unknown-none-elf archives,
-#                      no-fmt check and .text size of each. For the ESP8266:
+#   make cross         thumbv7em-none-eabi + riscv32imc-unknown-none-elf archives
+#                      and the ESP8266 (Xtensa LX106) archive through Debian's
+#                      llvm-22 (mk/xtensa.mk, docs/xtensa.md); no-fmt check and
+#                      .text size of each. With the esp Rust toolchain (espup):
 #                      make cross XTENSA_TARGET=xtensa-esp8266-none-elf XTENSA_TOOLCHAIN=esp
-#                      (needs the esp Rust toolchain from espup; builds core with -Zbuild-std)
+#                      takes that route for the Xtensa archive instead
 #   make cross-check   the no-fmt check on the thumbv7em build only (fast)
 #
 # The staticlib is built with `cargo rustc --crate-type staticlib` so that LTO
@@ -16,7 +18,7 @@
 
 CARGO ?= cargo
 CORE_LIB := $(BUILD)/libwebsocket.a
-CORE_SRCS := $(wildcard src/*.rs) Cargo.toml Cargo.lock build.rs cbindgen.toml
+CORE_SRCS := $(shell find src -name '*.rs') Cargo.toml Cargo.lock build.rs cbindgen.toml
 CORE_CFLAGS := -std=c99 -Wall -Wextra -Werror -O1 -g
 CROSS_TARGETS := thumbv7em-none-eabi riscv32imc-unknown-none-elf
 XTENSA_TARGET ?=
