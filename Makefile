@@ -24,6 +24,7 @@ include mk/emu.mk
 include mk/layout.mk
 include mk/fuzz.mk
 include mk/bench.mk
+include mk/oldclient.mk
 
 .PHONY: all test clean
 all: deps

@@ -1,0 +1,1 @@
+# mk/oldclient.mk — (being written)
