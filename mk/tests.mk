@@ -42,7 +42,8 @@ example: host venv
 E2E_C_PROGRAMS := $(patsubst tests/c/%.c,%,$(wildcard tests/c/host_*.c))
 TESTS_ASAN_OBJS := $(BUILD)/asan/host/fake_sdk.o $(BUILD)/asan/host/ws_port_espconn.o
 
-$(BUILD)/asan/host_%: tests/c/host_%.c $(TESTS_ASAN_OBJS) $(HOST_LIBWS) $(HOST_HEADER)
+$(BUILD)/asan/host_%: tests/c/host_%.c $(TESTS_ASAN_OBJS) $(HOST_LIBWS) $(HOST_HEADER) \
+  nodemcu-glue/host/tests/testkit.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(HOST_ASAN_FLAGS) -o $@ $< $(TESTS_ASAN_OBJS) $(HOST_LIBWS) $(HOST_LDFLAGS)
 
