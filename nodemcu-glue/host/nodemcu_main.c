@@ -411,6 +411,34 @@ static int node_heap_live(lua_State *L) {
   return 1;
 }
 
+/* host only: live, peak, refused, last_refused = node.heap_device()
+ * The device class of fake/heap.c: what the module, the library, the port and
+ * espconn have allocated (not the Lua interpreter); the peak since the last
+ * node.heap_reset_peak(); how many allocations the limit refused, and the
+ * size asked for by the latest refused one. */
+static int node_heap_device(lua_State *L) {
+  size_t last = 0;
+  unsigned long refused = fake_sdk_heap_refused(&last);
+  lua_pushinteger(L, (lua_Integer)fake_sdk_heap_device_live());
+  lua_pushinteger(L, (lua_Integer)fake_sdk_heap_device_peak());
+  lua_pushinteger(L, (lua_Integer)refused);
+  lua_pushinteger(L, (lua_Integer)last);
+  return 4;
+}
+
+/* host only: node.heap_limit([bytes]) -> the limit before the call (0 = none).
+ * With an argument, sets the device heap limit (FAKE_SDK_HEAP_LIMIT; 0 = none). */
+static int node_heap_limit(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) {
+    lua_pushinteger(L, (lua_Integer)fake_sdk_heap_limit());
+    return 1;
+  }
+  lua_Number n = luaL_checknumber(L, 1);
+  luaL_argcheck(L, n >= 0 && n <= 1099511627776.0, 1, "limit out of range");
+  lua_pushinteger(L, (lua_Integer)fake_sdk_heap_set_limit((size_t)n));
+  return 1;
+}
+
 static int node_uptime(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)(fake_sdk_now_ms() * 1000u));
   return 1;
@@ -427,6 +455,8 @@ static void open_node(lua_State *L) {
                                    {"heap_peak", node_heap_peak},
                                    {"heap_reset_peak", node_heap_reset_peak},
                                    {"heap_live", node_heap_live},
+                                   {"heap_device", node_heap_device},
+                                   {"heap_limit", node_heap_limit},
                                    {"uptime", node_uptime},
                                    {"restart", node_restart},
                                    {NULL, NULL}};
@@ -608,12 +638,33 @@ static void usage(FILE *f) {
           "usage: nodemcu-lua [--lua51|--lua53] script.lua [args...]\n"
           "  this binary: %s (NodeMCU host runtime on the fake ESP8266 SDK)\n"
           "  modules: websocket (if linked), tmr, node (+ host-only\n"
-          "  node.heap_peak(), node.heap_reset_peak(), node.heap_live()),\n"
+          "  node.heap_peak(), node.heap_reset_peak(), node.heap_live(),\n"
+          "  node.heap_device(), node.heap_limit([bytes])),\n"
           "  tls (tls.cert.verify only)\n"
-          "  env: NODEMCU_HEAP (heap budget, default 41943040), FAKE_SDK_SEGMENT,\n"
+          "  env: NODEMCU_HEAP (heap budget, default 41943040),\n"
+          "       FAKE_SDK_HEAP_LIMIT (device heap limit, not counting Lua; 0 = none),\n"
+          "       FAKE_SDK_HEAP_REPORT=1 (device heap figures on stderr at exit), FAKE_SDK_SEGMENT,\n"
           "       FAKE_SDK_SEND_LIMIT, FAKE_SDK_DNS_HOSTS_ONLY=1, FAKE_SDK_TRACE=1,\n"
           "       FAKE_SDK_CA_FILE (CA certificate \"in flash\" at boot)\n",
           LUA_RELEASE);
+}
+
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "nodemcu-lua: PANIC: unprotected error in call to Lua API (%s)\n",
+          msg ? msg : "?");
+  return 0; /* Lua aborts */
+}
+
+/* FAKE_SDK_HEAP_REPORT=1: one line on stderr at exit (also after os.exit). */
+static void heap_report(void) {
+  size_t last = 0;
+  unsigned long refused = fake_sdk_heap_refused(&last);
+  fprintf(stderr,
+          "nodemcu-lua: device heap: peak %zu, live %zu at exit, limit %zu, %lu allocation(s) "
+          "refused (last %zu bytes)\n",
+          fake_sdk_heap_device_peak(), fake_sdk_heap_device_live(), fake_sdk_heap_limit(), refused,
+          last);
 }
 
 int main(int argc, char **argv) {
@@ -642,11 +693,19 @@ int main(int argc, char **argv) {
   }
   const char *script = argv[first];
 
-  lua_State *L = luaL_newstate();
+  {
+    const char *rep = getenv("FAKE_SDK_HEAP_REPORT");
+    if (rep != NULL && strcmp(rep, "1") == 0)
+      atexit(heap_report);
+  }
+  /* Lua's own memory goes through fake_sdk_lua_alloc: counted in
+   * node.heap_live(), outside the device class and its limit. */
+  lua_State *L = lua_newstate(fake_sdk_lua_alloc, NULL);
   if (L == NULL) {
     fprintf(stderr, "nodemcu-lua: cannot create the Lua state\n");
     return 1;
   }
+  lua_atpanic(L, panic);
   gL = L;
   luaL_openlibs(L);
   lua_newtable(L);

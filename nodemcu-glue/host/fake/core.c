@@ -44,6 +44,7 @@ void fsdk_load_config(void) {
   fsdk_cfg.hosts_only = env_size("FAKE_SDK_DNS_HOSTS_ONLY", 0, 0, 1) != 0;
   fsdk_cfg.trace = env_size("FAKE_SDK_TRACE", 0, 0, 1) != 0;
   fsdk_cfg.heap_budget = env_size("NODEMCU_HEAP", fsdk_cfg.heap_budget, 1024, (size_t)1 << 40);
+  fsdk_cfg.heap_limit = env_size("FAKE_SDK_HEAP_LIMIT", 0, 0, (size_t)1 << 40);
 }
 
 void fsdk_die(const char *what) {
@@ -129,13 +130,21 @@ int fake_sdk_step(int timeout_ms) {
   uint64_t next;
   if (fsdk_events_queued() || buffered) {
     wait = 0;
-  } else if (fsdk_timer_next(&next)) {
-    uint64_t now = fake_sdk_now_ms();
-    uint64_t d = next > now ? next - now : 0;
-    if (d > INT32_MAX)
-      d = INT32_MAX;
-    if (wait < 0 || (uint64_t)wait > d)
-      wait = (int)d;
+  } else {
+    int have = fsdk_timer_next(&next);
+    uint64_t retry;
+    if (fsdk_conn_next_retry(&retry) && (!have || retry < next)) {
+      next = retry; /* a connection starved of receive memory tries again */
+      have = 1;
+    }
+    if (have) {
+      uint64_t now = fake_sdk_now_ms();
+      uint64_t d = next > now ? next - now : 0;
+      if (d > INT32_MAX)
+        d = INT32_MAX;
+      if (wait < 0 || (uint64_t)wait > d)
+        wait = (int)d;
+    }
   }
 
   size_t max = fsdk_conn_count() + 1;

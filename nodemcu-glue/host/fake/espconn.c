@@ -534,12 +534,27 @@ void fsdk_conn_established(fconn_t *fc) {
   }
 }
 
+/* How long a connection without memory for a receive pbuf leaves the data
+ * where it is before trying again (the peer's retransmission, shortened). */
+#define RX_RETRY_MS 20
+
+static int rx_waiting(const fconn_t *fc) {
+  return fc->rx_wait_until != 0 && fake_sdk_now_ms() < fc->rx_wait_until;
+}
+
 static void on_readable(fconn_t *fc) {
+  if (rx_waiting(fc))
+    return;
   char *buf = malloc(fsdk_cfg.segment + 1); /* like a pbuf: counts as heap */
   if (buf == NULL) {
-    fsdk_conn_finish(fc, ESPCONN_MEM);
+    /* lwIP drops a segment it has no pbuf for; TCP sends it again later.
+     * The bytes stay in the socket until the retry. */
+    fc->rx_wait_until = fake_sdk_now_ms() + RX_RETRY_MS;
+    FSDK_TRACE("conn %p: no memory for a receive pbuf, retry in %d ms\n", (void *)fc->ec,
+               RX_RETRY_MS);
     return;
   }
+  fc->rx_wait_until = 0;
   errno = 0;
   ssize_t n = conn_recv(fc, buf, fsdk_cfg.segment);
   if (n > 0) {
@@ -673,7 +688,7 @@ size_t fsdk_conn_poll(struct pollfd *pfd, fconn_t **who, size_t max) {
     else if (fc->state == FC_HANDSHAKE)
       evs = fc->want ? fc->want : (POLLIN | POLLOUT);
     else if (fc->state == FC_CONNECTED)
-      evs = POLLIN | (fc->cq_head ? POLLOUT : 0);
+      evs = (rx_waiting(fc) ? 0 : POLLIN) | (fc->cq_head ? POLLOUT : 0);
     else if (fc->state == FC_CLOSING)
       evs = POLLOUT;
     if (evs == 0 || fc->fd < 0)
@@ -705,9 +720,20 @@ void fsdk_conn_dispatch(fconn_t *fc, short re) {
 
 int fsdk_conns_buffered(void) {
   for (fconn_t *fc = conns; fc != NULL; fc = fc->next)
-    if (fc->state == FC_CONNECTED && fsdk_tls_buffered(fc))
+    if (fc->state == FC_CONNECTED && !rx_waiting(fc) && fsdk_tls_buffered(fc))
       return 1;
   return 0;
+}
+
+int fsdk_conn_next_retry(uint64_t *when_ms) {
+  int any = 0;
+  for (fconn_t *fc = conns; fc != NULL; fc = fc->next)
+    if (fc->state == FC_CONNECTED && fc->rx_wait_until != 0 &&
+        (!any || fc->rx_wait_until < *when_ms)) {
+      *when_ms = fc->rx_wait_until;
+      any = 1;
+    }
+  return any;
 }
 
 void fsdk_conns_drain_buffered(void) {

@@ -42,6 +42,7 @@ typedef struct {
   int hosts_only;     /* FAKE_SDK_DNS_HOSTS_ONLY */
   int trace;          /* FAKE_SDK_TRACE */
   size_t heap_budget; /* NODEMCU_HEAP */
+  size_t heap_limit;  /* FAKE_SDK_HEAP_LIMIT: device-class bytes (0 = none) */
 } fsdk_config_t;
 
 extern fsdk_config_t fsdk_cfg;
@@ -120,6 +121,9 @@ typedef struct fconn {
   int sent_fn;     /* TLS: no write in flight (NodeMCU's SentFnFlag) */
   SSL *ssl;
   short want; /* poll events the TLS engine waits for */
+  uint64_t rx_wait_until; /* no memory for a receive pbuf: do not read before
+                             this time (fake_sdk_now_ms), as lwIP drops the
+                             segment and the peer sends it again */
 } fconn_t;
 
 fconn_t *fsdk_conn_new(struct espconn *ec, int tls);
@@ -144,6 +148,9 @@ size_t fsdk_conn_count(void);
 size_t fsdk_conn_poll(struct pollfd *pfd, fconn_t **who, size_t max);
 void fsdk_conn_dispatch(fconn_t *fc, short revents);
 int fsdk_conns_buffered(void);
+/* Earliest time (fake_sdk_now_ms) a connection starved of receive memory
+ * tries again; 0 if none waits. */
+int fsdk_conn_next_retry(uint64_t *when_ms);
 void fsdk_conns_drain_buffered(void);
 void fsdk_run_events(void);
 void fsdk_reap_conns(void);

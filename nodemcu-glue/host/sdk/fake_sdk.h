@@ -15,6 +15,11 @@
  *   FAKE_SDK_CA_FILE=path     initial content of the CA "flash sector" (PEM),
  *                             like a firmware built with a CA certificate
  *   NODEMCU_HEAP=n            heap budget for system_get_free_heap_size()
+ *   FAKE_SDK_HEAP_LIMIT=n     device heap limit: malloc/calloc/realloc from
+ *                             the module, the library, the port and espconn
+ *                             fail (NULL) beyond n live bytes (0 = no limit);
+ *                             the Lua interpreter's allocations (through
+ *                             fake_sdk_lua_alloc) are not limited
  */
 #ifndef FAKE_SDK_H
 #define FAKE_SDK_H
@@ -56,6 +61,23 @@ size_t fake_sdk_heap_live(void);   /* bytes now allocated */
 size_t fake_sdk_heap_peak(void);   /* highest live value since the last reset */
 void fake_sdk_heap_reset_peak(void); /* peak := live */
 size_t fake_sdk_heap_budget(void); /* NODEMCU_HEAP or the default */
+
+/* The device class (fake/heap.c): every wrapped malloc/calloc/realloc of the
+ * program (module, library, port, the fake SDK's pbufs and espconn_buf), not
+ * the Lua interpreter. The limit applies to it: beyond `limit` live bytes an
+ * allocation fails (NULL), as on an ESP8266 whose heap is used up;
+ * system_get_free_heap_size() then answers at most limit - live.
+ * fake_sdk_heap_reset_peak resets both peaks. */
+size_t fake_sdk_heap_device_live(void);
+size_t fake_sdk_heap_device_peak(void);
+size_t fake_sdk_heap_limit(void);            /* 0: none */
+size_t fake_sdk_heap_set_limit(size_t bytes); /* 0: none; returns the old one */
+/* Allocations refused by the limit so far; *last (if not NULL): the size
+ * asked for by the latest of them. */
+unsigned long fake_sdk_heap_refused(size_t *last);
+/* lua_Alloc for lua_newstate: the Lua class, counted in heap_live/heap_peak,
+ * never limited (a 64-bit host Lua state is far bigger than the device's). */
+void *fake_sdk_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* Certificate checking for espconn_secure_connect (espconn.h).
  *
