@@ -14,7 +14,14 @@
 #                    from the platform C library, as in a firmware link), the
 #                    compiler_builtins-mem* variant, the library's own share
 #                    (image minus a stubs-only baseline), the costliest
-#                    symbols and modules, and the 12 KiB budget check
+#                    symbols and modules, and the 12 KiB budget check; then
+#                    the whole feature (library + port + Lua module, every
+#                    entry point the glue uses) on thumbv7em and xtensa-lx106
+#                    with its 12 KiB budget (printed: OVER does not fail),
+#                    the old C client + old module beside it when NODEMCU=<tree>
+#                    is given (mk/oldclient.mk), and the byte/half-word loads
+#                    from .rodata in the LX106 archive's per-byte loops
+#                    (tools/size/feature.sh, feature-report.sh, rodata-loads.py)
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_CARGO := CARGO_TARGET_DIR=$(abspath $(BENCH_DIR))/target $(CARGO) --quiet
@@ -32,7 +39,7 @@ DEPS_APT += valgrind gcc-multilib
 DEPS_RUSTUP += $(HEAP32_TARGET)
 
 size-tools:
-	@for c in clang llvm-nm xtensa-lx106-elf-gcc xtensa-lx106-elf-ld; do command -v $$c >/dev/null 2>&1 || { \
+	@for c in clang llvm-nm xtensa-lx106-elf-gcc xtensa-lx106-elf-ld xtensa-lx106-elf-objdump arm-none-eabi-gcc arm-none-eabi-ld; do command -v $$c >/dev/null 2>&1 || { \
 	  echo "size: $$c is missing (make deps installs it)"; exit 1; }; done
 	@for t in $(SIZE_TARGETS); do rustup target list --installed | grep -qx $$t || { \
 	  echo "size: rustup target $$t is missing (make deps installs it)"; exit 1; }; done
@@ -72,7 +79,7 @@ bench-callgrind: $(CG_BIN)
 	@echo "== callgrind (release archive, instructions in run_workload) =="
 	tools/callgrind/run.sh $(CG_BIN) $(BENCH_DIR)/callgrind
 
-size: size-tools
+size: size-tools $(HOST_LUA_STAMP) $(if $(NODEMCU),oldclient-src)
 	@for t in $(SIZE_TARGETS); do \
 	  $(CARGO) rustc -q --release --lib --crate-type staticlib --target $$t || exit 1; \
 	  mkdir -p $(BUILD)/size/$$t && cp target/$$t/release/libwebsocket.a $(BUILD)/size/$$t/; \
@@ -85,4 +92,11 @@ size: size-tools
 	@n=$$(sed -n 's/^library thumbv7em-none-eabi: text+rodata=\([0-9]*\) .*/\1/p' \
 	  $(BUILD)/size/thumbv7em-none-eabi/library.txt); \
 	  if [ "$$n" -lt 12288 ]; then v=OK; else v=OVER; fi; \
-	  echo "size budget thumbv7em-none-eabi: library text+rodata=$$n B, target < 12288: $$v"
+	  echo "size budget thumbv7em-none-eabi: library (every entry point of the header) text+rodata=$$n B, target < 12288: $$v"
+	@echo "== whole feature: library + port + Lua module (old client + old module beside it with NODEMCU=) =="
+	@tools/size/feature-report.sh $(BUILD)/size/feature $(BUILD)/size/thumbv7em-none-eabi/libwebsocket.a \
+	  $(XTENSA_ARCHIVE) $(if $(NODEMCU),$(OLDCLIENT_SRC))
+	@echo "== byte/half-word loads from .rodata (flash on the ESP8266) in per-byte loops =="
+	@python3 tools/size/rodata-loads.py $(XTENSA_ARCHIVE) "xtensa-lx106 library"
+	@$(if $(NODEMCU),python3 tools/size/rodata-loads.py $(BUILD)/size/feature/xtensa-lx106-old/client.o \
+	  "xtensa-lx106 old client (for comparison)",echo "rodata-loads old client: skipped (NODEMCU not set)")

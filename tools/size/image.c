@@ -1,6 +1,6 @@
-/* Minimal firmware image for the footprint measurement: it calls the
- * original API (ws_connect, ws_send, ws_close) and, as any port must, the
- * event entry points, so that --gc-sections keeps exactly what a device
+/* Minimal firmware image for the footprint measurement: it calls every
+ * entry point of include/websocketclient.h (the original API and what the
+ * NodeMCU glue uses) and, as any port must, the event entry points, so that --gc-sections keeps exactly what a device
  * image keeps. The port functions and malloc/realloc/free are stubs; the
  * heap lives at a linker-defined address so it adds nothing to .bss. */
 #include <stddef.h>
@@ -143,16 +143,31 @@ void _start(void) {
   ws.onReceive = on_receive;
   ws.onFailure = on_failure;
   ws.connectionState = 0;
-  ws_connect(&ws, "ws://example.com/");
+  /* Every entry point of the header: the original API (ws_connect, ws_send,
+   * ws_close: what the firmware's unchanged Lua module calls) and everything
+   * nodemcu-glue/websocket.c calls (ws_options_init, ws_connect_with,
+   * ws_send_long, ws_close_with, ws_protocol, ws_release). */
+  struct ws_options opts;
+  ws_options_init(&opts);
+  if (port_result)
+    ws_connect_with(&ws, "ws://example.com/", &opts);
+  else
+    ws_connect(&ws, "ws://example.com/");
   /* what the port's event loop does */
   ws_event_resolved(&ws, 1);
   ws_event_connected(&ws);
   ws_event_received(&ws, rx, rx_len);
   ws_event_sent(&ws);
   ws_event_timer(&ws);
+  sink = ws_protocol(&ws) != 0;
   ws_send(&ws, 1, "hello", 5);
-  ws_close(&ws);
+  sink = ws_send_long(&ws, 2, "hello", 5);
+  if (port_result)
+    ws_close_with(&ws, 1000, "bye", 3);
+  else
+    ws_close(&ws);
   ws_event_disconnected(&ws, 0);
+  ws_release(&ws);
   for (;;) {
   }
 }

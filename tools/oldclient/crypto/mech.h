@@ -1,0 +1,1 @@
+/* See digests.h: the old client includes it and uses nothing from it. */
