@@ -90,6 +90,14 @@ LUA_TESTS = [
     ("v2_examples", "v2_examples.lua", {}, 30),
     # the echo_server_tls certificate, relative to the build dir (the launcher exports NODEMCU_LUA_DIR)
     ("tls_verify", "tls_verify.lua", {}, 40),
+    # each out-of-memory status end to end under the device heap limit
+    # (FAKE_SDK_HEAP_LIMIT; the tests narrow it with node.heap_limit),
+    # nothing leaked, the client reused afterwards
+    ("oom_message", "oom.lua", {"WS_OOM": "message", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
+    ("oom_control", "oom.lua", {"WS_OOM": "control", "FAKE_SDK_HEAP_LIMIT": "40960", "FAKE_SDK_SEGMENT": "40"}, 30),
+    ("oom_handshake", "oom.lua", {"WS_OOM": "handshake", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
+    ("oom_send", "oom.lua", {"WS_OOM": "send", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
+    ("oom_pong", "oom.lua", {"WS_OOM": "pong", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
 ]
 # Lua tests (names as in LUA_TESTS) that need more device heap than an
 # ESP8266 running NodeMCU has (about 40 KB free), on purpose, with the reason.
