@@ -46,7 +46,7 @@ size-tools:
 
 # Every part runs even when an earlier one fails; the exit status says whether all passed.
 bench:
-	@st=0; for part in bench-criterion bench-heap bench-heap32 bench-callgrind bench-lx106; do \
+	@st=0; for part in bench-criterion bench-heap bench-heap32 bench-callgrind bench-lx106 bench-oldclient; do \
 	  $(MAKE) --no-print-directory $$part || { echo "bench: $$part FAILED"; st=1; }; done; exit $$st
 
 bench-criterion:

@@ -18,3 +18,27 @@ DEPS_APT += gcc-arm-none-eabi binutils-arm-none-eabi picolibc-arm-none-eabi gcc-
 oldclient-src:
 	@test -n "$(NODEMCU)" || { echo "oldclient: NODEMCU is not set"; exit 2; }
 	@tools/oldclient/fetch.sh $(NODEMCU) $(OLDCLIENT_DIR)
+
+OLDCLIENT_CFLAGS := -std=gnu11 -O2 -g -funsigned-char -D_C_TYPES_H_ \
+  -include tools/oldclient/shim/oldclient_sdk.h -Inodemcu-glue/host/sdk -Itools/oldclient/shim \
+  -I$(OLDCLIENT_SRC) -Itools/callgrind
+OLDCLIENT_CG := $(OLDCLIENT_DIR)/cg/cg_old
+
+.PHONY: bench-oldclient
+
+# The old client compiled as on the device (char is unsigned on the LX106),
+# its own warnings silenced (it is not ours to fix).
+$(OLDCLIENT_DIR)/cg/websocketclient.o: $(OLDCLIENT_SRC)/websocket/websocketclient.c tools/oldclient/shim/oldclient_sdk.h
+	@mkdir -p $(@D)
+	$(CC) $(OLDCLIENT_CFLAGS) -w -c $< -o $@
+
+$(OLDCLIENT_CG): tools/oldclient/cg_old.c tools/oldclient/rom_sha1.c tools/callgrind/workloads.h $(OLDCLIENT_DIR)/cg/websocketclient.o
+	$(CC) $(OLDCLIENT_CFLAGS) -Wall -Wextra -Werror tools/oldclient/cg_old.c tools/oldclient/rom_sha1.c \
+	  $(OLDCLIENT_DIR)/cg/websocketclient.o -o $@
+
+# Part of `make bench`: without NODEMCU the old column says so.
+bench-oldclient: $(CG_BIN) $(if $(NODEMCU),oldclient-src)
+	@$(if $(NODEMCU),$(MAKE) --no-print-directory $(OLDCLIENT_CG))
+	@echo "== old C client vs libwebsocket (callgrind, same workloads and harness shape) =="
+	@mkdir -p $(OLDCLIENT_DIR)/cgout
+	@tools/oldclient/cg-compare.sh $(CG_BIN) "$(if $(NODEMCU),$(OLDCLIENT_CG))" $(OLDCLIENT_DIR)/cgout

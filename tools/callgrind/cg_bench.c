@@ -11,7 +11,7 @@
  * the server stream is prepared and cut into 1460-byte segments beforehand,
  * so the count is the engine (plus the trivial port and callbacks).
  *
- * usage: cg_bench recv_16B_x100k | recv_64KiB | recv_64KiB_16frag | send_16B | send_1000B | idle
+ * usage: cg_bench recv_16B_x100k | recv_65531B | recv_64KiB | recv_64KiB_16frag | send_16B | send_1000B | idle
  * prints: messages=<n> bytes=<n> (receive workloads also allocs= and peak_above_idle=, which
  * count only when built with -DCOUNT_HEAP; idle prints idle_heap=); exits 1 when the engine delivered
  * something else than what was fed. */
@@ -68,83 +68,7 @@ void *__wrap_realloc(void *q, size_t n) {
 }
 #endif
 
-/* ---------------- SHA-1 (FIPS 180-4) and base64 ---------------- */
-static uint32_t rol32(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
-
-static void sha1_block(uint32_t h[5], const uint8_t *p) {
-  uint32_t w[80];
-  for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-           (uint32_t)p[4 * i + 3];
-  for (int i = 16; i < 80; i++) w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-  for (int i = 0; i < 80; i++) {
-    uint32_t f, k;
-    if (i < 20) {
-      f = (b & c) | (~b & d);
-      k = 0x5A827999u;
-    } else if (i < 40) {
-      f = b ^ c ^ d;
-      k = 0x6ED9EBA1u;
-    } else if (i < 60) {
-      f = (b & c) | (b & d) | (c & d);
-      k = 0x8F1BBCDCu;
-    } else {
-      f = b ^ c ^ d;
-      k = 0xCA62C1D6u;
-    }
-    uint32_t t = rol32(a, 5) + f + e + k + w[i];
-    e = d;
-    d = c;
-    c = rol32(b, 30);
-    b = a;
-    a = t;
-  }
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
-  h[4] += e;
-}
-
-static void sha1(const uint8_t *msg, size_t len, uint8_t out[20]) {
-  uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
-  uint8_t block[64];
-  size_t i = 0;
-  for (; i + 64 <= len; i += 64) sha1_block(h, msg + i);
-  size_t rest = len - i;
-  memset(block, 0, sizeof block);
-  memcpy(block, msg + i, rest);
-  block[rest] = 0x80;
-  if (rest >= 56) {
-    sha1_block(h, block);
-    memset(block, 0, sizeof block);
-  }
-  uint64_t bits = (uint64_t)len * 8;
-  for (int j = 0; j < 8; j++) block[63 - j] = (uint8_t)(bits >> (8 * j));
-  sha1_block(h, block);
-  for (int j = 0; j < 5; j++) {
-    out[4 * j] = (uint8_t)(h[j] >> 24);
-    out[4 * j + 1] = (uint8_t)(h[j] >> 16);
-    out[4 * j + 2] = (uint8_t)(h[j] >> 8);
-    out[4 * j + 3] = (uint8_t)h[j];
-  }
-}
-
-static void base64(const uint8_t *in, size_t len, char *out) {
-  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t o = 0;
-  for (size_t i = 0; i < len; i += 3) {
-    uint32_t v = (uint32_t)in[i] << 16;
-    if (i + 1 < len) v |= (uint32_t)in[i + 1] << 8;
-    if (i + 2 < len) v |= in[i + 2];
-    out[o++] = tab[(v >> 18) & 63];
-    out[o++] = tab[(v >> 12) & 63];
-    out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-    out[o++] = i + 2 < len ? tab[v & 63] : '=';
-  }
-  out[o] = '\0';
-}
+#include "workloads.h"
 
 /* ---------------- the fake port ---------------- */
 static struct {
@@ -222,9 +146,11 @@ static void pump(ws_info *ws) {
   }
 }
 
+static size_t segment = SEGMENT;
+
 static void feed(ws_info *ws, uint8_t *data, size_t len) {
-  for (size_t off = 0; off < len && !st.closed; off += SEGMENT) {
-    size_t n = len - off < SEGMENT ? len - off : SEGMENT;
+  for (size_t off = 0; off < len && !st.closed; off += segment) {
+    size_t n = len - off < segment ? len - off : segment;
     ws_event_received(ws, data + off, n);
     pump(ws);
   }
@@ -263,60 +189,6 @@ static int open_client(ws_info *ws) {
   feed(ws, (uint8_t *)resp, (size_t)n);
   if (!st.connected || ws->connectionState != 3) return -4;
   return 0;
-}
-
-/* ---------------- workloads (same bytes as bench/src/workloads.rs shapes) ---------------- */
-static size_t put_header(uint8_t *p, int fin, int op, size_t len) {
-  size_t n = 0;
-  p[n++] = (uint8_t)((fin ? 0x80 : 0) | op);
-  if (len < 126) {
-    p[n++] = (uint8_t)len;
-  } else if (len <= 0xFFFF) {
-    p[n++] = 126;
-    p[n++] = (uint8_t)(len >> 8);
-    p[n++] = (uint8_t)len;
-  } else {
-    p[n++] = 127;
-    for (int i = 7; i >= 0; i--) p[n++] = (uint8_t)((uint64_t)len >> (8 * i));
-  }
-  return n;
-}
-
-static uint8_t next_byte(void) {
-  static uint64_t lcg = 42;
-  lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
-  return (uint8_t)(lcg >> 56);
-}
-
-static uint8_t *build(const char *name, size_t *len, unsigned long long *msgs,
-                      unsigned long long *bytes) {
-  uint8_t *s;
-  size_t n = 0;
-  if (strcmp(name, "recv_16B_x100k") == 0) {
-    s = malloc(100000u * 18u);
-    if (!s) return NULL;
-    for (int m = 0; m < 100000; m++) {
-      n += put_header(s + n, 1, 1, 16);
-      for (int i = 0; i < 16; i++) s[n++] = (uint8_t)('a' + (m + i) % 26);
-    }
-    *msgs = 100000;
-    *bytes = 1600000;
-  } else if (strcmp(name, "recv_64KiB") == 0 || strcmp(name, "recv_64KiB_16frag") == 0) {
-    int frags = strcmp(name, "recv_64KiB") == 0 ? 1 : 16;
-    size_t step = 65536 / (size_t)frags;
-    s = malloc(65536 + 16 * 14);
-    if (!s) return NULL;
-    for (int f = 0; f < frags; f++) {
-      n += put_header(s + n, f == frags - 1, f == 0 ? 2 : 0, step);
-      for (size_t i = 0; i < step; i++) s[n++] = next_byte();
-    }
-    *msgs = 1;
-    *bytes = 65536;
-  } else {
-    return NULL;
-  }
-  *len = n;
-  return s;
 }
 
 /* Harnesses that read a cycle counter instead of running under callgrind
@@ -377,6 +249,7 @@ int main(int argc, char **argv) {
   }
   size_t len = 0;
   uint8_t *data = build(w, &len, &want_msgs, &want_bytes);
+  segment = segment_of(w, SEGMENT);
   if (!data) {
     fprintf(stderr, "cg_bench: unknown workload %s\n", w);
     return 2;

@@ -7,7 +7,7 @@ bin=$1
 out=$2
 mkdir -p "$out"
 status=0
-for w in recv_16B_x100k recv_64KiB recv_64KiB_16frag send_16B send_1000B; do
+for w in ${CG_WORKLOADS:-recv_16B_x100k recv_65531B recv_64KiB recv_64KiB_16frag send_16B send_1000B}; do
   f="$out/$w.callgrind"
   if ! res=$(valgrind --tool=callgrind --callgrind-out-file="$f" --toggle-collect=run_workload \
       "$bin" "$w" 2>"$out/$w.log"); then

@@ -11,10 +11,12 @@
  *    device the code is in ROM (no flash); tools/oldclient/rom_sha1.c
  *    implements it for host programs.
  *  - strcasecmp/strncasecmp (<strings.h>), which the firmware's libc headers
- *    declare through <string.h>. */
+ *    declare through <string.h>, and va_arg (<stdarg.h>), which its stdio.h
+ *    brings along (glibc's does not). */
 #ifndef OLDCLIENT_SDK_H
 #define OLDCLIENT_SDK_H
 #include <stdint.h>
+#include <stdarg.h>
 #include <strings.h>
 #ifndef NODE_DBG
 #define NODE_DBG(...) do { } while (0)
