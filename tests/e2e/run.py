@@ -123,6 +123,9 @@ C_TESTS = [
     ("host_port", "host_port", 60),
     # 1000 messages over wss:// through the C API in one go
     ("host_wss_burst", "host_wss_burst", 60),
+    # -8, -9, -10, -16 through the C API under the device heap limit
+    # (fake_sdk_heap_set_limit), heap back and the ws_info reused after each
+    ("host_oom", "host_oom", 60),
 ]
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
 

@@ -47,6 +47,14 @@ void fsdk_load_config(void) {
   fsdk_cfg.heap_limit = env_size("FAKE_SDK_HEAP_LIMIT", 0, 0, (size_t)1 << 40);
 }
 
+size_t fake_sdk_set_segment(size_t bytes) {
+  fsdk_load_config();
+  size_t before = fsdk_cfg.segment;
+  if (bytes >= 1 && bytes <= 65535)
+    fsdk_cfg.segment = bytes;
+  return before;
+}
+
 void fsdk_die(const char *what) {
   fflush(stdout);
   fprintf(stderr, "fake-sdk: FATAL: %s\n", what);

@@ -52,6 +52,10 @@ void fake_sdk_stop(void);
  * callback is pending. */
 int fake_sdk_pending(void);
 
+/* Sets the largest chunk per recv callback (FAKE_SDK_SEGMENT) from now on;
+ * 1..65535, anything else changes nothing. Returns the previous value. */
+size_t fake_sdk_set_segment(size_t bytes);
+
 /* Milliseconds of a monotonic clock since the first call into the SDK. */
 uint64_t fake_sdk_now_ms(void);
 
