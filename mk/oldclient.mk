@@ -36,9 +36,17 @@ $(OLDCLIENT_CG): tools/oldclient/cg_old.c tools/oldclient/rom_sha1.c tools/callg
 	$(CC) $(OLDCLIENT_CFLAGS) -Wall -Wextra -Werror tools/oldclient/cg_old.c tools/oldclient/rom_sha1.c \
 	  $(OLDCLIENT_DIR)/cg/websocketclient.o -o $@
 
-# Part of `make bench`: without NODEMCU the old column says so.
-bench-oldclient: $(CG_BIN) $(if $(NODEMCU),oldclient-src)
+OLDCLIENT_HEAP32 := $(OLDCLIENT_DIR)/heap32
+OLDCLIENT_HEAP32_LIB := target/$(HEAP32_TARGET)/release/libwebsocket.a
+
+# Part of `make bench`: without NODEMCU the old columns say so.
+bench-oldclient: $(CG_BIN) $(HOST_LUA_STAMP) venv $(if $(NODEMCU),oldclient-src)
 	@$(if $(NODEMCU),$(MAKE) --no-print-directory $(OLDCLIENT_CG))
 	@echo "== old C client vs libwebsocket (callgrind, same workloads and harness shape) =="
 	@mkdir -p $(OLDCLIENT_DIR)/cgout
 	@tools/oldclient/cg-compare.sh $(CG_BIN) "$(if $(NODEMCU),$(OLDCLIENT_CG))" $(OLDCLIENT_DIR)/cgout
+	@echo "== old module vs new module: heap per idle open connection on a 32-bit runner =="
+	@$(CARGO) rustc -q --release --lib --crate-type staticlib --target $(HEAP32_TARGET)
+	@rm -rf $(OLDCLIENT_HEAP32)/old $(OLDCLIENT_HEAP32)/new
+	@tools/oldclient/heap32-build.sh $(OLDCLIENT_HEAP32) $(OLDCLIENT_HEAP32_LIB) $(if $(NODEMCU),$(OLDCLIENT_SRC))
+	@tools/oldclient/heap32-run.sh $(TESTS_PY) $(OLDCLIENT_HEAP32)
