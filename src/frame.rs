@@ -152,15 +152,9 @@ impl Decoder {
             _ => self.remaining = (self.remaining << 8) | u64::from(b),
         }
         let (b0, b1) = (self.b0, self.b1);
-        let fin = b0 & 0x80 != 0;
-        let opcode = b0 & 0x0F;
         let err = match i {
-            0 if b0 & 0x70 != 0 => Some(WS_ERR_RESERVED_BITS),
-            0 if matches!(opcode, 3..=7 | 11..=15) => Some(WS_ERR_RESERVED_OPCODE),
-            1 if b1 & 0x80 != 0 => Some(WS_ERR_MASKED_FRAME),
-            1 if opcode >= 8 && (b1 & 0x7F > MAX_CONTROL_PAYLOAD as u8 || !fin) => {
-                Some(WS_ERR_BAD_CONTROL_FRAME)
-            }
+            0 => check_first(b0),
+            1 => check_second(b0, b1),
             _ => None,
         };
         if let Some(err) = err {
@@ -181,12 +175,13 @@ impl Decoder {
             126 | 127 => self.remaining,
             n => u64::from(n),
         };
-        if len >> 63 != 0 {
-            return Some(self.fail(WS_ERR_MESSAGE_TOO_BIG));
-        }
+        let h = match header(b0, len) {
+            Ok(h) => h,
+            Err(e) => return Some(self.fail(e)),
+        };
         self.remaining = len;
         self.state = if len == 0 { State::End } else { State::Payload };
-        Some(Decoded::Header(FrameHeader { fin, opcode, len }))
+        Some(Decoded::Header(h))
     }
 
     fn fail(&mut self, st: Status) -> Decoded {
@@ -197,7 +192,96 @@ impl Decoder {
     }
 }
 
+// The header rules, shared by the streaming decoder (a header split
+// anywhere) and `parse_header` (a whole header in one buffer).
+
+/// The violation in a header's first byte, if any.
+#[inline(always)]
+fn check_first(b0: u8) -> Option<Status> {
+    if b0 & 0x70 != 0 {
+        Some(WS_ERR_RESERVED_BITS)
+    } else if matches!(b0 & 0x0F, 3..=7 | 11..=15) {
+        Some(WS_ERR_RESERVED_OPCODE)
+    } else {
+        None
+    }
+}
+
+/// The violation in a header's second byte (after a valid first), if any.
+#[inline(always)]
+fn check_second(b0: u8, b1: u8) -> Option<Status> {
+    let control = b0 & 0x0F >= 8;
+    if b1 & 0x80 != 0 {
+        Some(WS_ERR_MASKED_FRAME)
+    } else if control && (b1 & 0x7F > MAX_CONTROL_PAYLOAD as u8 || b0 & 0x80 == 0) {
+        Some(WS_ERR_BAD_CONTROL_FRAME)
+    } else {
+        None
+    }
+}
+
+/// The header of first byte `b0` and payload length `len`.
+#[inline(always)]
+fn header(b0: u8, len: u64) -> Result<FrameHeader, Status> {
+    if len >> 63 != 0 {
+        return Err(WS_ERR_MESSAGE_TOO_BIG);
+    }
+    Ok(FrameHeader {
+        fin: b0 & 0x80 != 0,
+        opcode: b0 & 0x0F,
+        len,
+    })
+}
+
+/// Decodes a whole server frame header at the start of `data`, by the
+/// decoder's rules: the header and its length in bytes, or the violation;
+/// `None` if `data` ends inside the header.
+#[inline(always)]
+pub fn parse_header(data: &[u8]) -> Option<Result<(FrameHeader, usize), Status>> {
+    let (&b0, rest) = data.split_first()?;
+    if let Some(e) = check_first(b0) {
+        return Some(Err(e));
+    }
+    let (&b1, ext) = rest.split_first()?;
+    if let Some(e) = check_second(b0, b1) {
+        return Some(Err(e));
+    }
+    let (len, n) = match b1 & 0x7F {
+        126 => {
+            let &[a, b, ..] = ext else { return None };
+            (u64::from(u16::from_be_bytes([a, b])), 4)
+        }
+        127 => {
+            let (l, _) = ext.split_first_chunk::<8>()?;
+            (u64::from_be_bytes(*l), 10)
+        }
+        n => (u64::from(n), 2),
+    };
+    Some(header(b0, len).map(|h| (h, n)))
+}
+
+/// The header of a final text or binary frame at the start of `data`, if
+/// it is whole and valid: the opcode, the header's length and the payload
+/// length (the receive fast path; anything else goes to the decoder).
+#[inline(always)]
+pub fn final_data_header(data: &[u8]) -> Option<(u8, usize, u64)> {
+    // FIN, no reserved bits, text or binary: the rest is `parse_header`.
+    let &b0 = data.first()?;
+    if b0 != 0x80 | OP_TEXT && b0 != 0x80 | OP_BINARY {
+        return None;
+    }
+    match parse_header(data)? {
+        Ok((h, n)) => Some((h.opcode, n, h.len)),
+        Err(_) => None,
+    }
+}
+
+/// Length of the header of a masked client frame with a 7-bit payload
+/// length (at most 125 bytes): 2 bytes and the mask.
+pub const SHORT_HEADER: usize = 6;
+
 /// Length of a masked client frame header for `payload_len` bytes of payload.
+#[inline(always)]
 pub fn header_len(payload_len: usize) -> usize {
     let ext = if payload_len < 126 {
         0
@@ -225,7 +309,7 @@ pub fn write_header(
     };
     // Byte 1 (mask bit + 7-bit length or 126/127), then the extended
     // length: the last `n - 6` bytes of the big-endian 64-bit length.
-    let ext = n - 6;
+    let ext = n - SHORT_HEADER;
     let len7 = match ext {
         0 => payload_len as u8,
         2 => 126,
@@ -235,7 +319,7 @@ pub fn write_header(
     let [b0, b1, rest @ ..] = h else {
         return 0;
     };
-    *b0 = (u8::from(fin) << 7) | (opcode & 0x0F);
+    *b0 = first_byte(fin, opcode);
     *b1 = 0x80 | len7;
     let (l, m) = rest.split_at_mut(ext.min(rest.len()));
     for (d, s) in l.iter_mut().zip(&len[8 - ext.min(8)..]) {
@@ -245,6 +329,29 @@ pub fn write_header(
         *m = mask;
     }
     n
+}
+
+/// `write_header` for a payload of at most 125 bytes (`len`), which has a
+/// header of `SHORT_HEADER` bytes: the same bytes, written without
+/// branches (the direct send path).
+#[inline(always)]
+pub fn write_short_header(
+    out: &mut [u8; SHORT_HEADER],
+    fin: bool,
+    opcode: u8,
+    len: u8,
+    mask: [u8; 4],
+) {
+    let [b0, b1, m @ ..] = out;
+    *b0 = first_byte(fin, opcode);
+    *b1 = 0x80 | (len & 0x7F);
+    *m = mask;
+}
+
+/// A header's first byte: FIN and the opcode's low 4 bits.
+#[inline(always)]
+fn first_byte(fin: bool, opcode: u8) -> u8 {
+    (u8::from(fin) << 7) | (opcode & 0x0F)
 }
 
 /// The mask rotated so that its first byte is the one for stream position
@@ -598,6 +705,20 @@ mod tests {
     }
 
     #[test]
+    fn short_header_is_write_header_for_7_bit_lengths() {
+        for len in 0..=125u8 {
+            for (fin, op) in [(true, 1), (false, 2), (true, 9), (true, 0x1A)] {
+                let mut a = [0u8; 14];
+                let mut b = [0u8; SHORT_HEADER];
+                let n = write_header(&mut a, fin, op, usize::from(len), [1, 2, 3, 4]);
+                write_short_header(&mut b, fin, op, len, [1, 2, 3, 4]);
+                assert_eq!(n, SHORT_HEADER);
+                assert_eq!(&a[..n], &b[..]);
+            }
+        }
+    }
+
+    #[test]
     fn write_header_layout() {
         let m = [1, 2, 3, 4];
         let mut out = [0u8; 14];
@@ -721,6 +842,23 @@ mod tests {
             cuts.sort_unstable();
             let segs: Vec<&[u8]> = cuts.windows(2).map(|w| &stream[w[0]..w[1]]).collect();
             prop_assert_eq!(decode_segments(&segs), want);
+        }
+
+        /// `parse_header` (whole headers, the client's fast path) and the
+        /// streaming decoder agree on every byte string.
+        #[test]
+        fn parse_header_agrees_with_the_decoder(
+            bytes in proptest::collection::vec(any::<u8>(), 0..12),
+        ) {
+            let mut d = Decoder::new();
+            let mut pos = 0;
+            let streamed = match d.next(&bytes, &mut pos) {
+                Some(Decoded::Header(h)) => Some(Ok((h, pos))),
+                Some(Decoded::Error(e)) => Some(Err(e)),
+                None => None,
+                Some(_) => unreachable!("a header or an error comes first"),
+            };
+            prop_assert_eq!(parse_header(&bytes), streamed);
         }
 
         #[test]

@@ -13,10 +13,10 @@
 //! | [`frame`] | streaming frame decoder, masking frame encoder |
 //! | [`utf8`] | streaming UTF-8 validation |
 //! | [`message`] | message assembly: fragments, control frames, limits, streaming |
-//! | [`client`] | the connection state machine: events in, actions out |
-//! | [`capi`] | the C ABI: `ws_info`, `ws_connect`/`ws_send`/`ws_close`, the port |
+//! | [`client`] | the connection state machine: events in, actions out; by concept: send queue, keep-alive, receive, closing |
+//! | [`capi`] | the C ABI: types and constants (cbindgen), the engine behind a `ws_info`, the entry points |
 //! | [`buffer`] | bounded, fallible heap buffers over `malloc` |
-//! | [`status`] | the status codes reported to `onFailure` |
+//! | [`status`] | [`status::Status`] and every status code, also exported to C |
 //!
 //! Rust users on a host enable the `std` feature (it drops the library's
 //! panic handler and allocates through `std::alloc`) and use [`client::Client`]

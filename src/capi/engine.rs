@@ -97,7 +97,8 @@ pub(super) fn next_serial() -> u32 {
 }
 
 /// The live engine of `ws`, or NULL. Compares pointer values only: `*ws`
-/// is not read. Not inlined: one copy serves every entry point (flash).
+/// is not read. Not inlined: one copy serves every entry point (flash);
+/// the hot paths use [`lookup`].
 #[inline(never)]
 pub(super) fn find(ws: *mut ws_info) -> *mut Engine {
     let mut p = registry(|r| r.head.get());
@@ -113,6 +114,18 @@ pub(super) fn find(ws: *mut ws_info) -> *mut Engine {
         }
     }
     p
+}
+
+/// [`find`] for the hot paths (sending, receiving, `ws_event_sent`): the
+/// first node, usually the only connection, is checked inline.
+#[inline(always)]
+pub(super) fn lookup(ws: *mut ws_info) -> *mut Engine {
+    let head = registry(|r| r.head.get());
+    // SAFETY: as in `find`.
+    if !head.is_null() && unsafe { (*head).ws } == ws {
+        return head;
+    }
+    find(ws)
 }
 
 /// Links a new engine into the registry.
@@ -155,13 +168,26 @@ pub(super) fn with_engine<R>(
     serial: Option<u32>,
     f: impl FnOnce(&mut Engine) -> R,
 ) -> Option<R> {
-    let p = find(ws);
+    with_engine_at(ws, find(ws), serial, f)
+}
+
+/// `with_engine` on `p`, the result of `find(ws)` or `lookup(ws)` with no
+/// user callback since (port functions call nothing back, so the engine
+/// outlives them).
+#[inline(always)]
+pub(super) fn with_engine_at<R>(
+    ws: *mut ws_info,
+    p: *mut Engine,
+    serial: Option<u32>,
+    f: impl FnOnce(&mut Engine) -> R,
+) -> Option<R> {
     if p.is_null() {
         return None;
     }
     // SAFETY: `p` is the live engine of `ws` (found in the registry, so
-    // `ws` is the non-NULL ws_info it was made for). No other reference to
-    // the engine exists: callbacks run outside `with_engine` closures.
+    // `ws` is the non-NULL ws_info it was made for, and still there: no
+    // callback ran since). No other reference to the engine exists:
+    // callbacks run outside `with_engine` closures.
     let e = unsafe { &mut *p };
     if serial.is_some_and(|s| s != e.serial) {
         return None;
@@ -280,8 +306,14 @@ pub(super) enum Do {
 
 /// Carries out the engine's actions until it is idle or gone.
 pub(super) fn drive(ws: *mut ws_info) {
+    drive_at(ws, find(ws));
+}
+
+/// `drive` for `p`, found as for `with_engine_at`. The engine is looked up
+/// again only after a user callback (`onConnection` may end it).
+pub(super) fn drive_at(ws: *mut ws_info, mut p: *mut Engine) {
     loop {
-        let next = with_engine(ws, None, |e| match e.client.poll() {
+        let next = with_engine_at(ws, p, None, |e| match e.client.poll() {
             Action::Idle => Do::Idle,
             Action::Connect { port, secure } => Do::Connect(port, secure),
             Action::Send(b) => Do::Send(b.as_ptr(), u16::try_from(b.len()).unwrap_or(u16::MAX)),
@@ -297,21 +329,24 @@ pub(super) fn drive(ws: *mut ws_info) {
                 // SAFETY: port function called with a valid ws; it calls no event before returning.
                 let r = unsafe { ws_port_connect(ws, port, c_int::from(secure)) };
                 if r < 0 {
-                    with_engine(ws, None, |e| e.client.port_error(r));
+                    with_engine_at(ws, p, None, |e| e.client.port_error(r));
                 }
             }
-            Do::Send(p, n) => {
-                // SAFETY: `p..p+n` lies in the engine's send queue, which is
+            Do::Send(b, n) => {
+                // SAFETY: `b..b+n` lies in the engine's send queue, which is
                 // not touched until the port returns (it copies the data and
                 // calls no event before returning).
-                let r = unsafe { ws_port_send(ws, p, n) };
-                with_engine(ws, None, |e| e.client.send_result(r));
+                let r = unsafe { ws_port_send(ws, b, n) };
+                with_engine_at(ws, p, None, |e| e.client.send_result(r));
             }
             // SAFETY: valid ws, plain port calls.
             Do::Arm(ms) => unsafe { ws_port_timer_arm(ws, ms) },
             // SAFETY: valid ws, plain port call.
             Do::Disarm => unsafe { ws_port_timer_disarm(ws) },
-            Do::Opened => call_connection(ws),
+            Do::Opened => {
+                call_connection(ws);
+                p = find(ws);
+            }
             Do::Finish(st, end) => {
                 teardown(ws);
                 call_failure(ws, st, &end);
@@ -324,12 +359,22 @@ pub(super) fn drive(ws: *mut ws_info) {
 /// Runs `f` on the client of `ws` (if it has one), then carries out the
 /// actions it queued.
 pub(super) fn run<R>(ws: *mut ws_info, f: impl FnOnce(&mut Client) -> R) -> Option<R> {
-    let (r, act) = with_engine(ws, None, |e| {
+    run_at(ws, find(ws), f)
+}
+
+/// `run` on `p`, found as for `with_engine_at`.
+#[inline(always)]
+pub(super) fn run_at<R>(
+    ws: *mut ws_info,
+    p: *mut Engine,
+    f: impl FnOnce(&mut Client) -> R,
+) -> Option<R> {
+    let (r, act) = with_engine_at(ws, p, None, |e| {
         let r = f(&mut e.client);
         (r, e.client.has_actions())
     })?;
     if act {
-        drive(ws);
+        drive_at(ws, p);
     }
     Some(r)
 }

@@ -250,7 +250,8 @@ pub unsafe extern "C" fn ws_send_long(
     };
     // A small frame with nothing queued goes from the stack straight to the
     // port (no heap); anything else through the send queue.
-    let r = with_engine(ws, None, |e| {
+    let p = lookup(ws);
+    let r = with_engine_at(ws, p, None, |e| {
         let r = e.client.send_via(op, payload, |frame| {
             // SAFETY: valid ws; `frame` (at most 128 bytes) is readable for
             // the call. The port copies it, calls no event before returning
@@ -265,7 +266,7 @@ pub unsafe extern "C" fn ws_send_long(
         return WS_ERR_NOT_CONNECTED;
     };
     if act {
-        drive(ws);
+        drive_at(ws, p);
     }
     match r {
         Ok(_) => WS_OK,
@@ -370,9 +371,9 @@ pub unsafe extern "C" fn ws_event_received(ws: *mut ws_info, data: *mut u8, len:
     if data.is_null() || len == 0 {
         return;
     }
-    let Some((serial, keepalive)) =
-        with_engine(ws, None, |e| (e.serial, e.client.segment_arrived()))
-    else {
+    let Some((serial, keepalive)) = with_engine_at(ws, lookup(ws), None, |e| {
+        (e.serial, e.client.segment_arrived())
+    }) else {
         return;
     };
     if let Some(ms) = keepalive {
@@ -422,7 +423,7 @@ impl Segment {
             len,
         } = *self;
         loop {
-            let whole = with_engine(ws, Some(serial), |e| {
+            let whole = with_engine_at(ws, lookup(ws), Some(serial), |e| {
                 // SAFETY: `len` writable bytes at `data` (the caller's
                 // contract); this slice lives only inside this closure.
                 let seg = unsafe { core::slice::from_raw_parts_mut(data, len) };
@@ -531,7 +532,8 @@ impl Segment {
 /// `ws` as for every entry point (see [`ws_info`]).
 #[no_mangle]
 pub unsafe extern "C" fn ws_event_sent(ws: *mut ws_info) {
-    run(ws, |c| c.sent());
+    // The hot one of the events (one per chunk sent).
+    run_at(ws, lookup(ws), |c| c.sent());
 }
 
 /// Port event: TCP gone; `err` 0 = closed by the peer, else the espconn error.

@@ -1,0 +1,367 @@
+//! The connection state machine, sans I/O.
+//!
+//! A [`Client`] is fed events (`resolved`, `connected`, `receive`, `sent`,
+//! `disconnected`, `timer`, and the user's `send`/`close`) and tells its
+//! driver what to do through [`Client::poll`]. It never calls C and never
+//! calls user code: the driver (src/capi/) does, with no borrow of the
+//! client alive.
+//!
+//! | file | concept |
+//! |---|---|
+//! | `mod.rs` | the [`Client`], its [`Phase`]s, the connection events (resolve, connect, disconnect, timer) and [`Client::poll`] |
+//! | `send_queue.rs` | the send queue: framing user sends, the direct (no heap) path, chunks to the port, pongs, `ws_event_sent` |
+//! | `keepalive.rs` | keep-alive pings and their timeout |
+//! | `receive.rs` | received bytes: the opening handshake response, the frame-by-frame path and the whole-message fast path, control frames |
+//! | `closing.rs` | how a connection ends: the closing handshake ([`Phase::Closing`]) and the final status ([`Phase::Done`]) |
+//!
+//! Phases and `connectionState`: resolving 1, TCP connecting 2, opening
+//! handshake, open and closing handshake 3; 4 once the connection has
+//! ended (the driver tears it down before the final callback).
+
+mod closing;
+mod keepalive;
+mod receive;
+mod send_queue;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use core::num::NonZeroU16;
+
+use crate::buffer::{Boxed, Buf};
+use crate::frame::Decoder;
+use crate::handshake::{self, Header, ResponseParser};
+use crate::message::Assembler;
+use crate::status::{self, Status};
+use crate::url::Url;
+
+pub use closing::Wait;
+pub use receive::{Rx, Whole};
+use send_queue::SendQueue;
+pub use send_queue::{UserOpcode, DIRECT_FRAME, MAX_CHUNK, PORT_BUSY};
+
+/// Tunables (mirrors `ws_options`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(any(test, feature = "std"), derive(Debug))]
+pub struct Options {
+    pub max_message: u32,
+    pub connect_timeout_ms: u32,
+    pub ping_interval_ms: u32,
+    pub pong_timeout_ms: u32,
+    pub close_timeout_ms: u32,
+    /// Deliver data messages piece by piece ([`Rx::Fragment`]); no
+    /// reassembly and no `max_message` limit.
+    pub stream: bool,
+}
+
+impl Options {
+    pub const DEFAULT: Options = Options {
+        max_message: 1 << 20,
+        connect_timeout_ms: 10_000,
+        ping_interval_ms: 30_000,
+        pong_timeout_ms: 60_000,
+        close_timeout_ms: 5_000,
+        stream: false,
+    };
+}
+
+/// The timeouts of [`Options`], as kept per connection.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    connect_timeout_ms: u32,
+    ping_interval_ms: u32,
+    pong_timeout_ms: u32,
+    close_timeout_ms: u32,
+}
+
+/// Where a connection is in its life.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(any(test, feature = "std"), derive(Debug))]
+pub enum Phase {
+    Resolving,
+    Connecting,
+    /// TCP up: the request goes out, the response is parsed.
+    Handshake,
+    Open,
+    /// The closing handshake: our close frame is queued, the close timer
+    /// runs; `status` is reported when it ends (see `closing.rs`).
+    Closing {
+        status: Status,
+        wait: Wait,
+    },
+    /// Over with `status`: the driver tears down, then reports it.
+    Done(Status),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TimerCmd {
+    Keep,
+    Arm(u32),
+    Disarm,
+}
+
+/// What the driver must do next.
+pub enum Action<'a> {
+    /// Nothing more for now.
+    Idle,
+    /// Call `ws_port_connect(port, secure)`; report a failure with
+    /// [`Client::port_error`].
+    Connect {
+        port: u16,
+        secure: bool,
+    },
+    /// Call `ws_port_send` with these bytes, then [`Client::send_result`].
+    Send(&'a [u8]),
+    ArmTimer(u32),
+    DisarmTimer,
+    /// The opening handshake succeeded: call `onConnection`.
+    Opened,
+    /// The connection is over: tear down, then `onFailure(status)`.
+    Finish(Status),
+}
+
+/// Small PRNG (xorshift128) for frame masks, seeded by the driver.
+#[derive(Clone, Copy)]
+struct Rng([u32; 4]);
+
+impl Rng {
+    fn new(seed: [u8; 16]) -> Self {
+        let mut s = [0u32; 4];
+        for (w, b) in s.iter_mut().zip(seed.chunks_exact(4)) {
+            *w = b.iter().rev().fold(0, |acc, &x| (acc << 8) | u32::from(x));
+        }
+        if s == [0; 4] {
+            s[0] = 0x9E37_79B9;
+        }
+        Rng(s)
+    }
+    fn mask(&mut self) -> [u8; 4] {
+        let [x, y, z, w] = self.0;
+        let t = x ^ (x << 11);
+        let n = w ^ (w >> 19) ^ t ^ (t >> 8);
+        self.0 = [y, z, w, n];
+        n.to_le_bytes()
+    }
+}
+
+pub struct Client {
+    phase: Phase,
+    port: u16,
+    secure: bool,
+    want_connect: bool,
+    want_opened: bool,
+    timer: TimerCmd,
+    /// Code of the server's close frame (1005 if it had none); `None`
+    /// until a valid one arrived.
+    close_code: Option<NonZeroU16>,
+    /// Bytes of `info` holding the protocol and its NUL (0 = no protocol).
+    proto_len: u8,
+    /// Keep-alive pings sent since the peer last sent a byte.
+    pings: u32,
+    queue: SendQueue,
+    /// The negotiated protocol + NUL, then the server's close reason.
+    info: Buf,
+    parser: Option<Boxed<ResponseParser>>,
+    decoder: Decoder,
+    asm: Assembler,
+    opts: Timeouts,
+    rng: Rng,
+}
+
+impl Client {
+    /// Builds the opening handshake request into the send queue.
+    /// `protocols`: the `Sec-WebSocket-Protocol` value offered (`None` =
+    /// `chat`, empty = no header). Errors: `WS_ERR_BAD_HEADER`
+    /// (unsendable extra header or protocols), `WS_ERR_NO_MEMORY_HANDSHAKE`.
+    pub fn new<'h, I>(
+        url: &Url,
+        extra: I,
+        protocols: Option<&[u8]>,
+        opts: Options,
+        key_random: &[u8; 16],
+        mask_seed: [u8; 16],
+    ) -> Result<Client, Status>
+    where
+        I: Iterator<Item = Header<'h>> + Clone,
+    {
+        let key = handshake::make_key(key_random);
+        let n = handshake::request_len(url, &key, extra.clone(), protocols)?;
+        let mut out = Buf::new();
+        out.reserve_total(n)
+            .map_err(|_| status::WS_ERR_NO_MEMORY_HANDSHAKE)?;
+        let written = match out.spare(n) {
+            Some(dst) => handshake::write_sized(url, &key, extra, protocols, dst),
+            None => 0,
+        };
+        if written != n {
+            return Err(status::WS_ERR_OTHER);
+        }
+        out.commit(written);
+        let parser = Boxed::new(ResponseParser::new(handshake::accept_for(&key)))
+            .map_err(|_| status::WS_ERR_NO_MEMORY_HANDSHAKE)?;
+        Ok(Client {
+            phase: Phase::Resolving,
+            port: url.port,
+            secure: url.secure,
+            want_connect: false,
+            want_opened: false,
+            timer: TimerCmd::Keep,
+            close_code: None,
+            proto_len: 0,
+            pings: 0,
+            queue: SendQueue::with_request(out),
+            info: Buf::new(),
+            parser: Some(parser),
+            decoder: Decoder::new(),
+            asm: Assembler::new(opts.max_message, opts.stream),
+            opts: Timeouts {
+                connect_timeout_ms: opts.connect_timeout_ms,
+                ping_interval_ms: opts.ping_interval_ms,
+                pong_timeout_ms: opts.pong_timeout_ms,
+                close_timeout_ms: opts.close_timeout_ms,
+            },
+            rng: Rng::new(mask_seed),
+        })
+    }
+
+    /// The value for `ws_info.connectionState`.
+    pub fn connection_state(&self) -> i32 {
+        match self.phase {
+            Phase::Resolving => 1,
+            Phase::Connecting => 2,
+            Phase::Handshake | Phase::Open | Phase::Closing { .. } => 3,
+            Phase::Done(_) => 4,
+        }
+    }
+
+    /// Where the connection is.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// True once the opening handshake has succeeded (and not yet closing).
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open)
+    }
+
+    /// Heap bytes held by this connection besides the `Client` itself.
+    pub fn heap_bytes(&self) -> usize {
+        let parser = if self.parser.is_some() {
+            core::mem::size_of::<ResponseParser>()
+        } else {
+            0
+        };
+        self.queue.capacity() + self.info.capacity() + self.asm.held_bytes() + parser
+    }
+
+    /// The protocol the server chose, NUL included (`None` if it chose none).
+    pub fn protocol(&self) -> Option<&[u8]> {
+        match self.proto_len {
+            0 => None,
+            n => self.info.as_slice().get(..usize::from(n)),
+        }
+    }
+
+    /// False when [`Client::poll`] would return `Idle` (true may still end
+    /// in `Idle`): lets the driver skip polling after most events.
+    pub fn has_actions(&self) -> bool {
+        matches!(self.phase, Phase::Done(_))
+            || self.want_connect
+            || self.want_opened
+            || !matches!(self.timer, TimerCmd::Keep)
+            || self.queue.has_unsent()
+    }
+
+    /// The next thing to do. Call until it returns `Idle`.
+    pub fn poll(&mut self) -> Action<'_> {
+        if let Phase::Done(st) = self.phase {
+            return Action::Finish(st);
+        }
+        if self.want_connect {
+            self.want_connect = false;
+            return Action::Connect {
+                port: self.port,
+                secure: self.secure,
+            };
+        }
+        match core::mem::replace(&mut self.timer, TimerCmd::Keep) {
+            TimerCmd::Arm(ms) => return Action::ArmTimer(ms),
+            TimerCmd::Disarm => return Action::DisarmTimer,
+            TimerCmd::Keep => {}
+        }
+        if self.want_opened {
+            self.want_opened = false;
+            return Action::Opened;
+        }
+        let sending = matches!(
+            self.phase,
+            Phase::Handshake | Phase::Open | Phase::Closing { .. }
+        );
+        if sending {
+            if let Some(chunk) = self.queue.next_chunk() {
+                return Action::Send(chunk);
+            }
+        }
+        Action::Idle
+    }
+
+    /// Name resolution ended (for `ws_port_resolve` == DONE call it at once).
+    pub fn resolved(&mut self, ok: bool) {
+        if !matches!(self.phase, Phase::Resolving) {
+            return;
+        }
+        if !ok {
+            self.end(status::WS_ERR_DNS);
+            return;
+        }
+        self.phase = Phase::Connecting;
+        self.timer = TimerCmd::Arm(self.opts.connect_timeout_ms);
+        self.want_connect = true;
+    }
+
+    /// A port call failed with espconn error `err` (< 0).
+    pub fn port_error(&mut self, err: i32) {
+        self.end(Status::espconn(err));
+    }
+
+    /// TCP (and TLS) is up: the request goes out.
+    pub fn connected(&mut self) {
+        if matches!(self.phase, Phase::Connecting) {
+            self.phase = Phase::Handshake;
+        }
+    }
+
+    /// `ws_event_disconnected`.
+    pub fn disconnected(&mut self, err: i32) {
+        let st = match self.phase {
+            Phase::Done(_) => return,
+            _ if err < 0 => Status::espconn(err),
+            Phase::Closing { status, .. } => status,
+            _ => status::WS_ERR_TCP_CLOSED,
+        };
+        self.end(st);
+    }
+
+    /// `ws_event_timer`.
+    pub fn timer(&mut self) {
+        match self.phase {
+            Phase::Connecting | Phase::Handshake => self.end(status::WS_ERR_CONNECT_TIMEOUT),
+            Phase::Open => self.keepalive_tick(),
+            Phase::Closing { status, .. } => self.end(status),
+            Phase::Resolving | Phase::Done(_) => {}
+        }
+    }
+
+    /// The 101 response was accepted: the connection is open.
+    fn handshake_done(&mut self) {
+        self.parser = None;
+        self.queue.open_gate();
+        self.phase = Phase::Open;
+        self.want_opened = true;
+        self.timer = if self.opts.ping_interval_ms > 0 {
+            TimerCmd::Arm(self.opts.ping_interval_ms)
+        } else {
+            TimerCmd::Disarm
+        };
+    }
+}

@@ -1,0 +1,254 @@
+//! Received bytes: the opening handshake's response, then frames. Two
+//! paths decode the same bytes to the same result: [`Client::receive`],
+//! frame by frame through the streaming decoder and the message assembler
+//! (anything, split anywhere), and [`Client::whole_message`], the fast path
+//! for a whole small message between frames (one call to
+//! [`frame::final_data_header`]). Control frames: pings are answered (a pong
+//! through the send queue), close frames go to `closing.rs`.
+
+use super::{Client, Phase};
+use crate::buffer::Buf;
+use crate::frame::{self, OP_CLOSE, OP_PING, OP_TEXT};
+use crate::handshake::{self, Parsed};
+use crate::message::{valid_utf8, Item, Payload};
+use crate::status;
+
+/// One step of [`Client::receive`].
+pub enum Rx {
+    /// Nothing to deliver; poll for actions, then call `receive` again.
+    Again,
+    /// All of the segment is consumed (or ignored).
+    Done,
+    /// A message at `data[start..start+len]`, with `data[start+len] == 0`.
+    /// After the callback write `restore.1` back at `restore.0`, if any.
+    InPlace {
+        opcode: u8,
+        start: usize,
+        len: usize,
+        restore: Option<(usize, u8)>,
+    },
+    /// A message in its own buffer: `len` bytes plus a NUL.
+    Owned { opcode: u8, buf: Buf },
+    /// Streaming: the next piece of a message at `data[start..start+len]`
+    /// (not NUL-terminated); `fin` on the message's last piece.
+    Fragment {
+        opcode: u8,
+        start: usize,
+        len: usize,
+        fin: bool,
+    },
+}
+
+/// A message found by [`Client::whole_message`]: `data[start..start+len]`,
+/// NUL-terminated in place; write `saved` back at `start + len` after the
+/// callback.
+pub struct Whole {
+    pub opcode: u8,
+    pub saved: u8,
+    pub start: usize,
+    pub len: usize,
+}
+
+impl Client {
+    /// Processes received bytes from `data[*pos..]` until something is to be
+    /// delivered or done. May modify `data` (NUL terminators, see [`Rx`]).
+    /// For each new segment the caller calls [`Client::segment_arrived`],
+    /// then starts at position 0; within a segment it may try
+    /// [`Client::whole_message`] first.
+    pub fn receive(&mut self, data: &mut [u8], pos: &mut usize) -> Rx {
+        loop {
+            match self.phase {
+                _ if !self.reading() => {
+                    *pos = data.len();
+                    return Rx::Done;
+                }
+                Phase::Handshake => return self.response(data, pos),
+                Phase::Open | Phase::Closing { .. } => {}
+                _ => {
+                    *pos = data.len();
+                    return Rx::Done;
+                }
+            }
+            let Some(d) = self.decoder.next(data, pos) else {
+                return Rx::Done;
+            };
+            let frame_end = self.decoder.at_frame_end();
+            // After the user's close, data messages are dropped.
+            let closing = matches!(self.phase, Phase::Closing { .. });
+            match self.asm.feed(data, *pos, d, frame_end) {
+                // The segment is used up mid-frame (a large message).
+                Item::Nothing if *pos >= data.len() && !frame_end => return Rx::Done,
+                Item::Nothing => {}
+                Item::Piece { .. } | Item::Message { .. } if closing => {}
+                Item::Piece {
+                    opcode,
+                    start,
+                    end,
+                    fin,
+                } => {
+                    return Rx::Fragment {
+                        opcode,
+                        start,
+                        len: end.saturating_sub(start),
+                        fin,
+                    };
+                }
+                Item::Error(e) => {
+                    self.violation(e);
+                    return Rx::Again;
+                }
+                Item::Control { opcode, payload } => {
+                    match payload {
+                        Payload::InPlace { start, end } => {
+                            let p = data.get(start..end).unwrap_or(&[]);
+                            self.control(opcode, p);
+                        }
+                        Payload::Owned(b) => self.control(opcode, b.as_slice()),
+                    }
+                    return Rx::Again;
+                }
+                Item::Message { opcode, payload } => {
+                    return match payload {
+                        Payload::Owned(buf) => Rx::Owned { opcode, buf },
+                        Payload::InPlace { start, end } => self.in_place(data, opcode, start, end),
+                    };
+                }
+            }
+        }
+    }
+
+    /// The opening handshake's response in `data[*pos..]`, parsed byte by
+    /// byte; the bytes after a complete response are frames.
+    fn response(&mut self, data: &[u8], pos: &mut usize) -> Rx {
+        if *pos >= data.len() {
+            return Rx::Done;
+        }
+        let Some(parser) = self.parser.as_mut() else {
+            self.end(status::WS_ERR_OTHER);
+            return Rx::Done;
+        };
+        let rest = data.get(*pos..).unwrap_or(&[]);
+        match parser.feed(rest) {
+            Parsed::NeedMore => {
+                *pos = data.len();
+                Rx::Done
+            }
+            Parsed::Failed(e) => {
+                self.end(e);
+                Rx::Done
+            }
+            Parsed::Done { used } => {
+                *pos = pos.saturating_add(used).min(data.len());
+                let chosen = parser.protocol();
+                if !handshake::protocol_offered(self.queue.request(), chosen) {
+                    self.end(status::WS_ERR_BAD_ACCEPT);
+                    return Rx::Done;
+                }
+                if !chosen.is_empty() {
+                    if self.info.extend(chosen).is_err() || self.info.push(0).is_err() {
+                        self.end(status::WS_ERR_NO_MEMORY_HANDSHAKE);
+                        return Rx::Done;
+                    }
+                    self.proto_len = u8::try_from(self.info.len()).unwrap_or(0);
+                }
+                // Arms the keep-alive timer: its clock starts with the
+                // response.
+                self.handshake_done();
+                Rx::Again
+            }
+        }
+    }
+
+    /// A complete control frame (pongs need no answer).
+    // A side effect in a match guard would be less obvious than this `if`.
+    #[allow(clippy::collapsible_match)]
+    fn control(&mut self, opcode: u8, p: &[u8]) {
+        match opcode {
+            // Only the open phase answers pings: after a close frame
+            // nothing more is sent.
+            OP_PING if matches!(self.phase, Phase::Open) => {
+                if self.queue.push_pong(&mut self.rng, p).is_err() {
+                    self.end(status::WS_ERR_NO_MEMORY_SEND);
+                }
+            }
+            OP_CLOSE => self.server_close(p),
+            _ => {}
+        }
+    }
+
+    /// Fast path for the common case: between frames, with no message in
+    /// progress, a final text/binary frame that lies wholly in
+    /// `data[*pos..]`, within the size limit and (text) valid UTF-8, is
+    /// delivered in place at once. Anything else, errors included, returns
+    /// `None` with nothing consumed: the frame-by-frame path then decodes
+    /// the same bytes and gives the same result.
+    /// The payload ends before the segment does: the byte after it is
+    /// replaced by a NUL, to be restored from `saved` after the callback.
+    #[inline]
+    pub fn whole_message(&mut self, data: &mut [u8], pos: &mut usize) -> Option<Whole> {
+        // Open implies reading (see `reading`) and no user close.
+        if !matches!(self.phase, Phase::Open) || !self.decoder.between_frames() || !self.asm.idle()
+        {
+            return None;
+        }
+        let at = *pos;
+        let (opcode, n, len) = frame::final_data_header(data.get(at..)?)?;
+        if len > u64::from(self.asm.max_message()) {
+            return None;
+        }
+        let len = usize::try_from(len).ok()?;
+        let start = at + n;
+        let end = start.checked_add(len)?;
+        let payload = data.get(start..end)?;
+        if opcode == OP_TEXT && !valid_utf8(payload) {
+            return None;
+        }
+        let saved = core::mem::replace(data.get_mut(end)?, 0);
+        *pos = end;
+        Some(Whole {
+            opcode,
+            saved,
+            start,
+            len,
+        })
+    }
+
+    /// NUL-terminates `data[start..end]` without allocating if possible.
+    fn in_place(&mut self, data: &mut [u8], opcode: u8, start: usize, end: usize) -> Rx {
+        let len = end.saturating_sub(start);
+        if let Some(b) = data.get_mut(end) {
+            let old = *b;
+            *b = 0;
+            return Rx::InPlace {
+                opcode,
+                start,
+                len,
+                restore: Some((end, old)),
+            };
+        }
+        self.in_place_at_end(data, opcode, start, end)
+    }
+
+    /// `in_place` for a payload that ends the segment (no byte after it to
+    /// hold the NUL): its frame header precedes it in this segment (an
+    /// in-place payload never starts a segment), so the payload moves back
+    /// one byte over it and the NUL goes into the freed last byte. Rare: not
+    /// inlined into `receive`.
+    #[inline(never)]
+    fn in_place_at_end(&mut self, data: &mut [u8], opcode: u8, start: usize, end: usize) -> Rx {
+        if start == 0 || end != data.len() {
+            self.end(status::WS_ERR_OTHER);
+            return Rx::Done;
+        }
+        crate::buffer::shift_left(data, start, end, 1);
+        if let Some(last) = data.last_mut() {
+            *last = 0;
+        }
+        Rx::InPlace {
+            opcode,
+            start: start - 1,
+            len: end - start,
+            restore: None,
+        }
+    }
+}

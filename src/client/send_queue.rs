@@ -1,0 +1,299 @@
+//! The send queue: every byte the client sends goes through here. The
+//! handshake request first (gated: frames queued during the handshake wait
+//! behind it until the 101), then encoded, masked frames; chunks of at most
+//! [`MAX_CHUNK`] bytes go to the port one at a time (`ws_port_send`,
+//! [`Client::send_result`], then `ws_event_sent`, [`Client::sent`]). Small
+//! user frames may skip the queue ([`Client::send_via`]). At most one pong
+//! waits unsent ([`SendQueue::push_pong`]).
+
+use super::{Client, Phase, Rng};
+use crate::buffer::Buf;
+use crate::frame::{self, OP_CLOSE, OP_PONG};
+use crate::status::{self, Status};
+
+/// Largest chunk handed to the port in one `ws_port_send` call.
+pub const MAX_CHUNK: usize = 65535;
+/// `ws_port_send` result: refused for now.
+pub const PORT_BUSY: i32 = 1;
+/// Largest frame (header + payload) `Client::send_via` encodes on the stack
+/// instead of the heap send queue.
+pub const DIRECT_FRAME: usize = 128;
+
+/// An opcode a user may send: text (1), binary (2), ping (9) or pong (10).
+/// Checked once where it comes in (the C API).
+#[derive(Clone, Copy)]
+pub struct UserOpcode(u8);
+
+impl UserOpcode {
+    pub const fn new(op: u8) -> Option<UserOpcode> {
+        match op {
+            1 | 2 | 9 | 10 => Some(UserOpcode(op)),
+            _ => None,
+        }
+    }
+}
+
+/// Opcodes a user may send ([`UserOpcode`]); ping/pong up to 125 bytes.
+fn check_send_opcode(opcode: u8, payload: &[u8]) -> Result<(), Status> {
+    match UserOpcode::new(opcode) {
+        Some(_) if opcode < OP_CLOSE || payload.len() <= frame::MAX_CONTROL_PAYLOAD => Ok(()),
+        _ => Err(status::WS_ERR_BAD_OPCODE),
+    }
+}
+
+/// Encoded bytes waiting for the port (see the module documentation).
+pub(super) struct SendQueue {
+    out: Buf,
+    /// `out[..head]` has been accepted by the port.
+    head: usize,
+    /// While `gated`, only `out[..gate]` (the request) may go.
+    gate: usize,
+    /// Where the last queued pong lies in `out`; while its end is beyond
+    /// `head` it has not wholly reached the port yet.
+    pong_start: usize,
+    pong_end: usize,
+    /// Chunks accepted by the port whose `ws_event_sent` is still due.
+    inflight: u16,
+    /// The port refused the last chunk: wait for `ws_event_sent`.
+    busy: bool,
+    /// The handshake is not done: the request stays (the response is
+    /// checked against it) and frames behind it wait.
+    gated: bool,
+}
+
+impl SendQueue {
+    /// A queue holding the handshake request, gated.
+    pub(super) fn with_request(request: Buf) -> SendQueue {
+        SendQueue {
+            gate: request.len(),
+            out: request,
+            head: 0,
+            pong_start: 0,
+            pong_end: 0,
+            inflight: 0,
+            busy: false,
+            gated: true,
+        }
+    }
+
+    /// The handshake request (while gated).
+    pub(super) fn request(&self) -> &[u8] {
+        self.out.as_slice().get(..self.gate).unwrap_or(&[])
+    }
+
+    /// The handshake is done: frames may follow the request, which is
+    /// freed once all of it has gone out (else the next frame drops what
+    /// has been sent).
+    pub(super) fn open_gate(&mut self) {
+        self.gated = false;
+        if self.head >= self.out.len() {
+            self.out.free();
+            self.forget_sent();
+        }
+    }
+
+    pub(super) fn capacity(&self) -> usize {
+        self.out.capacity()
+    }
+
+    /// How far the port may read now.
+    fn limit(&self) -> usize {
+        if self.gated {
+            self.gate
+        } else {
+            self.out.len()
+        }
+    }
+
+    /// Bytes are queued and the port is not busy (a chunk may be due).
+    pub(super) fn has_unsent(&self) -> bool {
+        !self.busy && self.head < self.out.len()
+    }
+
+    /// The next chunk for `ws_port_send`, if one may go now.
+    pub(super) fn next_chunk(&self) -> Option<&[u8]> {
+        let limit = self.limit();
+        if self.busy || self.head >= limit {
+            return None;
+        }
+        let end = limit.min(self.head.saturating_add(MAX_CHUNK));
+        self.out.as_slice().get(self.head..end)
+    }
+
+    /// The port accepted the chunk last returned by `next_chunk`.
+    fn accepted(&mut self) {
+        self.head = self.limit().min(self.head.saturating_add(MAX_CHUNK));
+        self.inflight = self.inflight.saturating_add(1);
+        // The request stays until the response is checked against it.
+        if self.head >= self.out.len() && !self.gated {
+            self.out.free();
+            self.forget_sent();
+        }
+    }
+
+    /// `ws_event_sent`: one accepted chunk has gone out.
+    fn sent(&mut self) {
+        self.inflight = self.inflight.saturating_sub(1);
+        self.busy = false;
+    }
+
+    /// Everything queued has been sent.
+    pub(super) fn drained(&self) -> bool {
+        self.inflight == 0 && self.out.is_empty()
+    }
+
+    /// Nothing queued or due: a frame may go to the port directly.
+    fn idle(&self) -> bool {
+        !self.busy && self.out.is_empty()
+    }
+
+    /// The queue's first `head` bytes are gone: rebase the offsets into it.
+    fn forget_sent(&mut self) {
+        self.gate = self.gate.saturating_sub(self.head);
+        self.pong_start = self.pong_start.saturating_sub(self.head);
+        self.pong_end = self.pong_end.saturating_sub(self.head);
+        self.head = 0;
+    }
+
+    /// Encodes one masked frame (see `Buf` for the growth); its payload is
+    /// `payload` followed by `tail`.
+    pub(super) fn push(
+        &mut self,
+        rng: &mut Rng,
+        opcode: u8,
+        payload: &[u8],
+        tail: &[u8],
+    ) -> Result<(), Status> {
+        if self.head > 0 && !self.gated {
+            self.out.drop_front(self.head);
+            self.forget_sent();
+        }
+        let n = payload.len().saturating_add(tail.len());
+        let hl = frame::header_len(n);
+        let total = hl.checked_add(n).ok_or(status::WS_ERR_NO_MEMORY_SEND)?;
+        self.out
+            .reserve_exact(total)
+            .map_err(|_| status::WS_ERR_NO_MEMORY_SEND)?;
+        let mask = rng.mask();
+        let dst = self.out.spare(total).ok_or(status::WS_ERR_NO_MEMORY_SEND)?;
+        let (h, body) = dst.split_at_mut_checked(hl).ok_or(status::WS_ERR_OTHER)?;
+        if frame::write_header(h, true, opcode, n, mask) != hl {
+            return Err(status::WS_ERR_OTHER);
+        }
+        let (b1, b2) = body
+            .split_at_mut_checked(payload.len())
+            .ok_or(status::WS_ERR_OTHER)?;
+        frame::mask_into(b1, payload, mask, 0);
+        // The tail is short (a close reason): byte by byte.
+        for (i, (d, s)) in b2.iter_mut().zip(tail).enumerate() {
+            *d = s ^ mask[payload.len().wrapping_add(i) & 3];
+        }
+        self.out.commit(total);
+        Ok(())
+    }
+
+    /// Queues a pong for `p`, keeping at most one pong unsent, so a ping
+    /// flood against a peer that does not read cannot grow the queue
+    /// without bound. RFC 6455 5.5.3 lets an endpoint answer only the most
+    /// recent ping: an earlier pong that is still the last thing queued,
+    /// none of it handed to the port, is replaced; if other frames follow
+    /// it, this ping goes without a pong of its own.
+    pub(super) fn push_pong(&mut self, rng: &mut Rng, p: &[u8]) -> Result<(), Status> {
+        if self.pong_end > self.head {
+            if self.pong_start < self.head || self.pong_end != self.out.len() {
+                return Ok(());
+            }
+            self.out.truncate(self.pong_start);
+        }
+        self.push(rng, OP_PONG, p, &[])?;
+        self.pong_end = self.out.len();
+        self.pong_start = self
+            .pong_end
+            .saturating_sub(frame::header_len(p.len()) + p.len());
+        Ok(())
+    }
+}
+
+impl Client {
+    /// User send. Errors (connection unaffected): `WS_ERR_BAD_OPCODE`,
+    /// `WS_ERR_NOT_CONNECTED`; `WS_ERR_NO_MEMORY_SEND` ends the connection
+    /// with -16.
+    pub fn send(&mut self, opcode: u8, payload: &[u8]) -> Result<(), Status> {
+        check_send_opcode(opcode, payload)?;
+        if !matches!(self.phase, Phase::Handshake | Phase::Open) {
+            return Err(status::WS_ERR_NOT_CONNECTED);
+        }
+        let r = self.queue.push(&mut self.rng, opcode, payload, &[]);
+        if let Err(e) = r {
+            self.end(e);
+        }
+        r
+    }
+
+    /// User send (`ws_send`): as [`Client::send`], except that when the
+    /// connection is open with nothing queued or due and the frame fits in
+    /// `DIRECT_FRAME` bytes, it is encoded on the stack and handed to `port`
+    /// (`ws_port_send`: it copies the bytes and calls no event) instead of
+    /// the heap send queue. A frame the port refuses (busy) is queued.
+    /// `Ok(true)`: the port took the frame directly and no action is due.
+    #[inline]
+    pub fn send_via(
+        &mut self,
+        opcode: UserOpcode,
+        payload: &[u8],
+        port: impl FnOnce(&[u8]) -> i32,
+    ) -> Result<bool, Status> {
+        let UserOpcode(opcode) = opcode;
+        // A direct frame has a 7-bit length (a short header).
+        const HEADER: usize = frame::SHORT_HEADER;
+        let total = payload.len().saturating_add(HEADER);
+        // Open implies no final status yet (`end` leaves Open) and no
+        // response parser (freed when the connection opens).
+        if total > DIRECT_FRAME || !matches!(self.phase, Phase::Open) || !self.queue.idle() {
+            return self.send(opcode, payload).map(|()| false);
+        }
+        // No opcode check: a `UserOpcode` is valid, and a direct payload
+        // (at most 122 bytes) is short enough for a ping or pong.
+        let mut buf = [0u8; DIRECT_FRAME];
+        let (frame, _) = buf.split_at_mut(total.min(DIRECT_FRAME));
+        let Some((h, body)) = frame.split_first_chunk_mut::<HEADER>() else {
+            return Err(status::WS_ERR_OTHER);
+        };
+        let mask = self.rng.mask();
+        frame::write_short_header(h, true, opcode, payload.len() as u8, mask);
+        frame::mask_into(body, payload, mask, 0);
+        let r = port(frame);
+        if r == PORT_BUSY {
+            // Sent once the due `ws_event_sent` has come.
+            self.queue.busy = true;
+            if self.queue.out.extend(frame).is_err() {
+                self.end(status::WS_ERR_NO_MEMORY_SEND);
+                return Err(status::WS_ERR_NO_MEMORY_SEND);
+            }
+            return Ok(false);
+        }
+        if r < 0 {
+            self.end(Status::espconn(r));
+            return Ok(false);
+        }
+        self.queue.inflight = self.queue.inflight.saturating_add(1);
+        Ok(true)
+    }
+
+    /// Result of the `ws_port_send` for the chunk last returned by `poll`.
+    pub fn send_result(&mut self, r: i32) {
+        if r == PORT_BUSY {
+            self.queue.busy = true;
+        } else if r < 0 {
+            self.end(Status::espconn(r));
+        } else {
+            self.queue.accepted();
+        }
+    }
+
+    /// `ws_event_sent`: one accepted chunk has gone out.
+    pub fn sent(&mut self) {
+        self.queue.sent();
+        self.end_if_sent();
+    }
+}
