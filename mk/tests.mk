@@ -4,6 +4,12 @@
 #   make e2e-test   tests/e2e/run.py: every Lua test under --lua51 and --lua53
 #                   plus the C host programs, against real peers on 127.0.0.1
 #   make e2e-asan   the same on the ASan/UBSan build (build/asan/)
+#   make e2e-heaplimit  the Lua tests once more (plain build, both Lua
+#                   versions) under a device heap of E2E_HEAP_LIMIT bytes
+#                   (FAKE_SDK_HEAP_LIMIT, default 40960: what an ESP8266
+#                   running NodeMCU has free); about 30 s. Tests that need
+#                   more on purpose are skipped by name (HEAP_LIMIT_EXCLUDED
+#                   in tests/e2e/run.py, with the reason)
 # Options: E2E_ARGS='-k echo -v' is passed to the driver.
 
 TESTS_VENV := $(BUILD)/venv
@@ -12,9 +18,10 @@ TESTS_VENV_STAMP := $(TESTS_VENV)/.tests-requirements.stamp
 E2E_ARGS ?=
 EXAMPLE_TIMEOUT ?= 30
 
-.PHONY: venv example e2e-test e2e-asan
+.PHONY: venv example e2e-test e2e-asan e2e-heaplimit
 ALL_TARGETS += example
-TEST_TARGETS += e2e-test e2e-asan
+TEST_TARGETS += e2e-test e2e-asan e2e-heaplimit
+E2E_HEAP_LIMIT ?= 40960
 
 venv: $(TESTS_VENV_STAMP)
 
@@ -52,3 +59,6 @@ e2e-test: host venv $(E2E_C_PROGRAMS:%=$(BUILD)/%)
 
 e2e-asan: host-asan venv $(E2E_C_PROGRAMS:%=$(BUILD)/asan/%)
 	$(TESTS_PY) tests/e2e/run.py --asan $(E2E_ARGS)
+
+e2e-heaplimit: host venv
+	$(TESTS_PY) tests/e2e/run.py --heap-limit $(E2E_HEAP_LIMIT) $(E2E_ARGS)
