@@ -7,6 +7,11 @@
 #                    the same workloads on the emulated LX106 (bench-lx106, mk/emu.mk)
 #   make bench-heap  only the heap figures and checks
 #   make bench-callgrind  only the callgrind counts
+#   make bench-flash whole-feature flash (library + port + Lua module), as in
+#                    `make size`; with NODEMCU=<tree> the old client beside it
+#   make bench-oldclient  (mk/oldclient.mk) with NODEMCU=<tree>: the old C
+#                    client's instructions per message and both modules' heap
+#                    per idle connection on a 32-bit runner, beside ours
 #   make size        minimal images for thumbv7em-none-eabi and
 #                    riscv32imc-unknown-none-elf linked with --gc-sections
 #                    against the release archive of each target: one
@@ -31,7 +36,7 @@ CG_BIN := $(BENCH_DIR)/cg_bench
 HEAP32_TARGET := i686-unknown-linux-gnu
 HEAP32_BIN := $(BENCH_DIR)/cg_heap32
 
-.PHONY: bench bench-criterion bench-heap bench-heap32 bench-callgrind size size-tools
+.PHONY: bench bench-criterion bench-heap bench-heap32 bench-callgrind bench-flash size size-tools
 
 # Packages (make deps): valgrind for callgrind; gcc-multilib and the i686
 # Rust target for the heap figures at the device's pointer width.
@@ -46,7 +51,7 @@ size-tools:
 
 # Every part runs even when an earlier one fails; the exit status says whether all passed.
 bench:
-	@st=0; for part in bench-criterion bench-heap bench-heap32 bench-callgrind bench-lx106 bench-oldclient; do \
+	@st=0; for part in bench-criterion bench-heap bench-heap32 bench-callgrind bench-lx106 bench-flash bench-oldclient; do \
 	  $(MAKE) --no-print-directory $$part || { echo "bench: $$part FAILED"; st=1; }; done; exit $$st
 
 bench-criterion:
@@ -78,6 +83,17 @@ $(CG_BIN): tools/callgrind/cg_bench.c include/websocketclient.h $(BUILD)/libwebs
 bench-callgrind: $(CG_BIN)
 	@echo "== callgrind (release archive, instructions in run_workload) =="
 	tools/callgrind/run.sh $(CG_BIN) $(BENCH_DIR)/callgrind
+
+# The whole-feature flash lines of `make size` alone (old client beside it
+# with NODEMCU=), for the old-client column of `make bench`.
+bench-flash: size-tools $(HOST_LUA_STAMP) $(if $(NODEMCU),oldclient-src)
+	@$(CARGO) rustc -q --release --lib --crate-type staticlib --target thumbv7em-none-eabi
+	@mkdir -p $(BUILD)/size/thumbv7em-none-eabi && cp target/thumbv7em-none-eabi/release/libwebsocket.a \
+	  $(BUILD)/size/thumbv7em-none-eabi/
+	@$(MAKE) --no-print-directory -s xtensa >/dev/null
+	@echo "== flash of the whole feature: library + port + Lua module (old client + old module with NODEMCU=) =="
+	@tools/size/feature-report.sh $(BUILD)/size/feature $(BUILD)/size/thumbv7em-none-eabi/libwebsocket.a \
+	  $(XTENSA_ARCHIVE) $(if $(NODEMCU),$(OLDCLIENT_SRC))
 
 size: size-tools $(HOST_LUA_STAMP) $(if $(NODEMCU),oldclient-src)
 	@for t in $(SIZE_TARGETS); do \

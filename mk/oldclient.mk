@@ -49,4 +49,5 @@ bench-oldclient: $(CG_BIN) $(HOST_LUA_STAMP) venv $(if $(NODEMCU),oldclient-src)
 	@$(CARGO) rustc -q --release --lib --crate-type staticlib --target $(HEAP32_TARGET)
 	@rm -rf $(OLDCLIENT_HEAP32)/old $(OLDCLIENT_HEAP32)/new
 	@tools/oldclient/heap32-build.sh $(OLDCLIENT_HEAP32) $(OLDCLIENT_HEAP32_LIB) $(if $(NODEMCU),$(OLDCLIENT_SRC))
-	@tools/oldclient/heap32-run.sh $(TESTS_PY) $(OLDCLIENT_HEAP32)
+	@tools/oldclient/heap32-run.sh $(TESTS_PY) $(OLDCLIENT_HEAP32) | tee $(OLDCLIENT_HEAP32)/result.txt
+	@python3 tools/oldclient/issue12-table.py $(OLDCLIENT_DIR)/cgout $(OLDCLIENT_HEAP32)/result.txt $(BUILD)/size/feature
