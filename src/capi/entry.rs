@@ -532,8 +532,7 @@ impl Segment {
 /// `ws` as for every entry point (see [`ws_info`]).
 #[no_mangle]
 pub unsafe extern "C" fn ws_event_sent(ws: *mut ws_info) {
-    // The hot one of the events (one per chunk sent).
-    run_at(ws, lookup(ws), |c| c.sent());
+    run(ws, |c| c.sent());
 }
 
 /// Port event: TCP gone; `err` 0 = closed by the peer, else the espconn error.
