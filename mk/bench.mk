@@ -113,6 +113,7 @@ size: size-tools $(HOST_LUA_STAMP) $(if $(NODEMCU),oldclient-src)
 	@tools/size/feature-report.sh $(BUILD)/size/feature $(BUILD)/size/thumbv7em-none-eabi/libwebsocket.a \
 	  $(XTENSA_ARCHIVE) $(if $(NODEMCU),$(OLDCLIENT_SRC))
 	@echo "== byte/half-word loads from .rodata (flash on the ESP8266) in per-byte loops =="
+	@tools/size/rodata-loads-test.sh $(BUILD)/size/rodata-test
 	@python3 tools/size/rodata-loads.py $(XTENSA_ARCHIVE) "xtensa-lx106 library"
 	@$(if $(NODEMCU),python3 tools/size/rodata-loads.py $(BUILD)/size/feature/xtensa-lx106-old/client.o \
 	  "xtensa-lx106 old client (for comparison)",echo "rodata-loads old client: skipped (NODEMCU not set)")
