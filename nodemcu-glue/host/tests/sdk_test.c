@@ -859,6 +859,73 @@ static void test_heap(void) {
   CHECK(r1 != r2, "os_random repeats");
 }
 
+/* FAKE_SDK_HEAP_LIMIT / fake_sdk_heap_set_limit: the device class fails
+ * beyond the limit, the Lua class (fake_sdk_lua_alloc) is never limited, and
+ * a receive pbuf without memory leaves the data in the socket until later. */
+static void test_heap_limit(void) {
+  size_t base = fake_sdk_heap_device_live(), last = 0;
+  unsigned long r0 = fake_sdk_heap_refused(NULL);
+  CHECK(fake_sdk_heap_limit() == 0, "a limit without FAKE_SDK_HEAP_LIMIT");
+  CHECK(fake_sdk_heap_set_limit(base + 1000) == 0, "previous limit");
+  CHECK(fake_sdk_heap_limit() == base + 1000, "limit not set");
+  CHECK(system_get_free_heap_size() <= 1000, "free heap %u over the limit",
+        system_get_free_heap_size());
+  char *p = os_malloc(500);
+  CHECK(p != NULL, "500 of 1000 bytes refused");
+  CHECK(os_malloc(600) == NULL, "600 more bytes accepted beyond the limit");
+  CHECK(fake_sdk_heap_refused(&last) == r0 + 1 && last == 600, "refusal not counted (%zu)", last);
+  CHECK(os_zalloc(600) == NULL, "zalloc beyond the limit accepted");
+  memset(p, 0x5A, 500);
+  /* through a volatile pointer: GCC would flag reading p after a realloc */
+  void *(*volatile grow)(void *, size_t) = realloc;
+  CHECK(grow(p, 2000) == NULL, "realloc beyond the limit accepted");
+  int intact = p != NULL;
+  for (int i = 0; intact && i < 500; i++)
+    intact = (unsigned char)p[i] == 0x5A;
+  CHECK(intact, "a refused realloc changed the block");
+  char *q = os_realloc(p, 800);
+  CHECK(q != NULL, "realloc within the limit refused");
+  p = q != NULL ? q : p;
+  CHECK(fake_sdk_heap_device_peak() >= base + 800, "device peak");
+  /* the Lua class: counted in heap_live, not limited */
+  size_t live = fake_sdk_heap_live(), dev = fake_sdk_heap_device_live();
+  void *l = fake_sdk_lua_alloc(NULL, NULL, 0, 100000);
+  CHECK(l != NULL, "Lua allocation limited");
+  CHECK(fake_sdk_heap_live() >= live + 100000 && fake_sdk_heap_device_live() == dev,
+        "Lua allocation in the wrong class");
+  fake_sdk_lua_alloc(NULL, l, 100000, 0);
+  CHECK(fake_sdk_heap_live() == live, "Lua free not counted");
+  os_free(p);
+  CHECK(fake_sdk_heap_device_live() == base, "device heap %zu, %zu before",
+        fake_sdk_heap_device_live(), base);
+
+  /* no pbuf for the echo: nothing delivered, the connection stays */
+  fake_sdk_heap_set_limit(0);
+  setup_conn(server_port);
+  CHECK(espconn_connect(&conn) == ESPCONN_OK, "connect");
+  CHECK(fake_sdk_run_until(have_connect, NULL, 3000) == 0 && n_connect == 1, "connected");
+  static uint8 hello[] = "hello";
+  CHECK(espconn_send(&conn, hello, 5) == ESPCONN_OK, "send");
+  total_wanted = 0, sent_wanted = 1;
+  CHECK(fake_sdk_run_until(have_wanted, NULL, 3000) == 0 && n_sent == 1, "sent");
+  fake_sdk_heap_set_limit(fake_sdk_heap_device_live() + 1); /* 1 byte free (0 = no limit) */
+  total_wanted = 5, sent_wanted = 1;
+  CHECK(fake_sdk_run_until(have_wanted, NULL, 150) == -1, "something happened without memory");
+  CHECK(recv_total == 0 && n_recon == 0 && n_discon == 0 && conn.state == ESPCONN_CONNECT,
+        "without a pbuf: received %d, recon %d, discon %d, state %d", recv_total, n_recon,
+        n_discon, conn.state);
+  CHECK(fake_sdk_heap_refused(NULL) > r0 + 3, "the pbuf was not refused (%zu live)", fake_sdk_heap_device_live());
+  fake_sdk_heap_set_limit(0);
+  CHECK(fake_sdk_run_until(have_wanted, NULL, 3000) == 0 && recv_total == 5 &&
+            memcmp(recv_buf, "hello", 5) == 0,
+        "after the limit was lifted: received %d", recv_total);
+  os_timer_setfn(&tdisc, disc_cb, &conn);
+  os_timer_arm(&tdisc, 0, 0);
+  fake_sdk_run();
+  CHECK(fake_sdk_heap_device_live() == base, "device heap after the connection %zu, %zu before",
+        fake_sdk_heap_device_live(), base);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   signal(SIGPIPE, SIG_IGN);
@@ -882,6 +949,7 @@ int main(void) {
   test_swtimer();
   test_misuse();
   test_heap();
+  test_heap_limit();
   printf("fake SDK: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
