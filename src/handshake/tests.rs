@@ -1,0 +1,591 @@
+use super::digest::{base64_into, GUID};
+use super::request::valid_header;
+use super::*;
+use crate::status::{
+    Status, WS_ERR_BAD_ACCEPT, WS_ERR_BAD_HANDSHAKE, WS_ERR_BAD_HEADER, WS_ERR_NOT_SWITCHING,
+};
+use crate::url::Url;
+use proptest::prelude::*;
+
+const RFC_KEY: &[u8; KEY_LEN] = b"dGhlIHNhbXBsZSBub25jZQ==";
+const RFC_ACCEPT: &[u8; ACCEPT_LEN] = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+fn url(s: &str) -> Url<'_> {
+    crate::url::parse(s.as_bytes()).unwrap()
+}
+
+fn hdrs<'a>(v: &'a [(&'a str, &'a str)]) -> impl Iterator<Item = Header<'a>> + Clone + 'a {
+    v.iter().map(|(n, val)| Header {
+        name: n.as_bytes(),
+        value: val.as_bytes(),
+    })
+}
+
+fn request(u: &str, extra: &[(&str, &str)]) -> Result<String, Status> {
+    let u = url(u);
+    let n = request_len(&u, RFC_KEY, hdrs(extra), None)?;
+    let mut out = vec![0u8; n];
+    assert_eq!(write_request(&u, RFC_KEY, hdrs(extra), None, &mut out), n);
+    Ok(String::from_utf8(out).unwrap())
+}
+
+fn request_with(u: &str, extra: &[(&str, &str)], protocols: &str) -> Result<String, Status> {
+    let u = url(u);
+    let p = Some(protocols.as_bytes());
+    let n = request_len(&u, RFC_KEY, hdrs(extra), p)?;
+    let mut out = vec![0u8; n];
+    assert_eq!(write_request(&u, RFC_KEY, hdrs(extra), p, &mut out), n);
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn protocols_replace_the_default() {
+    let r = request_with("ws://h/", &[], "a, b").unwrap();
+    assert!(r.ends_with("User-Agent: ESP8266\r\nSec-WebSocket-Protocol: a, b\r\n\r\n"));
+    assert!(!r.contains("chat"));
+    // Empty list: no protocol header at all.
+    let r = request_with("ws://h/", &[], "").unwrap();
+    assert!(
+        !r.to_ascii_lowercase().contains("sec-websocket-protocol"),
+        "{r}"
+    );
+    assert!(r.ends_with("User-Agent: ESP8266\r\n\r\n"));
+    // An extra header still wins over the option.
+    let r = request_with("ws://h/", &[("sec-websocket-protocol", "x")], "a").unwrap();
+    assert!(r.contains("\r\nsec-websocket-protocol: x\r\n"));
+    assert!(!r.contains(": a\r\n"));
+    // Unsendable protocol string.
+    assert_eq!(
+        request_with("ws://h/", &[], "a\r\nX: y"),
+        Err(WS_ERR_BAD_HEADER)
+    );
+    assert_eq!(request_with("ws://h/", &[], "a\0"), Err(WS_ERR_BAD_HEADER));
+}
+
+#[test]
+fn protocol_offered_matches_entries() {
+    let r = request_with("ws://h/", &[], "a, bb ,c").unwrap();
+    let r = r.as_bytes();
+    for ok in ["a", "bb", "c", ""] {
+        assert!(protocol_offered(r, ok.as_bytes()), "{ok}");
+    }
+    for bad in ["b", "A", "a, bb", "chat", "x"] {
+        assert!(!protocol_offered(r, bad.as_bytes()), "{bad}");
+    }
+    let none = request_with("ws://h/", &[], "").unwrap();
+    assert!(protocol_offered(none.as_bytes(), b""));
+    assert!(!protocol_offered(none.as_bytes(), b"chat"));
+    let dflt = request("ws://h/", &[]).unwrap();
+    assert!(protocol_offered(dflt.as_bytes(), b"chat"));
+    let extra = request_with("ws://h/", &[("SEC-WEBSOCKET-PROTOCOL", "v1,v2")], "z").unwrap();
+    assert!(protocol_offered(extra.as_bytes(), b"v2"));
+    assert!(!protocol_offered(extra.as_bytes(), b"z"));
+    // The request line never counts, whatever the path holds.
+    assert!(!protocol_offered(
+        b"GET /Sec-WebSocket-Protocol:q HTTP/1.1\r\n\r\n",
+        b"q"
+    ));
+}
+
+#[test]
+fn sizes() {
+    println!(
+        "size_of::<ResponseParser>() = {}",
+        core::mem::size_of::<ResponseParser>()
+    );
+    assert!(core::mem::size_of::<ResponseParser>() <= 160);
+}
+
+#[test]
+fn rfc_sample_key() {
+    assert_eq!(&make_key(b"the sample nonce"), RFC_KEY);
+    assert_eq!(&accept_for(RFC_KEY), RFC_ACCEPT);
+}
+
+#[test]
+fn base64_padding() {
+    let mut o = [0u8; 8];
+    base64_into(b"f", &mut o[..4]);
+    assert_eq!(&o[..4], b"Zg==");
+    base64_into(b"fo", &mut o[..4]);
+    assert_eq!(&o[..4], b"Zm8=");
+    base64_into(b"foob", &mut o);
+    assert_eq!(&o, b"Zm9vYg==");
+}
+
+#[test]
+fn exact_request_bytes() {
+    let r = request("ws://example.com:8080/chat?x=1#frag", &[]).unwrap();
+    assert_eq!(
+        r,
+        "GET /chat?x=1 HTTP/1.1\r\nHost: example.com:8080\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nUser-Agent: ESP8266\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+    );
+    assert!(request("wss://h", &[])
+        .unwrap()
+        .starts_with("GET / HTTP/1.1\r\nHost: h:443\r\n"));
+    assert!(request("ws://h?q=1", &[])
+        .unwrap()
+        .starts_with("GET /?q=1 HTTP/1.1\r\nHost: h:80\r\n"));
+    assert!(request("ws://h:1/", &[])
+        .unwrap()
+        .starts_with("GET / HTTP/1.1\r\nHost: h:1\r\n"));
+}
+
+#[test]
+fn request_overrides_and_duplicates() {
+    let r = request(
+        "ws://h/",
+        &[
+            ("X-A", "1"),
+            ("host", "evil"),
+            ("SEC-WEBSOCKET-KEY", "evil"),
+            ("user-agent", "me/1.0"),
+            ("x-a", "2"),
+            ("Sec-WebSocket-Protocol", ""),
+            ("Cookie", "a=b; c=d"),
+            ("connection", "close"),
+            ("Upgrade", "h2c"),
+            ("sec-websocket-version", "8"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        r,
+        "GET / HTTP/1.1\r\nHost: h:80\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         X-A: 1\r\nuser-agent: me/1.0\r\nSec-WebSocket-Protocol: \r\nCookie: a=b; c=d\r\n\r\n"
+    );
+}
+
+#[test]
+fn request_bad_headers() {
+    for bad in [
+        ("", "v"),
+        ("A B", "v"),
+        ("A:B", "v"),
+        ("A\tB", "v"),
+        ("Caf\u{e9}", "v"),
+        ("A\x7f", "v"),
+        ("A", "v\r\nX: y"),
+        ("A", "v\n"),
+        ("A", "v\0"),
+    ] {
+        assert_eq!(
+            request("ws://h/", &[("Ok", "1"), bad]),
+            Err(WS_ERR_BAD_HEADER),
+            "{bad:?}"
+        );
+    }
+    // Even a bad duplicate of a mandatory header is reported.
+    assert_eq!(
+        request("ws://h/", &[("Host", "a\rb")]),
+        Err(WS_ERR_BAD_HEADER)
+    );
+    // write_request writes nothing for a bad header or wrong size.
+    let u = url("ws://h/");
+    let mut out = vec![0xAAu8; 300];
+    let bad = [("A", "\n")];
+    assert_eq!(write_request(&u, RFC_KEY, hdrs(&bad), None, &mut out), 0);
+    let n = request_len(&u, RFC_KEY, hdrs(&[]), None).unwrap();
+    assert_eq!(
+        write_request(&u, RFC_KEY, hdrs(&[]), None, &mut out[..n + 1]),
+        0
+    );
+    assert_eq!(
+        write_request(&u, RFC_KEY, hdrs(&[]), None, &mut out[..n - 1]),
+        0
+    );
+    assert!(out.iter().all(|&b| b == 0xAA));
+}
+
+fn response(accept: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
+    )
+    .into_bytes()
+}
+
+fn good() -> Vec<u8> {
+    response("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "")
+}
+
+fn parse_all(bytes: &[u8]) -> Parsed {
+    ResponseParser::new(*RFC_ACCEPT).feed(bytes)
+}
+
+/// Feeds `bytes` in pieces ending at `cuts`; returns the result and the
+/// total number of response bytes used.
+fn parse_split(bytes: &[u8], cuts: &[usize]) -> (Parsed, usize, ResponseParser) {
+    let mut p = ResponseParser::new(*RFC_ACCEPT);
+    let mut start = 0;
+    for &end in cuts.iter().chain([bytes.len()].iter()) {
+        match p.feed(&bytes[start..end]) {
+            Parsed::NeedMore => {}
+            Parsed::Done { used } => return (Parsed::Done { used }, start + used, p),
+            f => return (f, start, p),
+        }
+        start = end;
+    }
+    (Parsed::NeedMore, bytes.len(), p)
+}
+
+#[test]
+fn good_response() {
+    let r = good();
+    assert_eq!(parse_all(&r), Parsed::Done { used: r.len() });
+    // Bare LF, extra whitespace, case, token lists, other headers.
+    let r = b"HTTP/1.1 101\nupgrade:WebSocket \n CONNECTION: keep-alive ,\t Upgrade\t\nX: \
+              y\nSec-WebSocket-Accept:\ts3pPLMBiTxaQ9kYGzzhZRbK+xOo=  \nServer: x:y\n\n";
+    assert_eq!(
+        parse_all(r),
+        Parsed::Failed(WS_ERR_BAD_HANDSHAKE),
+        "obs-fold line must fail"
+    );
+    let r = b"HTTP/1.1 101\nupgrade:WebSocket \nCONNECTION: keep-alive ,\t Upgrade\t\nX: \
+              y\nSec-WebSocket-Accept:\ts3pPLMBiTxaQ9kYGzzhZRbK+xOo=  \nServer: x:y\nEmpty:\n\n";
+    assert_eq!(parse_all(r), Parsed::Done { used: r.len() });
+    let r = b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol:  chat \r\n\r\n";
+    let mut p = ResponseParser::new(*RFC_ACCEPT);
+    assert_eq!(p.feed(r), Parsed::Done { used: r.len() });
+    assert_eq!(p.protocol(), b"chat");
+    assert_eq!(p.feed(b"more"), Parsed::Done { used: 0 });
+    assert_eq!(ResponseParser::new(*RFC_ACCEPT).protocol(), b"");
+}
+
+#[test]
+fn not_switching() {
+    for s in [
+        "HTTP/1.1 200 OK\r\n\r\n",
+        "HTTP/1.0 101 x\r\n",
+        "http/1.1 101\r\n",
+        "HTTP/1.1 1010\r\n",
+        "HTTP/1.1  101\r\n",
+        "\r\nHTTP/1.1 101\r\n",
+        "HTTP/1.1 101x",
+        "X",
+    ] {
+        assert_eq!(
+            parse_all(s.as_bytes()),
+            Parsed::Failed(WS_ERR_NOT_SWITCHING),
+            "{s:?}"
+        );
+    }
+    // Fails as soon as a mismatching byte is seen.
+    let mut p = ResponseParser::new(*RFC_ACCEPT);
+    assert_eq!(p.feed(b"HTTP/1.1 4"), Parsed::Failed(WS_ERR_NOT_SWITCHING));
+    assert_eq!(p.feed(b"anything"), Parsed::Failed(WS_ERR_NOT_SWITCHING));
+    assert_eq!(parse_all(b"HTTP/1.1 10"), Parsed::NeedMore);
+}
+
+#[test]
+fn bad_accept() {
+    let ok_accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+    let cases: Vec<Vec<u8>> = vec![
+        response("s3pPLMBiTxaQ9kYGzzhZRbK+xOo", ""),
+        response("s3pPLMBiTxaQ9kYGzzhZRbK+xOo==", ""),
+        response("S3pPLMBiTxaQ9kYGzzhZRbK+xOo=", ""),
+        response("s3pPLMBiTxaQ9kYGzzhZRbK +xOo=", ""),
+        response("", ""),
+        response(ok_accept, &format!("Sec-WebSocket-Accept: {ok_accept}\r\n")),
+        response(ok_accept, "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+        response(ok_accept, "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n"),
+        response(ok_accept, "Upgrade: h2c\r\n"),
+        b"HTTP/1.1 101\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+        b"HTTP/1.1 101\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+        b"HTTP/1.1 101\r\nUpgrade: websockets\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+        b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade2, keep\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+        b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: up grade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+        b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade x\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+        b"HTTP/1.1 101\r\nUpgrade: websocket\r\nX-Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+        b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept-X: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+    ];
+    for c in &cases {
+        assert_eq!(
+            parse_all(c),
+            Parsed::Failed(WS_ERR_BAD_ACCEPT),
+            "{}",
+            String::from_utf8_lossy(c)
+        );
+    }
+    // With another expected accept value, the RFC response fails.
+    assert_eq!(
+        ResponseParser::new(accept_for(&make_key(&[0; 16]))).feed(&good()),
+        Parsed::Failed(WS_ERR_BAD_ACCEPT)
+    );
+}
+
+#[test]
+fn bad_handshake() {
+    let ok_accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+    let cases: Vec<Vec<u8>> = vec![
+        response(ok_accept, "NoColon\r\n"),
+        response(ok_accept, ": empty name\r\n"),
+        response(ok_accept, "X: a\r\n folded\r\n"),
+        response(ok_accept, "X: a\r\n\tfolded\r\n"),
+        response(ok_accept, "X: a\0b\r\n"),
+        response(ok_accept, "X\0: ab\r\n"),
+        response(ok_accept, "X: a\rb\r\n"),
+        response(
+            ok_accept,
+            &format!("Sec-WebSocket-Protocol: {}\r\n", "p".repeat(65)),
+        ),
+        b"HTTP/1.1 101 OK\0\r\n\r\n".to_vec(),
+        b"HTTP/1.1 101\r\r\n".to_vec(),
+    ];
+    for c in &cases {
+        assert_eq!(
+            parse_all(c),
+            Parsed::Failed(WS_ERR_BAD_HANDSHAKE),
+            "{}",
+            String::from_utf8_lossy(c)
+        );
+    }
+    // 64-byte protocol (plus trailing blanks) is fine.
+    let p64 = "p".repeat(64);
+    let r = response(ok_accept, &format!("Sec-WebSocket-Protocol: {p64}   \r\n"));
+    let mut p = ResponseParser::new(*RFC_ACCEPT);
+    assert_eq!(p.feed(&r), Parsed::Done { used: r.len() });
+    assert_eq!(p.protocol(), p64.as_bytes());
+    // 64 bytes, blank, more: over the limit.
+    let r = response(ok_accept, &format!("Sec-WebSocket-Protocol: {p64} x\r\n"));
+    assert_eq!(parse_all(&r), Parsed::Failed(WS_ERR_BAD_HANDSHAKE));
+}
+
+#[test]
+fn header_block_limit() {
+    let g = good();
+    let pad = |n: usize| {
+        let mut r = g[..g.len() - 2].to_vec();
+        let line = format!("X: {}\r\n", "a".repeat(n - 5));
+        r.extend_from_slice(line.as_bytes());
+        r.extend_from_slice(b"\r\n");
+        r
+    };
+    let exact = pad(MAX_RESPONSE - g.len());
+    assert_eq!(exact.len(), MAX_RESPONSE);
+    assert_eq!(parse_all(&exact), Parsed::Done { used: MAX_RESPONSE });
+    let over = pad(MAX_RESPONSE - g.len() + 1);
+    assert_eq!(
+        parse_split(&over, &[100, 8000]).0,
+        Parsed::Failed(WS_ERR_BAD_HANDSHAKE)
+    );
+    // A never-ending header line fails once the limit is passed.
+    let mut p = ResponseParser::new(*RFC_ACCEPT);
+    assert_eq!(p.feed(b"HTTP/1.1 101 \r\nX: "), Parsed::NeedMore);
+    let mut res = Parsed::NeedMore;
+    for _ in 0..MAX_RESPONSE {
+        res = p.feed(b"a");
+        if res != Parsed::NeedMore {
+            break;
+        }
+    }
+    assert_eq!(res, Parsed::Failed(WS_ERR_BAD_HANDSHAKE));
+}
+
+#[test]
+fn defect_handshake_split_over_segments() {
+    let r = good();
+    let len = r.len();
+    for a in 0..=len {
+        // Two pieces: the call that sees the final LF reports only its own bytes.
+        let mut p = ResponseParser::new(*RFC_ACCEPT);
+        let first = p.feed(&r[..a]);
+        if a == len {
+            assert_eq!(first, Parsed::Done { used: len });
+        } else {
+            assert_eq!(first, Parsed::NeedMore, "split at {a}");
+            assert_eq!(
+                p.feed(&r[a..]),
+                Parsed::Done { used: len - a },
+                "split at {a}"
+            );
+        }
+        // Three pieces, every pair of split points.
+        for b in a..=len {
+            let (res, used, _) = parse_split(&r, &[a, b]);
+            assert!(matches!(res, Parsed::Done { .. }), "{a} {b}: {res:?}");
+            assert_eq!(used, len);
+        }
+    }
+    // One byte at a time.
+    let cuts: Vec<usize> = (1..len).collect();
+    let (res, used, _) = parse_split(&r, &cuts);
+    assert_eq!((res, used), (Parsed::Done { used: 1 }, len));
+}
+
+#[test]
+fn defect_handshake_not_nul_terminated() {
+    // Response followed directly by a frame in the same buffer: no NUL,
+    // `used` stops exactly at the blank line and the frame bytes are
+    // untouched.
+    let mut seg = good();
+    let n = seg.len();
+    seg.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
+    let copy = seg.clone();
+    let mut p = ResponseParser::new(*RFC_ACCEPT);
+    assert_eq!(p.feed(&seg), Parsed::Done { used: n });
+    assert_eq!(seg, copy);
+    let mut d = crate::frame::Decoder::new();
+    let mut pos = n;
+    assert!(matches!(
+        d.next(&seg, &mut pos),
+        Some(crate::frame::Decoded::Header(_))
+    ));
+    // Split in the middle, second part glued to the frame.
+    for a in 1..n {
+        let mut p = ResponseParser::new(*RFC_ACCEPT);
+        assert_eq!(p.feed(&seg[..a]), Parsed::NeedMore);
+        assert_eq!(p.feed(&seg[a..]), Parsed::Done { used: n - a });
+    }
+    // Response bytes up to the blank line without its final LF: not done.
+    assert_eq!(parse_all(&seg[..n - 1]), Parsed::NeedMore);
+}
+
+fn is_done(p: Parsed) -> bool {
+    matches!(p, Parsed::Done { .. })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        segs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..6),
+        prefix in any::<bool>(),
+    ) {
+        let mut p = ResponseParser::new(*RFC_ACCEPT);
+        if prefix {
+            prop_assert_eq!(p.feed(b"HTTP/1.1 101 \r\n"), Parsed::NeedMore);
+        }
+        for s in &segs {
+            match p.feed(s) {
+                Parsed::Done { used } => prop_assert!(used <= s.len()),
+                Parsed::NeedMore | Parsed::Failed(_) => {}
+            }
+            prop_assert!(p.protocol().len() <= MAX_PROTOCOL);
+        }
+    }
+
+    #[test]
+    fn arbitrary_header_lines(lines in proptest::collection::vec("[ -~\t]{0,30}", 0..6), glue in proptest::collection::vec(any::<u8>(), 0..8), cut in any::<usize>()) {
+        let mut r = b"HTTP/1.1 101 OK\r\n".to_vec();
+        for l in &lines {
+            r.extend_from_slice(l.as_bytes());
+            r.extend_from_slice(b"\r\n");
+        }
+        r.extend_from_slice(b"\r\n");
+        let n = r.len();
+        r.extend_from_slice(&glue);
+        let cut = cut % (r.len() + 1);
+        let (whole, whole_used, _) = parse_split(&r, &[]);
+        let (split, split_used, _) = parse_split(&r, &[cut]);
+        // Same verdict for any split; a success always ends at the blank line.
+        prop_assert_eq!(is_done(whole), is_done(split));
+        if let (Parsed::Failed(a), Parsed::Failed(b)) = (whole, split) {
+            prop_assert_eq!(a, b);
+        }
+        if is_done(whole) {
+            prop_assert_eq!(whole_used, split_used);
+            prop_assert!(whole_used <= n);
+        }
+    }
+
+    #[test]
+    fn valid_response_any_segmentation(
+        cuts in proptest::collection::vec(any::<usize>(), 0..10),
+        lf_only in any::<bool>(),
+        proto in "[a-z]{0,64}",
+    ) {
+        let text = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nServer: t\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: {proto}\r\n\r\n"
+        );
+        let mut r = if lf_only { text.replace("\r\n", "\n") } else { text }.into_bytes();
+        let n = r.len();
+        r.extend_from_slice(&[0x81, 0]);
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (r.len() + 1)).collect();
+        cuts.sort_unstable();
+        let (res, used, p) = parse_split(&r, &cuts);
+        prop_assert!(is_done(res));
+        prop_assert_eq!(used, n);
+        prop_assert_eq!(p.protocol(), proto.as_bytes());
+    }
+
+    #[test]
+    fn request_length_accounting(
+        extra in proptest::collection::vec((
+            prop_oneof![
+                "[!-~]{0,12}",
+                "(?i)(host|upgrade|connection|user-agent|sec-websocket-(key|version|protocol)|x-a)",
+            ],
+            prop_oneof!["[ -~]{0,20}", "[\\x00-\\x7f]{0,20}"],
+        ), 0..8),
+        path in "[/?][ -~]{0,20}",
+        port in 1u16..,
+    ) {
+        let u = Url { secure: false, host: b"host", port, path: path.as_bytes() };
+        let key = make_key(&[7; 16]);
+        let it = extra.iter().map(|(n, v)| Header { name: n.as_bytes(), value: v.as_bytes() });
+        let all_valid = extra.iter().all(|(n, v)| valid_header(&Header { name: n.as_bytes(), value: v.as_bytes() }));
+        match request_len(&u, &key, it.clone(), None) {
+            Ok(n) => {
+                prop_assert!(all_valid);
+                let mut out = vec![0u8; n];
+                prop_assert_eq!(write_request(&u, &key, it.clone(), None, &mut out), n);
+                let text = String::from_utf8(out).unwrap();
+                prop_assert!(text.ends_with("\r\n\r\n"));
+                // Independent model: mandatory headers, then extras and
+                // defaults, first occurrence of a name (any case) wins.
+                let slash = if path.starts_with('/') { "" } else { "/" };
+                let mut want = format!(
+                    "GET {slash}{path} HTTP/1.1\r\nHost: host:{port}\r\nUpgrade: websocket\r\n\
+                     Connection: Upgrade\r\nSec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n",
+                    std::str::from_utf8(&key).unwrap()
+                );
+                let mut seen: Vec<String> = ["host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version"]
+                    .iter().map(|x| x.to_string()).collect();
+                let defaults = [("User-Agent".to_string(), "ESP8266".to_string()), ("Sec-WebSocket-Protocol".to_string(), "chat".to_string())];
+                for (n, v) in extra.iter().chain(defaults.iter()) {
+                    if !seen.contains(&n.to_ascii_lowercase()) {
+                        seen.push(n.to_ascii_lowercase());
+                        want += &format!("{n}: {v}\r\n");
+                    }
+                }
+                want += "\r\n";
+                prop_assert_eq!(text, want);
+            }
+            Err(e) => {
+                prop_assert_eq!(e, WS_ERR_BAD_HEADER);
+                prop_assert!(!all_valid);
+            }
+        }
+    }
+
+    #[test]
+    fn accept_matches_reference_sha1(key in any::<[u8; KEY_LEN]>()) {
+        use base64::Engine;
+        let mut h = sha1_smol::Sha1::new();
+        h.update(&key);
+        h.update(GUID);
+        let mut want = [0u8; ACCEPT_LEN];
+        base64::engine::general_purpose::STANDARD.encode_slice(h.digest().bytes(), &mut want).unwrap();
+        prop_assert_eq!(accept_for(&key), want);
+    }
+
+    #[test]
+    fn make_key_is_base64(random in any::<[u8; 16]>(), digest in any::<[u8; 20]>()) {
+        use base64::Engine;
+        let mut want = [0u8; KEY_LEN];
+        base64::engine::general_purpose::STANDARD.encode_slice(random, &mut want).unwrap();
+        prop_assert_eq!(make_key(&random), want);
+        let mut want = [0u8; ACCEPT_LEN];
+        base64::engine::general_purpose::STANDARD.encode_slice(digest, &mut want).unwrap();
+        let mut got = [0u8; ACCEPT_LEN];
+        base64_into(&digest, &mut got);
+        prop_assert_eq!(got, want);
+    }
+}
