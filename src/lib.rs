@@ -15,6 +15,7 @@
 //! | [`message`] | message assembly: fragments, control frames, limits, streaming |
 //! | [`client`] | the connection state machine: events in, actions out; by concept: send queue, keep-alive, receive, closing |
 //! | [`capi`] | the C ABI: types and constants (cbindgen), the engine behind a `ws_info`, the entry points |
+//! | [`testkit`] | (feature `std`) the port's side for host drivers: sent events, segments, the 101 answer |
 //! | [`buffer`] | bounded, fallible heap buffers over `malloc` |
 //! | [`status`] | [`status::Status`] and every status code, also exported to C |
 //!
@@ -30,6 +31,8 @@ pub mod frame;
 pub mod handshake;
 pub mod message;
 pub mod status;
+#[cfg(any(test, feature = "std"))]
+pub mod testkit;
 pub mod url;
 pub mod utf8;
 

@@ -61,24 +61,3 @@ impl rand_core::RngCore for DetRng {
         Ok(())
     }
 }
-
-/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 section 4.2.2).
-pub fn accept_for_key(key: &str) -> String {
-    use base64::Engine as _;
-    let mut h = sha1_smol::Sha1::new();
-    h.update(key.as_bytes());
-    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    base64::engine::general_purpose::STANDARD.encode(h.digest().bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn accept_matches_rfc_example() {
-        // The worked example of RFC 6455 section 1.3.
-        assert_eq!(
-            super::accept_for_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
-    }
-}

@@ -31,8 +31,6 @@ extern "C" {
     fn ws_close(ws: *mut WsInfo);
     fn ws_release(ws: *mut WsInfo);
     fn ws_event_connected(ws: *mut WsInfo);
-    fn ws_event_received(ws: *mut WsInfo, data: *mut u8, len: usize);
-    fn ws_event_sent(ws: *mut WsInfo);
     fn ws_event_disconnected(ws: *mut WsInfo, err: c_int);
 }
 
@@ -139,7 +137,7 @@ extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
 /// An open libwebsocket connection over the fake port.
 pub struct Client {
     conn: Box<Conn>,
-    scratch: Box<[u8; SEGMENT]>,
+    scratch: Vec<u8>,
     idle_heap: isize,
 }
 
@@ -173,7 +171,7 @@ impl Client {
                 capturing: true,
                 capture: Vec::with_capacity(4096),
             }),
-            scratch: Box::new([0u8; SEGMENT]),
+            scratch: Vec::with_capacity(SEGMENT),
             idle_heap: 0,
         };
         let live_before = crate::counting::snapshot().live;
@@ -188,24 +186,20 @@ impl Client {
         unsafe { ws_event_connected(info) };
         client.pump();
         client.check("TCP connect")?;
-        let request = String::from_utf8_lossy(&client.conn.capture).into_owned();
-        let key = request
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("sec-websocket-key")
-                    .then(|| value.trim().to_string())
-            })
-            .ok_or_else(|| OpenError(format!("no Sec-WebSocket-Key in request {request:?}")))?;
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
-            crate::accept_for_key(&key)
-        );
+        let response = websocket::testkit::response_to(
+            &client.conn.capture,
+            "Sec-WebSocket-Protocol: chat\r\n",
+        )
+        .ok_or_else(|| {
+            OpenError(format!(
+                "no complete request with a key: {:?}",
+                String::from_utf8_lossy(&client.conn.capture)
+            ))
+        })?;
         client.conn.capturing = false;
         client.conn.capture.clear();
-        client.feed(response.as_bytes());
-        drop((request, response, key));
+        client.feed(&response);
+        drop(response);
         client.idle_heap = crate::counting::snapshot().live as isize - live_before as isize;
         client.check("handshake")?;
         if !client.conn.connected || client.conn.info.connection_state != 3 {
@@ -232,12 +226,21 @@ impl Client {
 
     /// Accounts every accepted `ws_port_send` as sent (the port's event loop).
     pub fn pump(&mut self) {
-        while self.conn.sends_due > 0 && !self.conn.port_closed {
-            self.conn.sends_due -= 1;
-            let info = self.info();
-            // SAFETY: one `ws_event_sent` per accepted send, on a live connection.
-            unsafe { ws_event_sent(info) };
-        }
+        let info = self.api();
+        let conn = &mut self.conn;
+        let take = || {
+            let due = conn.sends_due > 0 && !conn.port_closed;
+            conn.sends_due -= u32::from(due);
+            due
+        };
+        // SAFETY: one `ws_event_sent` per accepted send, on a live connection.
+        let _ = unsafe { websocket::testkit::deliver_sent(info, usize::MAX, take) };
+    }
+
+    /// `info` as the library's own `ws_info` (the same layout: `WsInfo`
+    /// mirrors it) for the shared helpers of `websocket::testkit`.
+    fn api(&mut self) -> *mut websocket::capi::ws_info {
+        self.info().cast()
     }
 
     /// Heap bytes the engine holds for the open, idle connection (live bytes
@@ -260,12 +263,9 @@ impl Client {
             if self.conn.port_closed {
                 return;
             }
-            self.scratch[..seg.len()].copy_from_slice(seg);
-            let info = self.info();
-            let data = self.scratch.as_mut_ptr();
-            // SAFETY: live connection (port not closed); `data` holds `seg.len()`
-            // writable bytes that nothing else uses during the call.
-            unsafe { ws_event_received(info, data, seg.len()) };
+            let info = self.api();
+            // SAFETY: live connection (port not closed).
+            unsafe { websocket::testkit::feed_segment(info, seg, &mut self.scratch) };
             self.pump();
         }
     }

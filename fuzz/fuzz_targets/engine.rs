@@ -40,6 +40,7 @@ use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use websocket::capi::{self, header_t, ws_info, ws_options};
 use websocket::status::{self, Status};
+use websocket::testkit;
 use websocket_fuzz::{
     close_code_valid, encode_frame, offered_protocols, ref_decode, ref_frames, ref_request,
     segments, split_input, unmask, utf8_valid_prefix, RefEnd, RefEvent, RefTail,
@@ -625,21 +626,16 @@ const URL: &CStr = c"ws://127.0.0.1:9001/fuzz?q=1";
 /// Delivers `ws_event_sent` for every accepted chunk (more may be accepted
 /// meanwhile) of connection `conn`, as the platform's event loop would.
 fn pump(ws: *mut ws_info, conn: usize) {
-    for _ in 0..100_000 {
-        let go = st(|s| {
-            if s.conn != conn || s.port.closed || s.port.sent_due == 0 {
-                false
-            } else {
-                s.port.sent_due -= 1;
-                true
-            }
-        });
-        if !go {
-            return;
-        }
-        engine(|| unsafe { capi::ws_event_sent(ws) });
+    let take = || {
+        st(|s| {
+            let due = s.conn == conn && !s.port.closed && s.port.sent_due > 0;
+            s.port.sent_due -= usize::from(due);
+            due
+        })
+    };
+    if engine(|| unsafe { testkit::deliver_sent(ws, 100_000, take) }).is_err() {
+        st(|s| s.problems.push("send pump does not settle".into()));
     }
-    st(|s| s.problems.push("send pump does not settle".into()));
 }
 
 /// `FUZZ_TRACE=1` prints the harness's steps (for analysing reproducers).

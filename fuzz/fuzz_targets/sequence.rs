@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::{accept_for, engine, request_key, Count, LIVE_BLOCKS, LIVE_BYTES};
 use websocket::capi::{self, ws_info, ws_options};
+use websocket::testkit;
 use websocket_fuzz::encode_frame;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -276,8 +277,9 @@ fn feed(ws: *mut ws_info, bytes: &[u8]) {
     if bytes.is_empty() {
         return;
     }
-    let mut copy = bytes.to_vec();
-    engine(|| unsafe { capi::ws_event_received(ws, copy.as_mut_ptr(), copy.len()) });
+    // Allocated outside the counted library call.
+    let mut scratch = Vec::with_capacity(bytes.len());
+    engine(|| unsafe { testkit::feed_segment(ws, bytes, &mut scratch) });
 }
 
 /// One operation `op` (0..128) on ws_info `i`.
@@ -366,8 +368,14 @@ fn step(i: usize, op: u8) {
             feed(ws, &frame);
         }
         9 if sent_due > 0 => {
-            sq(|s| s.conns[i].sent_due -= 1);
-            engine(|| unsafe { capi::ws_event_sent(ws) });
+            // One owed event (not necessarily all of them).
+            let mut once = true;
+            let take = || {
+                let due = std::mem::take(&mut once);
+                sq(|s| s.conns[i].sent_due -= usize::from(due));
+                due
+            };
+            engine(|| unsafe { testkit::deliver_sent(ws, 1, take) }).ok();
         }
         10 if connecting => {
             let err = match next_byte().unwrap_or(0) % 3 {

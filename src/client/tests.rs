@@ -1,7 +1,7 @@
 use super::*;
 use crate::buffer::stats;
 use crate::frame::{OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT};
-use crate::handshake::{self, Header};
+use crate::handshake::Header;
 use crate::status::{self, Status};
 use proptest::prelude::*;
 
@@ -58,20 +58,7 @@ pub fn response_for(req: &[u8]) -> Vec<u8> {
 
 /// The 101 response answering `req`, with `extra` header lines.
 pub fn response_with(req: &[u8], extra: &str) -> Vec<u8> {
-    let text = std::str::from_utf8(req).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("Sec-WebSocket-Key: "))
-        .expect("key header");
-    let key: [u8; 24] = line.as_bytes()["Sec-WebSocket-Key: ".len()..]
-        .try_into()
-        .unwrap();
-    let acc = handshake::accept_for(&key);
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{extra}Sec-WebSocket-Accept: {}\r\n\r\n",
-        std::str::from_utf8(&acc).unwrap()
-    )
-    .into_bytes()
+    crate::testkit::response_to(req, extra).expect("a complete request with a key")
 }
 
 /// A scripted driver around a Client.
