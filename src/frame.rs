@@ -260,14 +260,18 @@ pub fn parse_header(data: &[u8]) -> Option<Result<(FrameHeader, usize), Status>>
     Some(header(b0, len).map(|h| (h, n)))
 }
 
-/// The header of a final text or binary frame at the start of `data`, if
-/// it is whole and valid: the opcode, the header's length and the payload
-/// length (the receive fast path; anything else goes to the decoder).
+/// The header of a final text or binary frame with a 7- or 16-bit length
+/// at the start of `data`, if it is whole and valid: the opcode, the
+/// header's length and the payload length (the receive fast path: small
+/// messages; anything else goes to the decoder).
 #[inline(always)]
 pub fn final_data_header(data: &[u8]) -> Option<(u8, usize, u64)> {
-    // FIN, no reserved bits, text or binary: the rest is `parse_header`.
-    let &b0 = data.first()?;
-    if b0 != 0x80 | OP_TEXT && b0 != 0x80 | OP_BINARY {
+    // FIN, no reserved bits, text or binary, no 64-bit length: the rest is
+    // `parse_header`.
+    let &[b0, b1, ..] = data else {
+        return None;
+    };
+    if b0 != 0x80 | OP_TEXT && b0 != 0x80 | OP_BINARY || b1 & 0x7F == 127 {
         return None;
     }
     match parse_header(data)? {
