@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 struct ws_info;
 
 typedef void (*ws_onConnectionCallback)(struct ws_info *ws);
@@ -44,6 +45,14 @@ typedef void (*ws_onFragmentCallback)(struct ws_info *ws, const char *chunk, int
  Largest handshake response header block accepted (else -27).
  */
 #define WS_MAX_HANDSHAKE_RESPONSE 8192
+
+/*
+ Bytes of pong frames that may wait in the send queue for the port:
+ every ping is answered while its pong fits; beyond it (a ping flood
+ against a peer that does not read) only the most recent ping is
+ answered (RFC 6455 5.5.3).
+ */
+#define WS_MAX_PENDING_PONGS 1024
 
 /*
  `ws_port_resolve`: `ws_event_resolved` will follow.

@@ -126,6 +126,11 @@ pub struct ws_options {
 pub const WS_DEFAULT_MAX_MESSAGE: u32 = 1048576;
 /// Largest handshake response header block accepted (else -27).
 pub const WS_MAX_HANDSHAKE_RESPONSE: u32 = 8192;
+/// Bytes of pong frames that may wait in the send queue for the port:
+/// every ping is answered while its pong fits; beyond it (a ping flood
+/// against a peer that does not read) only the most recent ping is
+/// answered (RFC 6455 5.5.3).
+pub const WS_MAX_PENDING_PONGS: u32 = 1024;
 /// `ws_port_resolve`: `ws_event_resolved` will follow.
 pub const WS_PORT_PENDING: c_int = 0;
 /// `ws_port_resolve`: resolved at once, no event follows.
@@ -139,6 +144,7 @@ pub use crate::status::*;
 
 const _: () = {
     assert!(WS_PORT_BUSY == crate::client::PORT_BUSY);
+    assert!(WS_MAX_PENDING_PONGS as usize == crate::client::PONG_QUEUE_MAX);
     assert!(WS_MAX_HANDSHAKE_RESPONSE as usize == crate::handshake::MAX_RESPONSE);
 };
 

@@ -38,7 +38,7 @@ use crate::url::Url;
 pub use closing::Wait;
 pub use receive::{Rx, Whole};
 use send_queue::SendQueue;
-pub use send_queue::{UserOpcode, DIRECT_FRAME, MAX_CHUNK, PORT_BUSY};
+pub use send_queue::{UserOpcode, DIRECT_FRAME, MAX_CHUNK, PONG_QUEUE_MAX, PORT_BUSY};
 
 /// Tunables (mirrors `ws_options`).
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 //! behind it until the 101), then encoded, masked frames; chunks of at most
 //! [`MAX_CHUNK`] bytes go to the port one at a time (`ws_port_send`,
 //! [`Client::send_result`], then `ws_event_sent`, [`Client::sent`]). Small
-//! user frames may skip the queue ([`Client::send_via`]). At most one pong
-//! waits unsent ([`SendQueue::push_pong`]).
+//! user frames may skip the queue ([`Client::send_via`]). Waiting pongs
+//! hold at most [`PONG_QUEUE_MAX`] bytes ([`SendQueue::push_pong`]).
 
 use super::{Client, Phase, Rng};
 use crate::buffer::Buf;
@@ -18,6 +18,12 @@ pub const PORT_BUSY: i32 = 1;
 /// Largest frame (header + payload) `Client::send_via` encodes on the stack
 /// instead of the heap send queue.
 pub const DIRECT_FRAME: usize = 128;
+/// Bytes of pong frames that may wait in the send queue, not yet handed to
+/// the port: every ping is answered while its pong fits (a burst of pings
+/// against a port with one chunk in flight), beyond it pongs collapse to
+/// the most recent ping (RFC 6455 5.5.3). One replacement may go past it
+/// by the difference of two pong sizes (< 125 bytes).
+pub const PONG_QUEUE_MAX: usize = 1024;
 
 /// An opcode a user may send: text (1), binary (2), ping (9) or pong (10).
 /// Checked once where it comes in (the C API).
@@ -52,6 +58,11 @@ pub(super) struct SendQueue {
     /// `head` it has not wholly reached the port yet.
     pong_start: usize,
     pong_end: usize,
+    /// Bytes of the pongs queued since the last pong was wholly handed to
+    /// the port (valid while `pong_end > head`): the waiting pongs, counted
+    /// from above (a pong already handed over counts while a later one
+    /// waits).
+    pong_bytes: u16,
     /// Chunks accepted by the port whose `ws_event_sent` is still due.
     inflight: u16,
     /// The port refused the last chunk: wait for `ws_event_sent`.
@@ -70,6 +81,7 @@ impl SendQueue {
             head: 0,
             pong_start: 0,
             pong_end: 0,
+            pong_bytes: 0,
             inflight: 0,
             busy: false,
             gated: true,
@@ -192,24 +204,33 @@ impl SendQueue {
         Ok(())
     }
 
-    /// Queues a pong for `p`, keeping at most one pong unsent, so a ping
-    /// flood against a peer that does not read cannot grow the queue
-    /// without bound. RFC 6455 5.5.3 lets an endpoint answer only the most
-    /// recent ping: an earlier pong that is still the last thing queued,
-    /// none of it handed to the port, is replaced; if other frames follow
-    /// it, this ping goes without a pong of its own.
+    /// Queues a pong for `p`. Waiting pongs hold at most
+    /// [`PONG_QUEUE_MAX`] bytes, so a ping flood against a peer that does
+    /// not read cannot grow the queue without bound, while a burst of pings
+    /// is answered ping by ping. Beyond the bound, RFC 6455 5.5.3 lets an
+    /// endpoint answer only the most recent ping: the last pong, when it is
+    /// still the last thing queued and none of it has been handed to the
+    /// port, is replaced; if other frames follow it, this ping goes without
+    /// a pong of its own.
     pub(super) fn push_pong(&mut self, rng: &mut Rng, p: &[u8]) -> Result<(), Status> {
-        if self.pong_end > self.head {
+        let size = frame::header_len(p.len()) + p.len();
+        if self.pong_end <= self.head {
+            self.pong_bytes = 0; // every earlier pong has reached the port
+        }
+        if usize::from(self.pong_bytes) + size > PONG_QUEUE_MAX {
             if self.pong_start < self.head || self.pong_end != self.out.len() {
                 return Ok(());
             }
             self.out.truncate(self.pong_start);
+            self.pong_bytes = self
+                .pong_bytes
+                .saturating_sub((self.pong_end - self.pong_start) as u16);
         }
         self.push(rng, OP_PONG, p, &[])?;
         self.pong_end = self.out.len();
-        self.pong_start = self
-            .pong_end
-            .saturating_sub(frame::header_len(p.len()) + p.len());
+        self.pong_start = self.pong_end.saturating_sub(size);
+        // At most PONG_QUEUE_MAX + 125 (above): fits in u16.
+        self.pong_bytes = self.pong_bytes.saturating_add(size as u16);
         Ok(())
     }
 }

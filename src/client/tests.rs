@@ -824,32 +824,89 @@ fn defect_send_queue_respects_busy() {
 }
 
 #[test]
-fn ping_flood_against_a_peer_that_does_not_read_keeps_one_pong() {
+fn ping_flood_against_a_peer_that_does_not_read_keeps_pongs_bounded() {
+    use super::PONG_QUEUE_MAX;
     let mut h = opened();
     h.auto_ack = false;
     h.c.send(OP_TEXT, b"x").unwrap();
     h.pump(); // accepted: one sent event due
     h.busy = true;
     let live = stats::live_bytes();
+    // The waiting pongs (at most PONG_QUEUE_MAX + 125 bytes) in a buffer
+    // with the send queue's growth slack (at most half again).
+    let bound = (PONG_QUEUE_MAX + 125) * 3 / 2;
     for i in 0..1000u32 {
         h.rx(&sframe(true, OP_PING, &[i as u8; 125]));
-        assert!(
-            stats::live_bytes() - live <= 125 + 14,
-            "ping {i}: queue grows"
-        );
+        assert!(stats::live_bytes() - live <= bound, "ping {i}: queue grows");
     }
-    // The peer reads again: exactly one pong went out for the flood,
-    // answering the most recent ping, and the next ping is answered
-    // with its own payload.
+    // The peer reads again: the first pings each got their pong while they
+    // fit in PONG_QUEUE_MAX, then one pong answering the most recent ping
+    // replaced the last of them; the next ping is answered with its own
+    // payload.
     h.busy = false;
     h.ack();
     h.ack();
     h.rx(&sframe(true, OP_PING, b"later"));
     h.ack();
     let f = h.frames();
-    assert_eq!(f.len(), 3);
-    assert_eq!(f[1], (true, OP_PONG, vec![(999 % 256) as u8; 125]));
-    assert_eq!(f[2], (true, OP_PONG, b"later".to_vec()));
+    let fit = PONG_QUEUE_MAX / 131; // 125-byte payload: 131-byte frame
+    assert_eq!(f.len(), 1 + fit + 1);
+    for (i, fr) in f[1..fit].iter().enumerate() {
+        assert_eq!(*fr, (true, OP_PONG, vec![i as u8; 125]), "pong {i}");
+    }
+    assert_eq!(f[fit], (true, OP_PONG, vec![(999 % 256) as u8; 125]));
+    assert_eq!(f[fit + 1], (true, OP_PONG, b"later".to_vec()));
+}
+
+#[test]
+fn ping_burst_while_the_port_is_busy_gets_every_pong_in_order() {
+    // Autobahn 2.10/2.11: ten pings in a row while the port has a chunk in
+    // flight; each gets its pong, in order.
+    let mut h = opened();
+    h.auto_ack = false;
+    h.c.send(OP_TEXT, b"x").unwrap();
+    h.pump();
+    h.busy = true;
+    let mut seg = Vec::new();
+    for i in 0..10 {
+        seg.extend(sframe(true, OP_PING, format!("payload-{i}").as_bytes()));
+    }
+    h.rx(&seg);
+    for i in 10..20 {
+        h.rx(&sframe(true, OP_PING, format!("payload-{i}").as_bytes()));
+    }
+    h.busy = false;
+    h.ack();
+    h.ack();
+    let f = h.frames();
+    assert_eq!(f.len(), 21);
+    for (i, fr) in f[1..].iter().enumerate() {
+        assert_eq!(*fr, (true, OP_PONG, format!("payload-{i}").into_bytes()));
+    }
+}
+
+#[test]
+fn pongs_behind_a_data_frame_over_the_bound_get_none() {
+    use super::PONG_QUEUE_MAX;
+    let mut h = opened();
+    h.auto_ack = false;
+    h.c.send(OP_TEXT, b"x").unwrap();
+    h.pump();
+    h.busy = true;
+    let fit = PONG_QUEUE_MAX / 131;
+    for i in 0..fit {
+        h.rx(&sframe(true, OP_PING, &[i as u8; 125]));
+    }
+    h.c.send(OP_TEXT, b"data").unwrap();
+    // Over the bound and the last pong is not the last frame: no pong.
+    h.rx(&sframe(true, OP_PING, &[0xEE; 125]));
+    h.busy = false;
+    h.ack();
+    h.ack();
+    let f = h.frames();
+    assert_eq!(f.len(), 1 + fit + 1);
+    assert_eq!(f[fit + 1], (true, OP_TEXT, b"data".to_vec()));
+    assert!(f.iter().all(|fr| fr.2 != vec![0xEE; 125]));
 }
 
 #[test]
