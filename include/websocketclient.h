@@ -341,8 +341,11 @@ extern "C" {
 
 /*
  Port: resolve `host`. Returns `WS_PORT_PENDING` (`ws_event_resolved`
- follows), `WS_PORT_DONE` (resolved at once, no event follows) or < 0
- (failed: status -5). The first port call of a connection; sets `ws->port`.
+ follows), `WS_PORT_DONE` (resolved at once, no event follows),
+ `WS_ERR_NO_MEMORY_HANDSHAKE` (the port had no memory for its state:
+ the connection fails with -10) or any other value < 0 (the name
+ cannot be resolved: -5). No event follows a failure. The first port
+ call of a connection; sets `ws->port` (NULL when it has no state).
  */
 extern int ws_port_resolve(struct ws_info *ws, const char *host);
 

@@ -292,7 +292,10 @@ int ws_port_resolve(ws_info *ws, const char *host) {
   }
   pc = (ws_port_conn *)os_zalloc(sizeof(ws_port_conn));
   ws->port = pc;
-  if (pc == NULL || host == NULL) {
+  if (pc == NULL) {
+    return WS_ERR_NO_MEMORY_HANDSHAKE; /* the library reports -10 */
+  }
+  if (host == NULL) {
     return WS_ERR_DNS;
   }
   pc->ws = ws;

@@ -11,7 +11,10 @@ use super::types::*;
 use crate::buffer::Boxed;
 use crate::client::{Client, Options, Rx, UserOpcode};
 use crate::handshake::Header;
-use crate::status::{self, Status, WS_ERR_BAD_OPCODE, WS_ERR_NOT_CONNECTED, WS_ERR_OTHER, WS_OK};
+use crate::status::{
+    self, Status, WS_ERR_BAD_OPCODE, WS_ERR_NOT_CONNECTED, WS_ERR_NO_MEMORY_HANDSHAKE,
+    WS_ERR_OTHER, WS_OK,
+};
 use crate::url;
 
 /// Extra headers read from a C `header_t` array.
@@ -198,7 +201,11 @@ pub unsafe extern "C" fn ws_connect_with(
     }
     // SAFETY: valid ws and a NUL-terminated host name.
     let r = unsafe { ws_port_resolve(ws, host.as_ptr() as *const c_char) };
-    if r != WS_PORT_PENDING {
+    if r == WS_ERR_NO_MEMORY_HANDSHAKE.code() {
+        with_engine(ws, None, |e| {
+            e.client.resolve_failed(WS_ERR_NO_MEMORY_HANDSHAKE)
+        });
+    } else if r != WS_PORT_PENDING {
         with_engine(ws, None, |e| e.client.resolved(r == WS_PORT_DONE));
     }
     drive(ws);

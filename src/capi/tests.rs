@@ -489,6 +489,25 @@ fn dns_failure_pending_then_event() {
     fake(|f| f.resolve_ret = -1);
     unsafe { ws_connect(&mut *ws, c"wss://example.org/".as_ptr()) };
     assert_eq!(fake(|f| (f.failures.clone(), f.closes)), (vec![-5, -5], 2));
+    // The port had no memory for its state: -10, not -5; WS_ERR_DNS and
+    // other negative values stay -5.
+    fake(|f| f.resolve_ret = WS_ERR_NO_MEMORY_HANDSHAKE.code());
+    unsafe { ws_connect(&mut *ws, c"wss://example.org/".as_ptr()) };
+    fake(|f| f.resolve_ret = WS_ERR_DNS.code());
+    unsafe { ws_connect(&mut *ws, c"wss://example.org/".as_ptr()) };
+    fake(|f| f.resolve_ret = -16);
+    unsafe { ws_connect(&mut *ws, c"wss://example.org/".as_ptr()) };
+    assert_eq!(
+        fake(|f| (f.failures.clone(), f.closes, f.connects.len())),
+        (vec![-5, -5, -10, -5, -5], 5, 0)
+    );
+    assert_eq!(ws.connectionState, 4);
+    assert_eq!(stats::live(), 0);
+    // The rest of this test counts from the first two failures.
+    fake(|f| {
+        f.failures.truncate(2);
+        f.closes = 2;
+    });
     // Success, TLS port, connect timeout.
     fake(|f| f.resolve_ret = WS_PORT_PENDING);
     unsafe { ws_connect(&mut *ws, c"wss://example.org/".as_ptr()) };

@@ -157,8 +157,11 @@ const _: () = {
 // ws_port_resolve on, garbage before); ws->engine belongs to the library.
 extern "C" {
     /// Port: resolve `host`. Returns `WS_PORT_PENDING` (`ws_event_resolved`
-    /// follows), `WS_PORT_DONE` (resolved at once, no event follows) or < 0
-    /// (failed: status -5). The first port call of a connection; sets `ws->port`.
+    /// follows), `WS_PORT_DONE` (resolved at once, no event follows),
+    /// `WS_ERR_NO_MEMORY_HANDSHAKE` (the port had no memory for its state:
+    /// the connection fails with -10) or any other value < 0 (the name
+    /// cannot be resolved: -5). No event follows a failure. The first port
+    /// call of a connection; sets `ws->port` (NULL when it has no state).
     pub fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_int;
     /// Port: connect TCP (TLS when `secure`). Returns 0 (`ws_event_connected`
     /// or `ws_event_disconnected` follows) or an espconn error (< 0).

@@ -319,6 +319,14 @@ impl Client {
         self.want_connect = true;
     }
 
+    /// `ws_port_resolve` failed with `st` (not a resolution failure: that
+    /// is `resolved(false)`), e.g. the port had no memory for its state.
+    pub fn resolve_failed(&mut self, st: Status) {
+        if matches!(self.phase, Phase::Resolving) {
+            self.end(st);
+        }
+    }
+
     /// A port call failed with espconn error `err` (< 0).
     pub fn port_error(&mut self, err: i32) {
         self.end(Status::espconn(err));

@@ -207,15 +207,12 @@ function cases.handshake()
     if s.status == -10 then n10 = n10 + 1 end
   end
   T.check(n10 >= 3, "handshake: -10 for at least three allocations of ws_connect (request, parser, connection): " .. n10)
+  -- Every allocation of ws_connect, the port's connection state in
+  -- ws_port_resolve included (it returns WS_ERR_NO_MEMORY_HANDSHAKE), is -10.
   for st, count in pairs(statuses) do
-    if st == -5 then
-      -- KNOWN (reported): the port answers its own os_zalloc failure in
-      -- ws_port_resolve with WS_ERR_DNS, so out of memory shows as -5.
-      T.log("KNOWN: -5 (" .. count .. "x) when the port's connection state cannot be allocated")
-    else
-      T.eq(st, -10, "handshake: status of a failed ws_connect")
-    end
+    T.eq(st, -10, "handshake: status of a failed ws_connect (" .. count .. "x)")
   end
+  T.check(n10 >= 4, "handshake: -10 for the request, the parser, the engine and the port's state: " .. n10)
   -- (2) the server's chosen protocol. Each connection that still opens
   -- tells the device heap peak of its handshake (the 101 response in a pbuf
   -- and the copy of the protocol name, while the request and the parser are
