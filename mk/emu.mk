@@ -87,6 +87,7 @@ CG_WORKLOADS := recv_16B_x100k recv_64KiB recv_64KiB_16frag send_16B send_1000B
 CG_LX106_ELFS := $(CG_WORKLOADS:%=$(EMU_DIR)/cg_bench-lx106-%.elf)
 
 $(EMU_DIR)/cg_bench-lx106-%.elf: tools/callgrind/lx106_bench.c tools/callgrind/cg_bench.c \
+  tools/callgrind/workloads.h tools/callgrind/harness.h \
   include/websocketclient.h $(EMU_XTENSA_LIB) $(LX106_RT) $(LX106_DIR)/lx106.ld
 	@mkdir -p $(@D)
 	$(LX106_CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Iinclude -Itools/callgrind \

@@ -32,7 +32,8 @@ $(OLDCLIENT_DIR)/cg/websocketclient.o: $(OLDCLIENT_SRC)/websocket/websocketclien
 	@mkdir -p $(@D)
 	$(CC) $(OLDCLIENT_CFLAGS) -w -c $< -o $@
 
-$(OLDCLIENT_CG): tools/oldclient/cg_old.c tools/oldclient/rom_sha1.c tools/callgrind/workloads.h $(OLDCLIENT_DIR)/cg/websocketclient.o
+$(OLDCLIENT_CG): tools/oldclient/cg_old.c tools/oldclient/rom_sha1.c tools/callgrind/workloads.h \
+  tools/callgrind/harness.h $(OLDCLIENT_DIR)/cg/websocketclient.o
 	$(CC) $(OLDCLIENT_CFLAGS) -Wall -Wextra -Werror tools/oldclient/cg_old.c tools/oldclient/rom_sha1.c \
 	  $(OLDCLIENT_DIR)/cg/websocketclient.o -o $@
 

@@ -5,7 +5,9 @@
  * accepted (recorded during the handshake, discarded afterwards) and
  * accounted as sent right after the engine call returns; timers do nothing;
  * random bytes are deterministic. The opening handshake is completed with a
- * correct Sec-WebSocket-Accept (SHA-1 and base64 below).
+ * correct Sec-WebSocket-Accept. The callbacks, the handshake answer and the
+ * checks are harness.h's, shared with tools/oldclient/cg_old.c (the old
+ * client measured the same way).
  *
  * Only run_workload() is measured (callgrind --toggle-collect=run_workload):
  * the server stream is prepared and cut into 1460-byte segments beforehand,
@@ -69,18 +71,13 @@ void *__wrap_realloc(void *q, size_t n) {
 #endif
 
 #include "workloads.h"
+#include "harness.h"
 
 /* ---------------- the fake port ---------------- */
 static struct {
-  int connected, closed, failure, failed;
   unsigned sends_due;
-  unsigned long long messages, bytes, bad;
-  int capturing;
-  char request[4096];
-  size_t request_len;
+  int closed;
 } st;
-
-static uint64_t rng_state = 0x0123456789ABCDEFull;
 
 int ws_port_resolve(ws_info *ws, const char *host) {
   (void)host;
@@ -95,10 +92,7 @@ int ws_port_connect(ws_info *ws, uint16_t port, int secure) {
 }
 int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
   (void)ws;
-  if (st.capturing && st.request_len + len < sizeof st.request) {
-    memcpy(st.request + st.request_len, data, len);
-    st.request_len += len;
-  }
+  cg_capture(data, len);
   st.sends_due++;
   return 0;
 }
@@ -113,30 +107,7 @@ void ws_port_timer_arm(ws_info *ws, uint32_t ms) {
 }
 void ws_port_timer_disarm(ws_info *ws) { (void)ws; }
 void ws_port_random(uint8_t *buf, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    buf[i] = (uint8_t)rng_state;
-  }
-}
-
-static void on_connection(ws_info *ws) {
-  (void)ws;
-  st.connected = 1;
-}
-static void on_receive(ws_info *ws, int len, char *message, int op) {
-  (void)ws;
-  (void)message;
-  st.messages++;
-  st.bytes += (unsigned long long)len;
-  if (op != 1 && op != 2) st.bad++;
-}
-static void on_failure(ws_info *ws, int status) {
-  (void)ws;
-  st.failed = 1;
-  st.failure = status;
-  st.connected = 0;
+  for (size_t i = 0; i < len; i++) buf[i] = (uint8_t)cg_random();
 }
 
 static void pump(ws_info *ws) {
@@ -156,38 +127,10 @@ static void feed(ws_info *ws, uint8_t *data, size_t len) {
   }
 }
 
-static int open_client(ws_info *ws) {
-  memset(ws, 0, sizeof *ws);
-  ws->onConnection = on_connection;
-  ws->onReceive = on_receive;
-  ws->onFailure = on_failure;
-  st.capturing = 1;
-  ws_connect(ws, "ws://127.0.0.1:8080/bench");
-  if (st.failed) return -1;
+/* TCP is up at once; the request goes out as the sends complete. */
+static int tcp_connected(ws_info *ws) {
   ws_event_connected(ws);
   pump(ws);
-  st.capturing = 0;
-  st.request[st.request_len] = '\0';
-  const char *k = strstr(st.request, "Sec-WebSocket-Key: ");
-  if (!k) return -2;
-  k += strlen("Sec-WebSocket-Key: ");
-  const char *end = strstr(k, "\r\n");
-  if (!end || end - k > 64) return -3;
-  char keyguid[128];
-  size_t kl = (size_t)(end - k);
-  memcpy(keyguid, k, kl);
-  memcpy(keyguid + kl, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", 36);
-  uint8_t digest[20];
-  sha1((const uint8_t *)keyguid, kl + 36, digest);
-  char accept[32];
-  base64(digest, 20, accept);
-  char resp[512];
-  int n = snprintf(resp, sizeof resp,
-                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
-                   "Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
-                   accept);
-  feed(ws, (uint8_t *)resp, (size_t)n);
-  if (!st.connected || ws->connectionState != 3) return -4;
   return 0;
 }
 
@@ -205,7 +148,7 @@ __attribute__((noinline)) void run_workload(ws_info *ws, uint8_t *data, size_t l
                                             const uint8_t *payload, size_t plen) {
   if (data) feed(ws, data, len);
   for (int i = 0; i < sends; i++) {
-    if (ws_send_long(ws, 2, (const char *)payload, plen) != 0) st.bad++;
+    if (ws_send_long(ws, 2, (const char *)payload, plen) != 0) cg.bad++;
     pump(ws);
   }
 }
@@ -217,9 +160,9 @@ int main(int argc, char **argv) {
   }
   static ws_info ws;
   size_t live0 = heap_live;
-  int rc = open_client(&ws);
+  int rc = cg_open(&ws, tcp_connected, feed);
   if (rc != 0) {
-    fprintf(stderr, "cg_bench: opening failed (%d, status %d)\n", rc, st.failure);
+    fprintf(stderr, "cg_bench: opening failed (%d, status %d)\n", rc, cg.failure);
     return 1;
   }
   const char *w = argv[1];
@@ -230,19 +173,17 @@ int main(int argc, char **argv) {
   }
   unsigned long long want_msgs = 0, want_bytes = 0;
   if (strncmp(w, "send_", 5) == 0) {
-    size_t plen = (size_t)atoi(w + 5);
-    if (plen == 0 || plen > 65536) return 2;
-    uint8_t *payload = malloc(plen);
-    if (!payload) return 1;
-    for (size_t i = 0; i < plen; i++) payload[i] = (uint8_t)(i * 7 + 3);
+    size_t plen;
+    uint8_t *payload = cg_send_payload(w, 65536, &plen);
+    if (!payload) return plen ? 1 : 2;
     const int sends = 10000;
     CG_REGION_BEGIN();
     run_workload(&ws, NULL, 0, sends, payload, plen);
     CG_REGION_END();
     free(payload);
     printf("messages=%d bytes=%llu\n", sends, (unsigned long long)sends * plen);
-    if (st.failed || st.bad) {
-      fprintf(stderr, "cg_bench: send failed (status %d, %llu errors)\n", st.failure, st.bad);
+    if (cg.failed || cg.bad) {
+      fprintf(stderr, "cg_bench: send failed (status %d, %llu errors)\n", cg.failure, cg.bad);
       return 1;
     }
     return 0;
@@ -254,20 +195,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cg_bench: unknown workload %s\n", w);
     return 2;
   }
-  unsigned long long m0 = st.messages, b0 = st.bytes;
+  unsigned long long m0 = cg.messages, b0 = cg.bytes;
   size_t allocs0 = heap_allocs, base = heap_live;
   heap_peak = base;
   CG_REGION_BEGIN();
   run_workload(&ws, data, len, 0, NULL, 0);
   CG_REGION_END();
   free(data);
-  printf("messages=%llu bytes=%llu allocs=%zu peak_above_idle=%zu\n", st.messages - m0,
-         st.bytes - b0, heap_allocs - allocs0, heap_peak - base);
-  if (st.failed || st.bad || st.messages - m0 != want_msgs || st.bytes - b0 != want_bytes) {
-    fprintf(stderr, "cg_bench: expected %llu messages / %llu bytes (failure %d)\n", want_msgs,
-            want_bytes, st.failure);
-    return 1;
-  }
+  printf("messages=%llu bytes=%llu allocs=%zu peak_above_idle=%zu\n", cg.messages - m0,
+         cg.bytes - b0, heap_allocs - allocs0, heap_peak - base);
+  if (cg_check_received("cg_bench", m0, b0, want_msgs, want_bytes)) return 1;
   ws_close(&ws);
   pump(&ws);
   return 0;
