@@ -189,12 +189,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   size_t len = 0;
-  uint8_t *data = build(w, &len, &want_msgs, &want_bytes);
-  segment = segment_of(w, SEGMENT);
-  if (!data) {
-    fprintf(stderr, "cg_bench: unknown workload %s\n", w);
-    return 2;
-  }
+  uint8_t *data = cg_receive_data("cg_bench", w, &len, &segment, &want_msgs, &want_bytes);
+  if (!data) return 2;
   unsigned long long m0 = cg.messages, b0 = cg.bytes;
   size_t allocs0 = heap_allocs, base = heap_live;
   heap_peak = base;

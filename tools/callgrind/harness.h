@@ -112,6 +112,16 @@ static uint8_t *cg_send_payload(const char *w, size_t max, size_t *n) {
   return p;
 }
 
+/* The server bytes of receive workload w (workloads.h) and the segment size
+ * it is cut into; NULL, with a line on stderr, for an unknown name. */
+static uint8_t *cg_receive_data(const char *prog, const char *w, size_t *len, size_t *segment,
+                                unsigned long long *want_msgs, unsigned long long *want_bytes) {
+  uint8_t *data = build(w, len, want_msgs, want_bytes);
+  *segment = segment_of(w, *segment);
+  if (!data) fprintf(stderr, "%s: unknown workload %s\n", prog, w);
+  return data;
+}
+
 /* After a receive workload: 0 when exactly the messages and bytes that were
  * fed arrived (counted from m0/b0) and nothing failed, else 1 with a line on
  * stderr. */

@@ -116,12 +116,8 @@ int main(int argc, char **argv) {
   }
   unsigned long long want_msgs = 0, want_bytes = 0;
   size_t len = 0;
-  uint8_t *data = build(w, &len, &want_msgs, &want_bytes);
-  segment = segment_of(w, SEGMENT);
-  if (!data) {
-    fprintf(stderr, "cg_old: unknown workload %s\n", w);
-    return 2;
-  }
+  uint8_t *data = cg_receive_data("cg_old", w, &len, &segment, &want_msgs, &want_bytes);
+  if (!data) return 2;
   unsigned long long m0 = cg.messages, b0 = cg.bytes;
   run_workload(&ws, data, len, 0, NULL, 0);
   free(data);
