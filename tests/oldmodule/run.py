@@ -8,16 +8,14 @@ build/oldmodule/nodemcu-lua51 and -lua53 (the host runner linked with the
 original app/modules/websocket.c; see mk/oldmodule.mk), and the old-API C
 program build/oldmodule/old_api, against real peers on 127.0.0.1: the
 websockets echo server and the scripted raw peer of tests/peers/ (the same
-peers and conventions as tests/e2e/run.py). --asan uses build/oldmodule/asan/.
+peers, and the helpers, of tests/e2e/run.py). --asan uses build/oldmodule/asan/.
 Prints one line per run and "N passed, N failed"; exit status 1 if anything
 failed. Logs: build/oldmodule[/asan]/logs/.
 """
 import argparse
-import json
+import importlib.util
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,12 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.join(ROOT, "tests", "oldmodule")
 PY = sys.executable
+
+# The peers, their verdicts and one run of a program are tests/e2e/run.py's
+# (Peer, check_peer, run_one, free_port): the same conventions, one copy.
+_spec = importlib.util.spec_from_file_location("e2e_run", os.path.join(ROOT, "tests", "e2e", "run.py"))
+e2e = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(e2e)
 
 # name, versions, extra env, timeout (s), extra regexes the output must match
 SCENARIOS = [
@@ -39,55 +43,6 @@ SCENARIOS = [
     # Lua 5.1's os.exit cannot close the state with a connection open
     ("gc_exit", ("53",), {}, 30, [r"^PASS gc_exit\b[^\n]*\nGCCLOSE 1 -100$"]),
 ]
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "SUMMARY: UndefinedBehaviorSanitizer")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Peer:
-    def __init__(self, name, argv, logdir):
-        self.log = open(os.path.join(logdir, name + ".log"), "w")
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT)
-        line = self.proc.stdout.readline().strip()
-        if not line.isdigit():
-            raise RuntimeError(f"peer {name} did not print its port (got {line!r})")
-        self.port = int(line)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def peer_problems(report_path, tid, wanted, wait=4.0):
-    """Every PEERCHECK scenario needs an ok verdict from the raw peer."""
-    deadline = time.time() + wait
-    while True:
-        reps = []
-        try:
-            with open(report_path) as f:
-                reps = [r for r in map(json.loads, filter(str.strip, f)) if r["id"] == tid]
-        except FileNotFoundError:
-            pass
-        have = [r["scenario"] for r in reps]
-        missing = [w for w in wanted if have.count(w) < wanted.count(w)]
-        if not missing or time.time() > deadline:
-            break
-        time.sleep(0.05)
-    return ([f"peer verdict {r['scenario']}: {r['detail']}" for r in reps if not r["ok"]] +
-            [f"peer gave no verdict for {m}" for m in missing])
 
 
 def main():
@@ -110,11 +65,11 @@ def main():
     peers = []
     t_start = time.time()
     try:
-        peers.append(Peer("echo_server", [PY, "tests/peers/echo_server.py"], logdir))
-        peers.append(Peer("raw_server", [PY, "tests/peers/raw_server.py", "--report", report_path], logdir))
+        peers.append(e2e.Peer("echo_server", [PY, "tests/peers/echo_server.py"], logdir))
+        peers.append(e2e.Peer("raw_server", [PY, "tests/peers/raw_server.py", "--report", report_path], logdir))
         echo, raw_port = f"ws://127.0.0.1:{peers[0].port}", peers[1].port
         base_env["WS_ECHO"] = echo
-        base_env["WS_REFUSED"] = f"ws://127.0.0.1:{free_port()}/"
+        base_env["WS_REFUSED"] = f"ws://127.0.0.1:{e2e.free_port()}/"
 
         jobs = []
         for name, versions, env, timeout, extra in SCENARIOS:
@@ -135,31 +90,16 @@ def main():
             if a.asan:
                 e["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
                 e["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
-            t0 = time.time()
-            try:
-                p = subprocess.run(argv, cwd=ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, timeout=timeout * (3 if a.asan else 1))
-                out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
-            except subprocess.TimeoutExpired as ex:
-                out, rc = (ex.stdout or b"").decode("utf-8", "replace") + "\n*** timed out\n", None
-            dt = time.time() - t0
-            with open(os.path.join(logdir, tid + ".log"), "w") as f:
-                f.write(out)
-            problems = []
-            if rc != 0:
-                problems.append("timed out" if rc is None else f"exit code {rc}")
-            for rx in expects:
+            problems, dt, out, _ = e2e.run_one(tid, argv, e, timeout * (3 if a.asan else 1), logdir,
+                                               report_path, a.asan, expects[0])
+            for rx in expects[1:]:
                 if not re.search(rx, out, re.M):
                     problems.append(f"no match for {rx!r}")
-            problems += peer_problems(report_path, tid, [ln.split()[1] for ln in out.splitlines()
-                                                         if ln.startswith("PEERCHECK ")])
-            if a.asan:
-                problems += [f"sanitizer: {m}" for m in SANITIZER_MARKS if m in out]
             if problems:
                 failed += 1
                 print(f"FAIL {tag} {tid} ({dt:.1f}s): {'; '.join(problems)}", flush=True)
                 lines = out.splitlines()
-                marks = [i for i, ln in enumerate(lines) if any(m in ln for m in SANITIZER_MARKS)]
+                marks = [i for i, ln in enumerate(lines) if any(m in ln for m in e2e.SANITIZER_MARKS)]
                 tail = lines[max(0, marks[0] - 5):marks[0] + 30] if marks else lines[-25:]
                 print("\n".join("    | " + ln for ln in tail), flush=True)
             else:
