@@ -36,6 +36,10 @@
 /* The field has exactly type TY (no conversion: _Generic compares types). */
 #define PIN_TYPE(T, f, TY) \
   _Static_assert(_Generic(((T *)0)->f, TY: 1, default: 0), #T "." #f " is no longer " #TY)
+/* One field: its offset in both data models and its exact type. */
+#define PIN_FIELD(T, f, TY, ilp32, lp64) \
+  PIN_OFF(T, f, ilp32, lp64);            \
+  PIN_TYPE(T, f, TY)
 
 /* The two data models: ILP32 (ESP8266 xtensa, Cortex-M, riscv32, i686) and
  * LP64 (the x86_64 test host). Anything else is not a target of the library. */
@@ -59,50 +63,32 @@ _Static_assert(_Generic((ws_onFragmentCallback)0, frag_fn: 1, default: 0), "ws_o
 /* header_t: the extra request headers, an array ending with {NULL, NULL}. */
 PIN_SIZE(header_t, 8, 16);
 PIN_ALIGN(header_t, 4, 8);
-PIN_OFF(header_t, key, 0, 0);
-PIN_OFF(header_t, value, 4, 8);
-PIN_TYPE(header_t, key, char *);
-PIN_TYPE(header_t, value, char *);
+PIN_FIELD(header_t, key, char *, 0, 0);
+PIN_FIELD(header_t, value, char *, 4, 8);
 
 /* ws_info: allocated by the caller (the Lua userdata in the NodeMCU module). */
 PIN_SIZE(ws_info, 32, 64);
 PIN_ALIGN(ws_info, 4, 8);
-PIN_OFF(ws_info, connectionState, 0, 0);
-PIN_OFF(ws_info, extraHeaders, 4, 8);
-PIN_OFF(ws_info, reservedData, 8, 16);
-PIN_OFF(ws_info, onConnection, 12, 24);
-PIN_OFF(ws_info, onReceive, 16, 32);
-PIN_OFF(ws_info, onFailure, 20, 40);
-PIN_OFF(ws_info, engine, 24, 48);
-PIN_OFF(ws_info, port, 28, 56);
-PIN_TYPE(ws_info, connectionState, int);
-PIN_TYPE(ws_info, extraHeaders, struct header_t *);
-PIN_TYPE(ws_info, reservedData, void *);
-PIN_TYPE(ws_info, onConnection, conn_fn);
-PIN_TYPE(ws_info, onReceive, recv_fn);
-PIN_TYPE(ws_info, onFailure, fail_fn);
-PIN_TYPE(ws_info, engine, void *);
-PIN_TYPE(ws_info, port, void *);
+PIN_FIELD(ws_info, connectionState, int, 0, 0);
+PIN_FIELD(ws_info, extraHeaders, struct header_t *, 4, 8);
+PIN_FIELD(ws_info, reservedData, void *, 8, 16);
+PIN_FIELD(ws_info, onConnection, conn_fn, 12, 24);
+PIN_FIELD(ws_info, onReceive, recv_fn, 16, 32);
+PIN_FIELD(ws_info, onFailure, fail_fn, 20, 40);
+PIN_FIELD(ws_info, engine, void *, 24, 48);
+PIN_FIELD(ws_info, port, void *, 28, 56);
 
 /* ws_options: filled by ws_options_init; fields may only be added at the end. */
 PIN_SIZE(ws_options, 32, 48);
 PIN_ALIGN(ws_options, 4, 8);
-PIN_OFF(ws_options, max_message, 0, 0);
-PIN_OFF(ws_options, connect_timeout_ms, 4, 4);
-PIN_OFF(ws_options, ping_interval_ms, 8, 8);
-PIN_OFF(ws_options, pong_timeout_ms, 12, 12);
-PIN_OFF(ws_options, close_timeout_ms, 16, 16);
-PIN_OFF(ws_options, protocols, 20, 24);
-PIN_OFF(ws_options, onClose, 24, 32);
-PIN_OFF(ws_options, onFragment, 28, 40);
-PIN_TYPE(ws_options, max_message, uint32_t);
-PIN_TYPE(ws_options, connect_timeout_ms, uint32_t);
-PIN_TYPE(ws_options, ping_interval_ms, uint32_t);
-PIN_TYPE(ws_options, pong_timeout_ms, uint32_t);
-PIN_TYPE(ws_options, close_timeout_ms, uint32_t);
-PIN_TYPE(ws_options, protocols, const char *);
-PIN_TYPE(ws_options, onClose, close_fn);
-PIN_TYPE(ws_options, onFragment, frag_fn);
+PIN_FIELD(ws_options, max_message, uint32_t, 0, 0);
+PIN_FIELD(ws_options, connect_timeout_ms, uint32_t, 4, 4);
+PIN_FIELD(ws_options, ping_interval_ms, uint32_t, 8, 8);
+PIN_FIELD(ws_options, pong_timeout_ms, uint32_t, 12, 12);
+PIN_FIELD(ws_options, close_timeout_ms, uint32_t, 16, 16);
+PIN_FIELD(ws_options, protocols, const char *, 20, 24);
+PIN_FIELD(ws_options, onClose, close_fn, 24, 32);
+PIN_FIELD(ws_options, onFragment, frag_fn, 28, 40);
 
 /* Every function of the API and of the port, with its exact C type. */
 #define PIN_FN(f, TY) _Static_assert(_Generic(&f, TY: 1, default: 0), #f " changed its signature")
