@@ -40,13 +40,18 @@ static uint32_t udivmod32(uint32_t n, uint32_t d, uint32_t *rem) {
   return q;
 }
 
-uint32_t __udivsi3(uint32_t n, uint32_t d) { return udivmod32(n, d, 0); }
+/* Unsigned quotient and remainder of one width, both from its divmod core
+ * (udivmod32 here, libgcc's __udivmoddi4 for 64 bits). */
+#define UDIV_UMOD(T, udiv, umod, divmod)       \
+  T udiv(T n, T d) { return divmod(n, d, 0); } \
+  T umod(T n, T d) {                           \
+    T r;                                       \
+    divmod(n, d, &r);                          \
+    return r;                                  \
+  }
 
-uint32_t __umodsi3(uint32_t n, uint32_t d) {
-  uint32_t r;
-  udivmod32(n, d, &r);
-  return r;
-}
+UDIV_UMOD(uint32_t, __udivsi3, __umodsi3, udivmod32)
+UDIV_UMOD(udi, __udivdi3, __umoddi3, __udivmoddi4)
 
 int32_t __divsi3(int32_t n, int32_t d) {
   uint32_t un = n < 0 ? 0u - (uint32_t)n : (uint32_t)n;
@@ -72,14 +77,6 @@ udi __muldi3(udi a, udi b) {
   udi p = __umulsidi3(alo, blo);
   uint32_t hi = (uint32_t)(p >> 32) + alo * bhi + ahi * blo;
   return ((udi)hi << 32) | (uint32_t)p;
-}
-
-udi __udivdi3(udi n, udi d) { return __udivmoddi4(n, d, 0); }
-
-udi __umoddi3(udi n, udi d) {
-  udi r;
-  __udivmoddi4(n, d, &r);
-  return r;
 }
 
 di __divdi3(di n, di d) {
