@@ -35,7 +35,7 @@ ccs=(
   "gcc"
   "gcc -m32"
   "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb"
-  "riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 -ffreestanding"
+  "riscv64-unknown-elf-gcc --specs=picolibc.specs -march=rv32imc -mabi=ilp32 -ffreestanding"
   "xtensa-lx106-elf-gcc -mlongcalls"
 )
 fail() { echo "layout-test: FAIL: $*"; exit 1; }
