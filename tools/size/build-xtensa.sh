@@ -57,17 +57,5 @@ for s in $("${XP}nm" --defined-only "$out/image.o" | awk '$2 ~ /[TtDdBbRr]/ && $
 done
 cc_image "$out/image_base.o" -DBASELINE
 link "$out/image_base.elf" "${roots[@]}" "$out/image_base.o"
-{
-python3 "$here/elfsize.py" "$target" "$out/image.elf" > "$out/size_image.txt"
-python3 "$here/elfsize.py" "$target" "$out/image_base.elf" > "$out/size_base.txt"
-python3 - "$target" "$out/size_image.txt" "$out/size_base.txt" <<'PY'
-import re, sys
-def tr(path):
-    d = dict(re.findall(r"(\w+)=(\d+)", open(path).read()))
-    return int(d["text"]) + int(d["rodata"])
-target, img, base = sys.argv[1], tr(sys.argv[2]), tr(sys.argv[3])
-print(f"library {target}: text+rodata={img - base} B (image {img} B - stubs and picolibc mem*/strlen {base} B)")
-PY
-} | tee "$out/library.txt"
-"${XP}nm" -S -C --size-sort "$out/image.elf" > "$out/symbols.txt"
-python3 "$here/bloat.py" "$target" 15 < "$out/symbols.txt" > "$out/bloat.txt"
+"$here/library-report.sh" "$target" "$out/image.elf" "$out/image_base.elf" \
+  "stubs and picolibc mem*/strlen" "${XP}nm" "$out/image.elf" "$out"

@@ -46,17 +46,5 @@ for s in $(llvm-nm --defined-only "$out/image_libcmem.o" | awk '$2 ~ /[TtDdBbRr]
 done
 cc_image "$out/image_base.o" -DPLATFORM_MEM -DBASELINE
 link "$out/image_base.elf" "${roots[@]}" "$out/image_base.o"
-{
-python3 "$here/elfsize.py" "$target" "$out/image_libcmem.elf" > "$out/size_image.txt"
-python3 "$here/elfsize.py" "$target" "$out/image_base.elf" > "$out/size_base.txt"
-python3 - "$target" "$out/size_image.txt" "$out/size_base.txt" <<'PY'
-import re, sys
-def tr(path):
-    d = dict(re.findall(r"(\w+)=(\d+)", open(path).read()))
-    return int(d["text"]) + int(d["rodata"])
-target, img, base = sys.argv[1], tr(sys.argv[2]), tr(sys.argv[3])
-print(f"library {target}: text+rodata={img - base} B (image {img} B - stubs and platform mem* {base} B)")
-PY
-} | tee "$out/library.txt"
-llvm-nm -S -C --size-sort "$out/image.elf" > "$out/symbols.txt"
-python3 "$here/bloat.py" "$target" 15 < "$out/symbols.txt" > "$out/bloat.txt"
+"$here/library-report.sh" "$target" "$out/image_libcmem.elf" "$out/image_base.elf" \
+  "stubs and platform mem*" llvm-nm "$out/image.elf" "$out"
