@@ -3,6 +3,8 @@
 # archive built for it and prints its section sizes and what costs most.
 # usage: build.sh <rust target> <archive> <out dir>
 # (xtensa-lx106: the archive of tools/xtensa/build.sh, see build-xtensa.sh)
+# The API header includes <stdlib.h>: clang takes it from picolibc's headers
+# (declarations only; nothing of picolibc is linked).
 set -euo pipefail
 target=$1
 archive=$2
@@ -11,8 +13,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mkdir -p "$out"
 case "$target" in
-  thumbv7em-none-eabi) cflags=(--target=thumbv7em-none-eabi -mcpu=cortex-m4 -mthumb -mfloat-abi=soft) ;;
-  riscv32imc-unknown-none-elf) cflags=(--target=riscv32-unknown-elf -march=rv32imc -mabi=ilp32) ;;
+  thumbv7em-none-eabi) cflags=(--target=thumbv7em-none-eabi -mcpu=cortex-m4 -mthumb -mfloat-abi=soft
+    -isystem "${PICOLIBC_INCLUDE:-/usr/lib/picolibc/arm-none-eabi/include}") ;;
+  riscv32imc-unknown-none-elf) cflags=(--target=riscv32-unknown-elf -march=rv32imc -mabi=ilp32
+    -isystem "${PICOLIBC_INCLUDE:-/usr/lib/picolibc/riscv64-unknown-elf/include}") ;;
   xtensa-lx106) exec "$here/build-xtensa.sh" "$archive" "$out" ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
