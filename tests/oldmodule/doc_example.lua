@@ -1,19 +1,27 @@
 -- The examples of the module's documentation (NodeMCU docs/modules/
--- websocket.md), run verbatim on the original module except for the URL
--- (ws://echo.websocket.org -> the local echo server) and, for the example
--- whose client is a chunk-local, a `return ws` appended so the test can
--- drive it. Checks what each example prints and the documented behaviour:
+-- websocket.md), run on the original module from the repository's copies,
+-- examples/doc_*.lua (the files tests/lua/doc_examples.lua runs on the new
+-- module): unchanged but for the URL, which they take from arg[1] (the local
+-- echo server) and, for the example whose client is a chunk-local, a
+-- `return ws` appended so the test can drive it. Checks what each example prints and the documented behaviour:
 -- close on an idle client does nothing (twice), connect then close gives
 -- status 0, callbacks get the client first, opcode 1 text / 2 binary,
 -- send raises an error when not connected, and a client whose close
 -- callback dropped the last reference is collected.
 local T = dofile((arg[0]:gsub("[^/]+$", "")) .. "oldlib.lua")
 T.deadline(20)
-local url = T.echo .. "/"
+arg[1] = T.echo .. "/"
 local cap = T.capture_print()
 local weak = setmetatable({}, { __mode = "v" })
 
-local function sub(code) return (code:gsub("ws://echo%.websocket%.org", url)) end
+local examples = os.getenv("WS_EXAMPLES") or ((arg[0]:gsub("[^/]+$", "")) .. "../../examples")
+-- The text of examples/<name>.lua.
+local function example(name)
+  local f = assert(io.open(examples .. "/" .. name .. ".lua"))
+  local code = f:read("*a")
+  f:close()
+  return code
+end
 
 -- Wait until the example printed `line` (exactly), then run fn.
 local function when_printed(line, fn)
@@ -31,19 +39,7 @@ end
 local step_on, step_send
 
 -- createClient / close examples: nothing may happen, no error.
-local closes = 0
-T.run(sub([[
-local ws = websocket.createClient()
--- ...
-ws:close()
-ws = nil
-]]), "createClient example")
-T.run(sub([[
-ws = websocket.createClient()
-ws:close()
-ws:close() -- nothing will happen
-ws = nil -- fully dispose the client as lua will now gc it
-]]), "close example")
+T.run(example("doc_create_close"), "createClient and close examples")
 T.check(ws == nil, "close example: close twice on an idle client raised nothing")
 
 -- send on a client that is not connected: "an error".
@@ -53,10 +49,7 @@ T.check(not ok and err == T.ERR_NOT_CONN, "send while not connected raises " .. 
 idle = nil
 
 -- connect example: connect, then (test) close -> status 0.
-T.run(sub([[
-ws = websocket.createClient()
-ws:connect('ws://echo.websocket.org')
-]]), "connect example")
+T.run(example("doc_connect"), "connect example")
 T.check(ws ~= nil, "connect example ran")
 ws:on("close", T.wrap(function(w, status)
   T.check(rawequal(w, ws), "close callback gets the client first")
@@ -69,20 +62,7 @@ T.later(200, function() ws:close() end)
 -- on example: prints connection, messages (text 1, binary 2), close 0;
 -- its close callback drops the client, which is then collected.
 step_on = function()
-  local client = T.run(sub([[
-local ws = websocket.createClient()
-ws:on("connection", function(ws)
-print('got ws connection')
-end)
-ws:on("receive", function(_, msg, opcode)
-print('got message:', msg, opcode) -- opcode is 1 for text message, 2 for binary
-end)
-ws:on("close", function(_, status)
-print('connection closed', status)
-ws = nil -- required to lua gc the websocket client
-end)
-ws:connect('ws://echo.websocket.org')
-]]) .. "return ws\n", "on example")
+  local client = T.run(example("doc_on") .. "\nreturn ws\n", "on example")
   weak.on = client
   when_printed("got ws connection", function()
     client:send("hello doc")
@@ -106,13 +86,7 @@ end
 
 -- send example: the connection callback sends 'hello!' through the global.
 step_send = function()
-  T.run(sub([[
-ws = websocket.createClient()
-ws:on("connection", function()
-ws:send('hello!')
-end)
-ws:connect('ws://echo.websocket.org')
-]]), "send example")
+  T.run(example("doc_send"), "send example")
   ws:on("receive", T.wrap(function(w, msg, opcode)
     T.eq(msg, "hello!", "send example: echoed message")
     T.eq(opcode, 1, "send example: default opcode is text")

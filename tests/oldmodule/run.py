@@ -60,6 +60,7 @@ def main():
 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_SDK_")}
     base_env["WS_TESTLIB"] = os.path.join(ROOT, "tests", "lua", "testlib.lua")
+    base_env["WS_EXAMPLES"] = os.path.join(ROOT, "examples")
     tag = "oldmodule-asan" if a.asan else "oldmodule"
     passed = failed = 0
     peers = []
