@@ -87,14 +87,9 @@ end
 -- send example: the connection callback sends 'hello!' through the global.
 step_send = function()
   T.run(example("doc_send"), "send example")
-  ws:on("receive", T.wrap(function(w, msg, opcode)
-    T.eq(msg, "hello!", "send example: echoed message")
-    T.eq(opcode, 1, "send example: default opcode is text")
-    w:close()
-  end))
-  ws:on("close", T.wrap(function(_, status)
-    T.eq(status, 0, "send example: close status")
+  -- the echo of 'hello!', as text (the default opcode 1)
+  T.close_after_echo(ws, "send example", "hello!", 1, function()
     ws = nil
     T.pass()
-  end))
+  end)
 end
