@@ -356,17 +356,23 @@ extern int ws_port_resolve(struct ws_info *ws, const char *host);
 extern int ws_port_connect(struct ws_info *ws, uint16_t port, int secure);
 
 /*
- Port: send `len` <= 65535 bytes; the port copies them. Returns 0 =
- accepted (exactly one `ws_event_sent` follows), `WS_PORT_BUSY` = refused
- for now (only while a `ws_event_sent` is still due), or an espconn error
- (< 0: the connection fails with err - 100).
+ Port: send `len` <= 65535 bytes. Returns 0 = accepted (exactly one
+ `ws_event_sent` follows), `WS_PORT_BUSY` = refused for now (only while
+ a `ws_event_sent` is still due), or an espconn error (< 0: the
+ connection fails with err - 100). The port need not copy the bytes:
+ the library keeps them valid and unchanged, at that address, until
+ the chunk's `ws_event_sent` (after an error: until `ws_port_close`),
+ and past `ws_port_close` if the port calls `ws_hold_sending` there.
  */
 extern int ws_port_send(struct ws_info *ws, const uint8_t *data, uint16_t len);
 
 /*
  Port: drop TCP (deferred as the platform needs), stop the timer, free
  port state. The last port call of a connection: no event for `ws`
- afterwards, and the port no longer touches `*ws`.
+ afterwards, and the port no longer touches `*ws`. The bytes of a
+ chunk whose `ws_event_sent` has not come are freed when it returns,
+ unless the port calls `ws_hold_sending(ws)` during it (then they stay
+ until it passes the handle to `ws_free_held`).
  */
 extern void ws_port_close(struct ws_info *ws);
 
@@ -485,6 +491,31 @@ const char *ws_protocol(struct ws_info *ws);
  `ws` as for every entry point (see [`ws_info`]).
  */
 void ws_release(struct ws_info *ws);
+
+/*
+ Port, from inside `ws_port_close(ws)` only: keeps the bytes of the
+ chunk `ws_port_send` last handed over for `ws` valid and unchanged
+ after `ws_port_close` returns, when the port may still read them (its
+ `ws_event_sent` has not come, or `ws_port_send` refused it with an
+ error). Returns a handle for `ws_free_held`, or NULL when no such chunk
+ exists (nothing is held). Without it the bytes are freed when
+ `ws_port_close` returns.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]).
+ */
+void *ws_hold_sending(struct ws_info *ws);
+
+/*
+ Port: the port no longer reads the chunk held by `ws_hold_sending`
+ (`handle`, NULL does nothing): frees it. Once per handle, from the
+ platform's event loop, never from inside `ws_port_close`.
+
+ # Safety
+ `handle` is NULL or a handle returned by `ws_hold_sending` and not yet
+ freed.
+ */
+void ws_free_held(void *handle);
 
 /*
  Port event: name resolution finished (`ok` non-zero = success).

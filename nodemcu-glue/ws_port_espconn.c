@@ -27,18 +27,22 @@
  *     the TLS espconn_secure_send (app/mbedtls/app/espconn_secure.c)
  *     encrypts the first 1460 bytes and keeps the pointer for the rest
  *     (ptrbuf/cntr). Both read the remainder later, until the sent
- *     callback. The library's buffer is not kept that long, so the port
- *     hands espconn its own copy of the chunk and frees it in the sent
- *     callback. One chunk in flight bounds that copy to one buffer and is
- *     also espconn_secure's own rule (a second TLS write before the sent
- *     callback gets ESPCONN_INPROGRESS); the library joins what it queues
- *     meanwhile into the next chunk, so few round trips are lost.
+ *     callback. The library keeps the chunk's bytes valid and unchanged
+ *     until its ws_event_sent, so espconn gets the library's pointer (no
+ *     copy: a send needs the message's memory once, not twice). If the
+ *     connection ends while espconn may still read them (ws_port_close
+ *     with the sent callback due, or after a refused send), the port
+ *     holds them with ws_hold_sending and frees them with ws_free_held
+ *     once espconn is done (sent or final callback, or the end of the
+ *     port state). One chunk in flight is also espconn_secure's own rule
+ *     (a second TLS write before the sent callback gets
+ *     ESPCONN_INPROGRESS); the library joins what it queues meanwhile into
+ *     the next chunk, so few round trips are lost.
  *   - Every other espconn answer is handled in ws_port_connect, ws_port_send
  *     and port_defer_cb, each with the reason from the SDK source.
  *   - Timer suspension: both os_timer callbacks are registered with
  *     SWTIMER_REG_CB (pm/swtimer.h), as the old client's were.
- *   - Heap: one allocation per connection (this struct) plus the copy of
- *     the chunk in flight.
+ *   - Heap: one allocation per connection (this struct).
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -84,8 +88,8 @@ typedef struct ws_port_conn {
   ws_info *ws;         /* NULL once detached by ws_port_close */
   ip_addr_t addr;      /* resolved address */
   uint32_t timer_rest; /* ms still to wait after the current timer chunk */
-  uint8_t *tx;         /* our copy of the chunk handed to espconn (it may read it until the sent callback) */
-  uint8_t inflight;    /* 1 while the sent callback of the chunk in tx is due */
+  void *held;          /* ws_hold_sending handle: the library's chunk espconn may still read after ws_port_close */
+  uint8_t inflight;    /* 1 while espconn may read the chunk last handed to it (sent callback due, or a refused send) */
   uint8_t flags;
 } ws_port_conn;
 
@@ -109,12 +113,13 @@ static void port_schedule_in(ws_port_conn *pc, uint32_t ms) {
   os_timer_arm(&pc->defer, ms, 0);
 }
 
-/* espconn no longer reads the chunk copy (sent callback, final callback, or
- * the port state is going away). */
+/* espconn no longer reads the chunk in flight (sent callback, final
+ * callback, or the port state is going away): a chunk held past
+ * ws_port_close goes back to the library. */
 static void port_tx_free(ws_port_conn *pc) {
-  if (pc->tx != NULL) {
-    os_free(pc->tx);
-    pc->tx = NULL;
+  if (pc->held != NULL) {
+    ws_free_held(pc->held);
+    pc->held = NULL;
   }
   pc->inflight = 0;
 }
@@ -197,7 +202,7 @@ static void port_sent_cb(void *arg) {
   if (pc == NULL) {
     return;
   }
-  /* The whole chunk is acknowledged: espconn no longer reads our copy. */
+  /* The whole chunk is acknowledged: espconn no longer reads it. */
   port_tx_free(pc);
   if (pc->ws != NULL) {
     ws_event_sent(pc->ws);
@@ -393,26 +398,19 @@ int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
     return ESPCONN_ARG;
   }
   if (pc->inflight) {
-    return WS_PORT_BUSY; /* one chunk in flight; its sent callback is due */
+    /* One chunk in flight; its sent callback is due. (After a refused
+     * send the library fails the connection and sends nothing more.) */
+    return WS_PORT_BUSY;
   }
-  if (pc->tx != NULL) {
-    /* A refused chunk whose bytes espconn may still read: after a refusal
-     * the library fails the connection and sends nothing more. */
-    return ESPCONN_ARG;
-  }
-  pc->tx = (uint8_t *)os_malloc(len);
-  if (pc->tx == NULL) {
-    /* Nothing is in flight, so no event would resume a BUSY queue. */
-    return ESPCONN_MEM;
-  }
-  os_memcpy(pc->tx, data, len);
+  /* espconn keeps the pointer and may read the bytes until the sent
+   * callback; the library keeps them valid that long (no copy here). */
+  pc->inflight = 1;
   if (pc->flags & PF_SECURE) {
-    rc = espconn_secure_send(&pc->conn, pc->tx, len);
+    rc = espconn_secure_send(&pc->conn, (uint8 *)data, len);
   } else {
-    rc = espconn_send(&pc->conn, pc->tx, len);
+    rc = espconn_send(&pc->conn, (uint8 *)data, len);
   }
   if (rc == ESPCONN_OK) {
-    pc->inflight = 1;
     return 0;
   }
   /* Refused with nothing of ours in flight (so no sent callback is due and
@@ -431,8 +429,9 @@ int ws_port_send(ws_info *ws, const uint8_t *data, uint16_t len) {
    *     and go out only when something earlier is acknowledged; nothing
    *     is). Re-sending could duplicate data in the second case.
    *   TCP RTE: tcp_output found no route; the bytes are inside lwIP.
-   * For MEM and RTE espconn may still read pc->tx: it is kept until the
-   * final callback or the end of the port state. */
+   * For MEM and RTE espconn may still read the chunk: inflight stays set,
+   * so ws_port_close holds it (ws_hold_sending) until the final callback
+   * or the end of the port state. */
   return rc < 0 ? (int)rc : ESPCONN_ARG;
 }
 
@@ -446,6 +445,10 @@ void ws_port_close(ws_info *ws) {
   ws->port = NULL;
   os_timer_disarm(&pc->timer);
   pc->timer_rest = 0;
+  if (pc->inflight && pc->held == NULL) {
+    /* espconn may still read the library's chunk: keep it valid. */
+    pc->held = ws_hold_sending(ws);
+  }
   pc->ws = NULL;
   pc->flags |= PF_CLOSED;
   port_reap(pc);

@@ -49,6 +49,9 @@ const _: () = assert!(core::mem::size_of::<Engine>() <= 200);
 pub(super) struct Registry {
     head: Cell<*mut Engine>,
     serial: Cell<u32>,
+    /// The engine being torn down while `ws_port_close` runs (for
+    /// `ws_hold_sending`), else NULL.
+    closing: Cell<*mut Engine>,
 }
 
 impl Registry {
@@ -56,6 +59,7 @@ impl Registry {
         Registry {
             head: Cell::new(ptr::null_mut()),
             serial: Cell::new(0),
+            closing: Cell::new(ptr::null_mut()),
         }
     }
 }
@@ -200,22 +204,48 @@ pub(super) fn with_engine_at<R>(
 }
 
 /// Detaches and frees the live engine of `ws` (if any), stops the port,
-/// sets `connectionState` 4. No callback.
+/// sets `connectionState` 4. No callback. If the port holds the chunk it
+/// may still read (`ws_hold_sending` from inside `ws_port_close`), the
+/// engine is kept, with nothing but its send queue, until `ws_free_held`.
 pub(super) fn teardown(ws: *mut ws_info) {
     let p = find(ws);
     if p.is_null() {
         return;
     }
     unlink(p);
+    registry(|r| r.closing.set(p));
     // SAFETY: `ws` is the ws_info of the engine `p` (non-NULL); `p` was
     // made by `Boxed::<Engine>::into_raw`, is now out of the registry and
-    // referenced nowhere else, so it is freed exactly once.
+    // referenced nowhere else, so it is freed exactly once: here, or (its
+    // `ws` cleared by `ws_hold_sending`) by the port's `ws_free_held`,
+    // which the port never calls from inside `ws_port_close`.
     unsafe {
         (*ws).engine = ptr::null_mut();
         (*ws).connectionState = 4;
         ws_port_close(ws);
-        drop(Boxed::from_raw(p));
+        registry(|r| r.closing.set(ptr::null_mut()));
+        if !(*p).ws.is_null() {
+            drop(Boxed::from_raw(p));
+        }
     }
+}
+
+/// `ws_hold_sending`: inside `ws_port_close(ws)`, keeps the engine being
+/// torn down if a chunk it handed to the port may still be read; returns
+/// it as the handle (NULL: nothing held).
+pub(super) fn hold_sending(ws: *mut ws_info) -> *mut Engine {
+    let p = registry(|r| r.closing.get());
+    // SAFETY: `closing` is the engine `teardown` is freeing, alive until
+    // `ws_port_close` returns (this runs inside it); no other reference
+    // to it exists.
+    unsafe {
+        if p.is_null() || (*p).ws != ws || !(*p).client.sending() {
+            return ptr::null_mut();
+        }
+        (*p).ws = ptr::null_mut();
+        (*p).client.keep_only_sending();
+    }
+    p
 }
 
 /// The end of a connection as reported to the caller.

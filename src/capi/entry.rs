@@ -350,6 +350,37 @@ pub unsafe extern "C" fn ws_release(ws: *mut ws_info) {
     teardown(ws);
 }
 
+/// Port, from inside `ws_port_close(ws)` only: keeps the bytes of the
+/// chunk `ws_port_send` last handed over for `ws` valid and unchanged
+/// after `ws_port_close` returns, when the port may still read them (its
+/// `ws_event_sent` has not come, or `ws_port_send` refused it with an
+/// error). Returns a handle for `ws_free_held`, or NULL when no such chunk
+/// exists (nothing is held). Without it the bytes are freed when
+/// `ws_port_close` returns.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]).
+#[no_mangle]
+pub unsafe extern "C" fn ws_hold_sending(ws: *mut ws_info) -> *mut c_void {
+    hold_sending(ws) as *mut c_void
+}
+
+/// Port: the port no longer reads the chunk held by `ws_hold_sending`
+/// (`handle`, NULL does nothing): frees it. Once per handle, from the
+/// platform's event loop, never from inside `ws_port_close`.
+///
+/// # Safety
+/// `handle` is NULL or a handle returned by `ws_hold_sending` and not yet
+/// freed.
+#[no_mangle]
+pub unsafe extern "C" fn ws_free_held(handle: *mut c_void) {
+    if !handle.is_null() {
+        // SAFETY: a handle is an engine kept by `teardown` (made by
+        // `Boxed::<Engine>::into_raw`, out of the registry), freed once.
+        drop(unsafe { Boxed::from_raw(handle as *mut Engine) });
+    }
+}
+
 /// Port event: name resolution finished (`ok` non-zero = success).
 ///
 /// # Safety

@@ -11,6 +11,9 @@ use core::ptr;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
+/// A chunk handed to the port: its address and a copy of its bytes.
+type Chunk = (usize, Vec<u8>);
+
 #[derive(Default)]
 struct Fake {
     resolve_ret: c_int,
@@ -32,6 +35,12 @@ struct Fake {
     release_on_receive: bool,
     close_on_receive: bool,
     echo_on_receive: bool,
+    // port behaviour: hold the chunk in flight at ws_port_close
+    hold_on_close: bool,
+    /// Address and copy of the last chunk accepted.
+    last_chunk: Option<Chunk>,
+    /// Handles from ws_hold_sending (NULL included) with the chunk then.
+    held: Vec<(usize, Option<Chunk>)>,
 }
 
 thread_local! {
@@ -67,17 +76,26 @@ extern "C" fn ws_port_send(_ws: *mut ws_info, data: *const u8, len: u16) -> c_in
             f.sent.extend_from_slice(&d);
             f.chunks.push(d.len());
             f.pending_sent += 1;
+            f.last_chunk = Some((data as usize, d.clone()));
         }
         r
     })
 }
 #[no_mangle]
-extern "C" fn ws_port_close(_ws: *mut ws_info) {
-    fake(|f| {
+extern "C" fn ws_port_close(ws: *mut ws_info) {
+    let hold = fake(|f| {
         f.closes += 1;
         f.timer = None;
+        let due = f.pending_sent > 0;
         f.pending_sent = 0;
+        f.hold_on_close
+            .then(|| due.then(|| f.last_chunk.clone()).flatten())
     });
+    if let Some(chunk) = hold {
+        // SAFETY: called from inside ws_port_close, as the contract says.
+        let h = unsafe { ws_hold_sending(ws) } as usize;
+        fake(|f| f.held.push((h, chunk)));
+    }
 }
 #[no_mangle]
 extern "C" fn ws_port_timer_arm(_ws: *mut ws_info, ms: u32) {
@@ -680,4 +698,43 @@ fn allocation_failure_at_each_site_in_the_api() {
         assert_eq!(stats::live(), 0);
     }
     assert_eq!(seen, vec![-10, -10, -10, -16]);
+}
+
+/// A port that holds the chunk in flight at `ws_port_close`: the bytes stay
+/// where they were until `ws_free_held`; with nothing in flight nothing is
+/// held; every byte comes back.
+#[test]
+fn chunk_in_flight_held_past_close_until_freed() {
+    let mut ws = new_ws();
+    open(&mut ws);
+    fake(|f| f.hold_on_close = true);
+    let msg = vec![0x3Cu8; 3000];
+    unsafe { ws_send_long(&mut *ws, 2, msg.as_ptr() as *const c_char, msg.len()) };
+    let (at, copy) = fake(|f| f.last_chunk.clone()).expect("a chunk in flight");
+    unsafe { ws_release(&mut *ws) };
+    let held = fake(|f| f.held.clone());
+    assert_eq!(held.len(), 1);
+    let (h, chunk) = &held[0];
+    assert_ne!(*h, 0, "the chunk in flight is held");
+    assert_eq!(chunk.as_ref().map(|c| c.0), Some(at));
+    // SAFETY: the library keeps the held bytes valid until ws_free_held.
+    let now = unsafe { core::slice::from_raw_parts(at as *const u8, copy.len()) };
+    assert_eq!(now, &copy[..], "held bytes unchanged after close");
+    assert!(stats::live() > 0);
+    unsafe { ws_free_held(*h as *mut c_void) };
+    assert_eq!(stats::live(), 0);
+    // Nothing in flight at close: nothing held. NULL is ignored.
+    fake(|f| {
+        *f = Fake::default();
+        f.hold_on_close = true;
+    });
+    open(&mut ws);
+    unsafe { ws_release(&mut *ws) };
+    // (the fake asks anyway: the library answers NULL)
+    assert_eq!(fake(|f| f.held.clone()), vec![(0, None)]);
+    unsafe { ws_free_held(ptr::null_mut()) };
+    assert_eq!(stats::live(), 0);
+    // Outside ws_port_close the call holds nothing.
+    assert!(unsafe { ws_hold_sending(&mut *ws) }.is_null());
+    fake(|f| *f = Fake::default());
 }

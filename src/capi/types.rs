@@ -155,6 +155,9 @@ const _: () = {
 // ws_port_close; no event follows ws_port_close and the port no longer
 // touches *ws after it. ws->port belongs to the port (set from
 // ws_port_resolve on, garbage before); ws->engine belongs to the library.
+// The bytes handed to ws_port_send stay the library's and valid until that
+// chunk's ws_event_sent (or ws_port_close; see ws_hold_sending), so the
+// port need not copy them.
 extern "C" {
     /// Port: resolve `host`. Returns `WS_PORT_PENDING` (`ws_event_resolved`
     /// follows), `WS_PORT_DONE` (resolved at once, no event follows),
@@ -166,14 +169,20 @@ extern "C" {
     /// Port: connect TCP (TLS when `secure`). Returns 0 (`ws_event_connected`
     /// or `ws_event_disconnected` follows) or an espconn error (< 0).
     pub fn ws_port_connect(ws: *mut ws_info, port: u16, secure: c_int) -> c_int;
-    /// Port: send `len` <= 65535 bytes; the port copies them. Returns 0 =
-    /// accepted (exactly one `ws_event_sent` follows), `WS_PORT_BUSY` = refused
-    /// for now (only while a `ws_event_sent` is still due), or an espconn error
-    /// (< 0: the connection fails with err - 100).
+    /// Port: send `len` <= 65535 bytes. Returns 0 = accepted (exactly one
+    /// `ws_event_sent` follows), `WS_PORT_BUSY` = refused for now (only while
+    /// a `ws_event_sent` is still due), or an espconn error (< 0: the
+    /// connection fails with err - 100). The port need not copy the bytes:
+    /// the library keeps them valid and unchanged, at that address, until
+    /// the chunk's `ws_event_sent` (after an error: until `ws_port_close`),
+    /// and past `ws_port_close` if the port calls `ws_hold_sending` there.
     pub fn ws_port_send(ws: *mut ws_info, data: *const u8, len: u16) -> c_int;
     /// Port: drop TCP (deferred as the platform needs), stop the timer, free
     /// port state. The last port call of a connection: no event for `ws`
-    /// afterwards, and the port no longer touches `*ws`.
+    /// afterwards, and the port no longer touches `*ws`. The bytes of a
+    /// chunk whose `ws_event_sent` has not come are freed when it returns,
+    /// unless the port calls `ws_hold_sending(ws)` during it (then they stay
+    /// until it passes the handle to `ws_free_held`).
     pub fn ws_port_close(ws: *mut ws_info);
     /// Port: one-shot timer per connection; arming again replaces it.
     /// Expiry calls `ws_event_timer`.

@@ -254,6 +254,14 @@ impl Client {
         self.queue.capacity() + self.info.capacity() + self.asm.held_bytes() + parser
     }
 
+    /// The connection is over and the port keeps reading a chunk in
+    /// flight: frees everything but the send queue's buffers.
+    pub fn keep_only_sending(&mut self) {
+        self.parser = None;
+        self.info.free();
+        self.asm = Assembler::new(0, false);
+    }
+
     /// The protocol the server chose, NUL included (`None` if it chose none).
     pub fn protocol(&self) -> Option<&[u8]> {
         match self.proto_len {

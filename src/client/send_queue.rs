@@ -2,9 +2,14 @@
 //! handshake request first (gated: frames queued during the handshake wait
 //! behind it until the 101), then encoded, masked frames; chunks of at most
 //! [`MAX_CHUNK`] bytes go to the port one at a time (`ws_port_send`,
-//! [`Client::send_result`], then `ws_event_sent`, [`Client::sent`]). Small
-//! user frames may skip the queue ([`Client::send_via`]). Waiting pongs
-//! hold at most [`PONG_QUEUE_MAX`] bytes ([`SendQueue::push_pong`]).
+//! [`Client::send_result`], then `ws_event_sent`, [`Client::sent`]). The
+//! bytes of a chunk the port accepted stay where they are, unchanged, until
+//! its `ws_event_sent` (the port hands the pointer to espconn, which reads
+//! unsent bytes late): a buffer with chunks in flight is never moved,
+//! shifted or freed; when it must grow it becomes the `front` buffer and a
+//! new one takes the frames after it. Small user frames are handed to the
+//! port at once ([`Client::send_via`]). Waiting pongs hold at most
+//! [`PONG_QUEUE_MAX`] bytes ([`SendQueue::push_pong`]).
 
 use super::{Client, Phase, Rng};
 use crate::buffer::Buf;
@@ -50,6 +55,11 @@ fn check_send_opcode(opcode: u8, payload: &[u8]) -> Result<(), Status> {
 /// Encoded bytes waiting for the port (see the module documentation).
 pub(super) struct SendQueue {
     out: Buf,
+    /// An earlier `out` that had chunks in flight when it had to grow: its
+    /// bytes from `front_head` on go out before `out`'s, and it is freed
+    /// once none of its chunks is in flight. Empty (no memory) otherwise.
+    front: Buf,
+    front_head: usize,
     /// `out[..head]` has been accepted by the port.
     head: usize,
     /// While `gated`, only `out[..gate]` (the request) may go.
@@ -63,7 +73,8 @@ pub(super) struct SendQueue {
     /// from above (a pong already handed over counts while a later one
     /// waits).
     pong_bytes: u16,
-    /// Chunks accepted by the port whose `ws_event_sent` is still due.
+    /// Chunks accepted by the port whose `ws_event_sent` is still due (or
+    /// refused with an error: the port may still read them).
     inflight: u16,
     /// The port refused the last chunk: wait for `ws_event_sent`.
     busy: bool,
@@ -78,6 +89,8 @@ impl SendQueue {
         SendQueue {
             gate: request.len(),
             out: request,
+            front: Buf::new(),
+            front_head: 0,
             head: 0,
             pong_start: 0,
             pong_end: 0,
@@ -86,6 +99,18 @@ impl SendQueue {
             busy: false,
             gated: true,
         }
+    }
+
+    /// Chunks of `out` are in flight: its bytes must not move. (While
+    /// `front` has memory, every chunk in flight is one of `front`'s.)
+    fn pinned(&self) -> bool {
+        self.inflight > 0 && self.front.capacity() == 0
+    }
+
+    /// A chunk accepted by the port (or refused with an error) may still
+    /// be read by it: the bytes are still the queue's.
+    pub(super) fn sending(&self) -> bool {
+        self.inflight > 0
     }
 
     /// The handshake request (while gated).
@@ -98,14 +123,14 @@ impl SendQueue {
     /// has been sent).
     pub(super) fn open_gate(&mut self) {
         self.gated = false;
-        if self.head >= self.out.len() {
+        if self.head >= self.out.len() && !self.pinned() {
             self.out.free();
             self.forget_sent();
         }
     }
 
     pub(super) fn capacity(&self) -> usize {
-        self.out.capacity()
+        self.out.capacity() + self.front.capacity()
     }
 
     /// How far the port may read now.
@@ -119,44 +144,68 @@ impl SendQueue {
 
     /// Bytes are queued and the port is not busy (a chunk may be due).
     pub(super) fn has_unsent(&self) -> bool {
-        !self.busy && self.head < self.out.len()
+        !self.busy && (self.head < self.out.len() || self.front_head < self.front.len())
     }
 
-    /// The next chunk for `ws_port_send`, if one may go now.
+    /// The next chunk for `ws_port_send`, if one may go now: the rest of
+    /// `front` first; `out` once `front` is gone.
     pub(super) fn next_chunk(&self) -> Option<&[u8]> {
-        let limit = self.limit();
-        if self.busy || self.head >= limit {
+        if self.busy {
             return None;
         }
-        let end = limit.min(self.head.saturating_add(MAX_CHUNK));
-        self.out.as_slice().get(self.head..end)
-    }
-
-    /// The port accepted the chunk last returned by `next_chunk`.
-    fn accepted(&mut self) {
-        self.head = self.limit().min(self.head.saturating_add(MAX_CHUNK));
-        self.inflight = self.inflight.saturating_add(1);
-        // The request stays until the response is checked against it.
-        if self.head >= self.out.len() && !self.gated {
-            self.out.free();
-            self.forget_sent();
+        let (buf, at, limit) = if self.front.capacity() != 0 {
+            (&self.front, self.front_head, self.front.len())
+        } else {
+            (&self.out, self.head, self.limit())
+        };
+        if at >= limit {
+            return None;
         }
+        let end = limit.min(at.saturating_add(MAX_CHUNK));
+        buf.as_slice().get(at..end)
     }
 
-    /// `ws_event_sent`: one accepted chunk has gone out.
+    /// The port accepted the chunk last returned by `next_chunk`. Its bytes
+    /// stay until its `ws_event_sent`.
+    fn accepted(&mut self) {
+        if self.front.capacity() != 0 {
+            self.front_head = self
+                .front
+                .len()
+                .min(self.front_head.saturating_add(MAX_CHUNK));
+        } else {
+            self.head = self.limit().min(self.head.saturating_add(MAX_CHUNK));
+        }
+        self.inflight = self.inflight.saturating_add(1);
+    }
+
+    /// `ws_event_sent`: one accepted chunk has gone out. Once none is in
+    /// flight, what has gone out is freed: `front` (when all of it has been
+    /// handed over), `out` when drained (the request stays until the
+    /// response is checked against it).
     fn sent(&mut self) {
         self.inflight = self.inflight.saturating_sub(1);
         self.busy = false;
+        if self.inflight == 0 {
+            if self.front.capacity() != 0 && self.front_head >= self.front.len() {
+                self.front.free();
+                self.front_head = 0;
+            }
+            if self.head >= self.out.len() && !self.gated {
+                self.out.free();
+                self.forget_sent();
+            }
+        }
     }
 
     /// Everything queued has been sent.
     pub(super) fn drained(&self) -> bool {
-        self.inflight == 0 && self.out.is_empty()
+        self.inflight == 0 && self.out.is_empty() && self.front.is_empty()
     }
 
     /// Nothing queued or due: a frame may go to the port directly.
     fn idle(&self) -> bool {
-        !self.busy && self.out.is_empty()
+        !self.busy && self.head >= self.out.len() && self.front.capacity() == 0
     }
 
     /// The queue's first `head` bytes are gone: rebase the offsets into it.
@@ -165,6 +214,34 @@ impl SendQueue {
         self.pong_start = self.pong_start.saturating_sub(self.head);
         self.pong_end = self.pong_end.saturating_sub(self.head);
         self.head = 0;
+    }
+
+    /// `out` has chunks in flight and no room for `more` bytes: it becomes
+    /// `front`, unchanged until their `ws_event_sent`, and a new `out`
+    /// takes the frames from now on. While gated the request must stay
+    /// readable in `out`: the new one starts with a copy of all of it (the
+    /// request and the frames behind the gate; `front` then only waits).
+    /// Else `front` keeps its unsent bytes, which go first, and its pong
+    /// (no longer replaceable) leaves the count of waiting pongs.
+    fn move_to_front(&mut self, more: usize) -> Result<(), Status> {
+        let mut fresh = Buf::new();
+        let keep = if self.gated { self.out.as_slice() } else { &[] };
+        fresh
+            .reserve_total(keep.len().saturating_add(more))
+            .map_err(|_| status::WS_ERR_NO_MEMORY_SEND)?;
+        fresh
+            .extend(keep)
+            .map_err(|_| status::WS_ERR_NO_MEMORY_SEND)?;
+        self.front = core::mem::replace(&mut self.out, fresh);
+        if self.gated {
+            self.front_head = self.front.len();
+        } else {
+            self.front_head = self.head;
+            self.head = 0;
+            self.pong_start = 0;
+            self.pong_end = 0;
+        }
+        Ok(())
     }
 
     /// Encodes one masked frame (see `Buf` for the growth); its payload is
@@ -176,16 +253,23 @@ impl SendQueue {
         payload: &[u8],
         tail: &[u8],
     ) -> Result<(), Status> {
-        if self.head > 0 && !self.gated {
-            self.out.drop_front(self.head);
-            self.forget_sent();
-        }
         let n = payload.len().saturating_add(tail.len());
         let hl = frame::header_len(n);
         let total = hl.checked_add(n).ok_or(status::WS_ERR_NO_MEMORY_SEND)?;
-        self.out
-            .reserve_exact(total)
-            .map_err(|_| status::WS_ERR_NO_MEMORY_SEND)?;
+        if self.pinned() {
+            // Appending within the capacity moves nothing.
+            if self.out.capacity() - self.out.len() < total {
+                self.move_to_front(total)?;
+            }
+        } else {
+            if self.head > 0 && !self.gated {
+                self.out.drop_front(self.head);
+                self.forget_sent();
+            }
+            self.out
+                .reserve_exact(total)
+                .map_err(|_| status::WS_ERR_NO_MEMORY_SEND)?;
+        }
         let mask = rng.mask();
         let dst = self.out.spare(total).ok_or(status::WS_ERR_NO_MEMORY_SEND)?;
         let (h, body) = dst.split_at_mut_checked(hl).ok_or(status::WS_ERR_OTHER)?;
@@ -253,9 +337,9 @@ impl Client {
 
     /// User send (`ws_send`): as [`Client::send`], except that when the
     /// connection is open with nothing queued or due and the frame fits in
-    /// `DIRECT_FRAME` bytes, it is encoded on the stack and handed to `port`
-    /// (`ws_port_send`: it copies the bytes and calls no event) instead of
-    /// the heap send queue. A frame the port refuses (busy) is queued.
+    /// `DIRECT_FRAME` bytes, it is handed to `port` (`ws_port_send`, which
+    /// calls no event) as soon as it is queued, without the drive loop.
+    /// A frame the port refuses (busy) stays queued.
     /// `Ok(true)`: the port took the frame directly and no action is due.
     #[inline]
     pub fn send_via(
@@ -265,9 +349,7 @@ impl Client {
         port: impl FnOnce(&[u8]) -> i32,
     ) -> Result<bool, Status> {
         let UserOpcode(opcode) = opcode;
-        // A direct frame has a 7-bit length (a short header).
-        const HEADER: usize = frame::SHORT_HEADER;
-        let total = payload.len().saturating_add(HEADER);
+        let total = payload.len().saturating_add(frame::SHORT_HEADER);
         // Open implies no final status yet (`end` leaves Open) and no
         // response parser (freed when the connection opens).
         if total > DIRECT_FRAME || !matches!(self.phase, Phase::Open) || !self.queue.idle() {
@@ -275,41 +357,75 @@ impl Client {
         }
         // No opcode check: a `UserOpcode` is valid, and a direct payload
         // (at most 122 bytes) is short enough for a ping or pong.
-        let mut buf = [0u8; DIRECT_FRAME];
-        let (frame, _) = buf.split_at_mut(total.min(DIRECT_FRAME));
-        let Some((h, body)) = frame.split_first_chunk_mut::<HEADER>() else {
+        if self.queue.pinned() {
+            // Behind a chunk in flight: queued, it goes after its sent event.
+            if let Err(e) = self.queue.push(&mut self.rng, opcode, payload, &[]) {
+                self.end(e);
+                return Err(e);
+            }
+            return Ok(false);
+        }
+        // Idle and nothing in flight: everything in `out` has gone out.
+        let q = &mut self.queue;
+        if q.head != 0 {
+            q.out.clear();
+            q.forget_sent();
+        }
+        let Some(dst) = q
+            .out
+            .reserve_exact(total)
+            .ok()
+            .and_then(|()| q.out.spare(total))
+        else {
+            self.end(status::WS_ERR_NO_MEMORY_SEND);
+            return Err(status::WS_ERR_NO_MEMORY_SEND);
+        };
+        let Some((h, body)) = dst.split_first_chunk_mut::<{ frame::SHORT_HEADER }>() else {
             return Err(status::WS_ERR_OTHER);
         };
         let mask = self.rng.mask();
         frame::write_short_header(h, true, opcode, payload.len() as u8, mask);
         frame::mask_into(body, payload, mask, 0);
-        let r = port(frame);
-        if r == PORT_BUSY {
-            // Sent once the due `ws_event_sent` has come.
-            self.queue.busy = true;
-            if self.queue.out.extend(frame).is_err() {
-                self.end(status::WS_ERR_NO_MEMORY_SEND);
-                return Err(status::WS_ERR_NO_MEMORY_SEND);
-            }
-            return Ok(false);
-        }
-        if r < 0 {
-            self.end(Status::espconn(r));
-            return Ok(false);
-        }
-        self.queue.inflight = self.queue.inflight.saturating_add(1);
-        Ok(true)
+        q.out.commit(total);
+        let r = port(q.out.as_slice());
+        self.send_result(r);
+        Ok(r == 0)
     }
 
     /// Result of the `ws_port_send` for the chunk last returned by `poll`.
+    /// After an error the port may still read the chunk: it counts as in
+    /// flight (see [`Client::sending`]).
+    #[inline]
     pub fn send_result(&mut self, r: i32) {
         if r == PORT_BUSY {
             self.queue.busy = true;
         } else if r < 0 {
+            self.queue.inflight = self.queue.inflight.saturating_add(1);
             self.end(Status::espconn(r));
         } else {
             self.queue.accepted();
         }
+    }
+
+    /// The `len` bytes at address `at` if they lie in the send queue's
+    /// memory (tests: a chunk in flight must stay there until its sent
+    /// event).
+    #[cfg(test)]
+    pub fn holds(&self, at: usize, len: usize) -> Option<&[u8]> {
+        [&self.queue.front, &self.queue.out]
+            .into_iter()
+            .find_map(|b| {
+                let s = b.as_slice();
+                let off = at.checked_sub(s.as_ptr() as usize)?;
+                s.get(off..off.checked_add(len)?)
+            })
+    }
+
+    /// A chunk handed to the port may still be read by it (accepted and
+    /// its `ws_event_sent` not yet come, or refused with an error): its
+    /// bytes are in the send queue.
+    pub fn sending(&self) -> bool {
+        self.queue.sending()
     }
 
     /// `ws_event_sent`: one accepted chunk has gone out.

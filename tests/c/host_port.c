@@ -3,10 +3,15 @@
  * the fake SDK, with the library's ws_event_* replaced by recorders, against
  * a plain TCP echo thread. Checks what the Lua tests cannot see:
  *
- *   copy     the port hands espconn its own copy: the caller's buffer is
- *            overwritten and freed right after ws_port_send, with lwIP's
- *            send buffer at 100 bytes (espconn reads the rest later)
+ *   no copy  the port hands espconn the caller's buffer (no allocation of
+ *            its size), with lwIP's send buffer at 100 bytes (espconn reads
+ *            the rest later, and the fake SDK aborts if the buffer changes
+ *            or is freed before the sent callback): freed only after
+ *            ws_event_sent
  *   busy     one chunk in flight: WS_PORT_BUSY until its ws_event_sent
+ *   hold     ws_port_close with a chunk in flight: the port holds it
+ *            (ws_hold_sending, once) and gives it back (ws_free_held, once)
+ *            only when espconn no longer reads it
  *   codes    ESPCONN_MEM / ESPCONN_RTE of espconn_send and espconn_connect
  *            pass through; ISCONN once is retried; station status -> RTE
  *   kept     a refused connect that espconn keeps listed is disconnected by
@@ -74,6 +79,22 @@ void ws_event_timer(ws_info *ws) {
   (void)ws;
   ev.timer++;
 }
+/* The library's side of a held chunk: the handle is the test's buffer in
+ * flight (hold_buf; NULL = nothing to hold), freed when the port gives it
+ * back. */
+static uint8_t *hold_buf;
+static int holds, held_frees;
+void *ws_hold_sending(ws_info *w) {
+  (void)w;
+  holds++;
+  return hold_buf;
+}
+void ws_free_held(void *handle) {
+  if (handle != NULL) {
+    held_frees++;
+    free(handle);
+  }
+}
 
 /* ---- echo server (testkit.h): closes at once when it reads "CLOSE" ---- */
 
@@ -118,7 +139,7 @@ static int close_and_idle(uint32_t ms) {
 
 /* ---- tests ---- */
 
-static void test_copy_and_busy(size_t heap0) {
+static void test_no_copy_and_busy(size_t heap0) {
   CHECK(open_conn() == 0, "connect");
   uint8_t *buf = malloc(5000), *buf2 = malloc(5000);
   for (int i = 0; i < 5000; i++) {
@@ -128,25 +149,49 @@ static void test_copy_and_busy(size_t heap0) {
   static uint8_t expect[10000];
   memcpy(expect, buf, 5000);
   memcpy(expect + 5000, buf2, 5000);
+  size_t h0 = fake_sdk_heap_live();
   CHECK(ws_port_send(&ws, buf, 5000) == 0, "send 5000");
-  memset(buf, 'Z', 5000); /* the library may reuse or free its queue now */
-  free(buf);
+  CHECK(fake_sdk_heap_live() - h0 < 1000, "the port copied the chunk: heap +%zu",
+        fake_sdk_heap_live() - h0);
   CHECK(ws_port_send(&ws, buf2, 5000) == WS_PORT_BUSY, "second chunk while one is in flight");
   CHECK(ev.sent == 0, "ws_event_sent from inside ws_port_send");
   want_rx = 0, want_sent = 1;
   fake_sdk_run_until(until_echo, NULL, 3000);
   CHECK(ev.sent == 1, "sent event: %d", ev.sent);
+  memset(buf, 'Z', 5000); /* the library may reuse or free it now */
+  free(buf);
   CHECK(ws_port_send(&ws, buf2, 5000) == 0, "second chunk after ws_event_sent");
-  memset(buf2, 'Z', 5000);
-  free(buf2);
   want_rx = 10000, want_sent = 2;
   fake_sdk_run_until(until_echo, NULL, 5000);
+  free(buf2);
   CHECK(ev.received == 10000 && ev.sent == 2 && memcmp(ev.rx, expect, 10000) == 0,
         "echo of both chunks intact: received %zu, sent %d", ev.received, ev.sent);
+  CHECK(holds == 0, "nothing in flight at close, yet held");
   CHECK(close_and_idle(3000), "loop idle after close");
   CHECK(fake_sdk_heap_live() == heap0, "heap after close: %zu, before %zu", fake_sdk_heap_live(),
         heap0);
   CHECK(fake_sdk_swtimer_count() >= 1, "port defer callback registered for suspension");
+}
+
+/* ws_port_close while espconn still reads most of a 5000-byte chunk (lwIP
+ * takes 100 bytes at once): the port holds the library's bytes and gives
+ * them back once espconn is done; the fake SDK aborts on a late read of a
+ * freed buffer. */
+static void test_hold_at_close(size_t heap0) {
+  CHECK(open_conn() == 0, "connect");
+  holds = held_frees = 0;
+  hold_buf = malloc(5000);
+  memset(hold_buf, 'h', 5000);
+  CHECK(ws_port_send(&ws, hold_buf, 5000) == 0, "send 5000");
+  ws_port_close(&ws);
+  CHECK(holds == 1 && held_frees == 0, "held at close: %d holds, %d frees", holds, held_frees);
+  CHECK(fake_sdk_run_until(NULL, NULL, 3000) == 1, "idle after close");
+  CHECK(holds == 1 && held_frees == 1, "given back once: %d holds, %d frees", holds, held_frees);
+  CHECK(ev.sent == 0 && ev.disconnected == 0, "event after ws_port_close");
+  hold_buf = NULL;
+  holds = held_frees = 0;
+  CHECK(fake_sdk_heap_live() == heap0, "heap after close: %zu, before %zu", fake_sdk_heap_live(),
+        heap0);
 }
 
 /* One connection per fault plan: what ws_port_connect, then (if it
@@ -158,9 +203,10 @@ static const struct {
   uint32_t idle_ms;
   const char *why;
 } code_cases[] = {
-    {"send_mem@1", 0, ESPCONN_MEM, ESPCONN_ARG, 3000, "send_mem passes ESPCONN_MEM"},
-    {"send_rte@1", 0, ESPCONN_RTE, ESPCONN_ARG, 3000, "send_rte passes ESPCONN_RTE"},
-    {"send_mem_kept@1", 0, ESPCONN_MEM, ESPCONN_ARG, 3000,
+    /* after a refused send espconn may still read the chunk: BUSY */
+    {"send_mem@1", 0, ESPCONN_MEM, WS_PORT_BUSY, 3000, "send_mem passes ESPCONN_MEM"},
+    {"send_rte@1", 0, ESPCONN_RTE, WS_PORT_BUSY, 3000, "send_rte passes ESPCONN_RTE"},
+    {"send_mem_kept@1", 0, ESPCONN_MEM, WS_PORT_BUSY, 3000,
      "send_mem_kept passes ESPCONN_MEM; its bytes stay with espconn until the end"},
     {"connect_isconn@1", 0, 0, WS_PORT_BUSY, 3000, "ISCONN once: retried with another local port"},
     {"connect_isconn@1+", ESPCONN_ISCONN, 0, 0, 500, "ISCONN twice passes ESPCONN_ISCONN"},
@@ -242,7 +288,8 @@ int main(int argc, char **argv) {
   unsetenv("FAKE_SDK_FAULTS");
   server_port = start_echo_server("CLOSE");
   size_t heap0 = fake_sdk_heap_live();
-  test_copy_and_busy(heap0);
+  test_no_copy_and_busy(heap0);
+  test_hold_at_close(heap0);
   test_codes(heap0);
   test_closing(heap0);
   test_swtimer(heap0);

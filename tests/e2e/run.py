@@ -98,6 +98,7 @@ LUA_TESTS = [
     ("oom_handshake", "oom.lua", {"WS_OOM": "handshake", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
     ("oom_send", "oom.lua", {"WS_OOM": "send", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
     ("oom_pong", "oom.lua", {"WS_OOM": "pong", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
+    ("oom_bigsend", "oom.lua", {"WS_OOM": "bigsend", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
 ]
 # Lua tests (names as in LUA_TESTS) that need more device heap than an
 # ESP8266 running NodeMCU has (about 40 KB free), on purpose, with the reason.

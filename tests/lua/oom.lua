@@ -23,6 +23,8 @@
 --   send       -16  ws:send of a message as large as the free device heap:
 --                   the frame does not fit; the close callback runs before
 --                   send() returns.
+--   bigsend    0    a message of 60 % of the free device heap is sent and
+--                   echoed (the bytes are held once, not copied by the port).
 --   pong       -16  pings of 125 bytes in whole segments (raw peer
 --                   pingflood), limit at the heap in use plus 100 bytes from
 --                   the connection event on: no memory for the pong.
@@ -166,6 +168,34 @@ function cases.send()
       T.check(sending, "send: the close callback ran before send() returned")
     end,
   })
+end
+
+-- Not an out-of-memory case: what sending costs. A message of 60 % of the
+-- free device heap is sent and echoed: the library's send queue holds it
+-- once and the port hands espconn those bytes (no copy of its own), so
+-- sending needs the message's size, not twice it (with a copy it failed
+-- with -101).
+function cases.bigsend()
+  local base, n0, size = dev(), refused(), nil
+  ws:on("connection", T.wrap(function(w)
+    size = math.floor((LIMIT - dev()) * 0.6)
+    T.log("bigsend: free device heap", LIMIT - dev(), "sending", size)
+    node.heap_reset_peak()
+    w:send(string.rep("y", size))
+  end))
+  ws:on("receive", T.wrap(function(w, m)
+    T.eq(#m, size, "bigsend: echo length")
+    T.check(m == string.rep("y", size), "bigsend: echo intact")
+    local _, peak = node.heap_device()
+    T.log("bigsend: device heap peak over the base", peak - base)
+    w:close()
+  end))
+  ws:on("close", T.wrap(function(_, st)
+    T.eq(st, 0, "bigsend: close status")
+    T.eq(refused(), n0, "bigsend: no allocation refused")
+    reuse(base, CASE)
+  end))
+  ws:connect(T.echo .. "/")
 end
 
 function cases.handshake()
