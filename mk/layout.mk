@@ -17,10 +17,11 @@
 LAYOUT_RUST_TARGETS := i686-unknown-linux-gnu thumbv7em-none-eabi
 
 # libclang (loaded by bindgen at run time, with clang's own stddef.h and
-# stdint.h); the C compilers of the ILP32 targets (riscv32 with picolibc's
-# headers: the API header includes <stdlib.h>); perl for the mutants.
+# stdint.h); the C compilers of the ILP32 targets; picolibc's headers for
+# the API header's <stdlib.h> on bare metal (bindgen for thumbv7em, gcc for
+# riscv32); perl for the mutants.
 DEPS_APT += libclang-dev gcc-multilib gcc-arm-none-eabi gcc-riscv64-unknown-elf \
-  picolibc-riscv64-unknown-elf gcc-xtensa-lx106 perl
+  picolibc-riscv64-unknown-elf picolibc-arm-none-eabi gcc-xtensa-lx106 perl
 DEPS_RUSTUP += $(LAYOUT_RUST_TARGETS)
 
 .PHONY: layout-test readme-check

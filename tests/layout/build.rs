@@ -52,11 +52,21 @@ fn main() {
     println!("cargo:rerun-if-changed={}", header.display());
     println!("cargo:rerun-if-changed=build.rs");
 
+    // stddef.h and stdint.h come with clang; the header also includes
+    // <stdlib.h> (as the firmware's old header did), which a bare-metal
+    // target takes from picolibc's headers (declarations only).
+    // LAYOUT_SYSINCLUDE overrides the directory.
+    println!("cargo:rerun-if-env-changed=LAYOUT_SYSINCLUDE");
+    let mut clang_args = vec![format!("--target={target}"), "-ffreestanding".into(), "-std=c99".into()];
+    let sysinclude = env::var("LAYOUT_SYSINCLUDE").ok().or_else(|| {
+        target.starts_with("thumb").then(|| "/usr/lib/picolibc/arm-none-eabi/include".into())
+    });
+    if let Some(inc) = sysinclude {
+        clang_args.extend(["-isystem".into(), inc]);
+    }
     let bindings = bindgen::Builder::default()
         .header(header.to_str().expect("header path"))
-        // Freestanding: the header needs only stddef.h and stdint.h, which
-        // clang ships, so no target C library is needed.
-        .clang_args([format!("--target={target}"), "-ffreestanding".into(), "-std=c99".into()])
+        .clang_args(clang_args)
         .allowlist_file(".*websocketclient\\.h")
         .use_core()
         .ctypes_prefix("::core::ffi")
