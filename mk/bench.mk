@@ -76,7 +76,8 @@ bench-heap32: | $(BENCH_DIR)
 $(BENCH_DIR):
 	@mkdir -p $@
 
-$(CG_BIN): tools/callgrind/cg_bench.c include/websocketclient.h $(BUILD)/libwebsocket.a
+$(CG_BIN): tools/callgrind/cg_bench.c tools/callgrind/harness.h tools/callgrind/workloads.h \
+  include/websocketclient.h $(BUILD)/libwebsocket.a
 	@mkdir -p $(@D)
 	$(CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Iinclude $< $(BUILD)/libwebsocket.a -o $@
 
