@@ -62,7 +62,7 @@ impl Client {
     /// connection ended with `st`) if the frame could not be queued.
     pub(super) fn start_close(&mut self, st: Status, wait: Wait, body: &[u8], tail: &[u8]) -> bool {
         self.phase = Phase::Closing { status: st, wait };
-        self.timer = TimerCmd::Arm(self.opts.close_timeout_ms);
+        self.timer = TimerCmd::Close;
         if self
             .queue
             .push(&mut self.rng, OP_CLOSE, body, tail)

@@ -31,7 +31,7 @@ impl Client {
             self.end(status::WS_ERR_NO_MEMORY_SEND);
             return;
         }
-        self.timer = TimerCmd::Arm(every);
+        self.timer = TimerCmd::Ping;
     }
 
     /// Call before `receive` for every new segment. While open the peer is

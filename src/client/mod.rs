@@ -65,13 +65,22 @@ impl Options {
     };
 }
 
-/// The timeouts of [`Options`], as kept per connection.
+/// The timeouts of [`Options`] kept while the connection is open (the
+/// connect timeout is kept in [`Handshaking`]).
 #[derive(Clone, Copy)]
 struct Timeouts {
-    connect_timeout_ms: u32,
     ping_interval_ms: u32,
     pong_timeout_ms: u32,
     close_timeout_ms: u32,
+}
+
+/// What only the opening of a connection needs: one allocation, freed when
+/// the connection opens (or ends), so an open connection does not carry it.
+struct Handshaking {
+    parser: ResponseParser,
+    connect_timeout_ms: u32,
+    port: u16,
+    secure: bool,
 }
 
 /// Where a connection is in its life.
@@ -93,11 +102,18 @@ pub enum Phase {
     Done(Status),
 }
 
+/// What to do with the timer at the next `poll`; each armed duration is
+/// one of the options (one byte instead of a duration).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum TimerCmd {
     Keep,
-    Arm(u32),
     Disarm,
+    /// `connect_timeout_ms`
+    Connect,
+    /// `ping_interval_ms`
+    Ping,
+    /// `close_timeout_ms`
+    Close,
 }
 
 /// What the driver must do next.
@@ -146,8 +162,6 @@ impl Rng {
 
 pub struct Client {
     phase: Phase,
-    port: u16,
-    secure: bool,
     want_connect: bool,
     want_opened: bool,
     timer: TimerCmd,
@@ -161,7 +175,8 @@ pub struct Client {
     queue: SendQueue,
     /// The negotiated protocol + NUL, then the server's close reason.
     info: Buf,
-    parser: Option<Boxed<ResponseParser>>,
+    /// Until the connection opens.
+    hs: Option<Boxed<Handshaking>>,
     decoder: Decoder,
     asm: Assembler,
     opts: Timeouts,
@@ -197,12 +212,15 @@ impl Client {
             return Err(status::WS_ERR_OTHER);
         }
         out.commit(written);
-        let parser = Boxed::new(ResponseParser::new(handshake::accept_for(&key)))
-            .map_err(|_| status::WS_ERR_NO_MEMORY_HANDSHAKE)?;
-        Ok(Client {
-            phase: Phase::Resolving,
+        let hs = Boxed::new(Handshaking {
+            parser: ResponseParser::new(handshake::accept_for(&key)),
+            connect_timeout_ms: opts.connect_timeout_ms,
             port: url.port,
             secure: url.secure,
+        })
+        .map_err(|_| status::WS_ERR_NO_MEMORY_HANDSHAKE)?;
+        Ok(Client {
+            phase: Phase::Resolving,
             want_connect: false,
             want_opened: false,
             timer: TimerCmd::Keep,
@@ -211,11 +229,10 @@ impl Client {
             pings: 0,
             queue: SendQueue::with_request(out),
             info: Buf::new(),
-            parser: Some(parser),
+            hs: Some(hs),
             decoder: Decoder::new(),
             asm: Assembler::new(opts.max_message, opts.stream),
             opts: Timeouts {
-                connect_timeout_ms: opts.connect_timeout_ms,
                 ping_interval_ms: opts.ping_interval_ms,
                 pong_timeout_ms: opts.pong_timeout_ms,
                 close_timeout_ms: opts.close_timeout_ms,
@@ -246,8 +263,8 @@ impl Client {
 
     /// Heap bytes held by this connection besides the `Client` itself.
     pub fn heap_bytes(&self) -> usize {
-        let parser = if self.parser.is_some() {
-            core::mem::size_of::<ResponseParser>()
+        let parser = if self.hs.is_some() {
+            core::mem::size_of::<Handshaking>()
         } else {
             0
         };
@@ -257,7 +274,7 @@ impl Client {
     /// The connection is over and the port keeps reading a chunk in
     /// flight: frees everything but the send queue's buffers.
     pub fn keep_only_sending(&mut self) {
-        self.parser = None;
+        self.hs = None;
         self.info.free();
         self.asm = Assembler::new(0, false);
     }
@@ -287,15 +304,22 @@ impl Client {
         }
         if self.want_connect {
             self.want_connect = false;
-            return Action::Connect {
-                port: self.port,
-                secure: self.secure,
-            };
+            if let Some(hs) = self.hs.as_ref() {
+                return Action::Connect {
+                    port: hs.port,
+                    secure: hs.secure,
+                };
+            }
         }
         match core::mem::replace(&mut self.timer, TimerCmd::Keep) {
-            TimerCmd::Arm(ms) => return Action::ArmTimer(ms),
-            TimerCmd::Disarm => return Action::DisarmTimer,
             TimerCmd::Keep => {}
+            TimerCmd::Disarm => return Action::DisarmTimer,
+            TimerCmd::Connect => {
+                let ms = self.hs.as_ref().map_or(0, |hs| hs.connect_timeout_ms);
+                return Action::ArmTimer(ms);
+            }
+            TimerCmd::Ping => return Action::ArmTimer(self.opts.ping_interval_ms),
+            TimerCmd::Close => return Action::ArmTimer(self.opts.close_timeout_ms),
         }
         if self.want_opened {
             self.want_opened = false;
@@ -323,7 +347,7 @@ impl Client {
             return;
         }
         self.phase = Phase::Connecting;
-        self.timer = TimerCmd::Arm(self.opts.connect_timeout_ms);
+        self.timer = TimerCmd::Connect;
         self.want_connect = true;
     }
 
@@ -370,12 +394,12 @@ impl Client {
 
     /// The 101 response was accepted: the connection is open.
     fn handshake_done(&mut self) {
-        self.parser = None;
+        self.hs = None;
         self.queue.open_gate();
         self.phase = Phase::Open;
         self.want_opened = true;
         self.timer = if self.opts.ping_interval_ms > 0 {
-            TimerCmd::Arm(self.opts.ping_interval_ms)
+            TimerCmd::Ping
         } else {
             TimerCmd::Disarm
         };

@@ -123,7 +123,7 @@ impl Client {
         if *pos >= data.len() {
             return Rx::Done;
         }
-        let Some(parser) = self.parser.as_mut() else {
+        let Some(parser) = self.hs.as_mut().map(|hs| &mut hs.parser) else {
             self.end(status::WS_ERR_OTHER);
             return Rx::Done;
         };

@@ -64,10 +64,11 @@ pub(super) struct SendQueue {
     head: usize,
     /// While `gated`, only `out[..gate]` (the request) may go.
     gate: usize,
-    /// Where the last queued pong lies in `out`; while its end is beyond
-    /// `head` it has not wholly reached the port yet.
-    pong_start: usize,
+    /// Where the last queued pong ends in `out`, and its length (at most
+    /// 131 bytes); while its end is beyond `head` it has not wholly reached
+    /// the port yet.
     pong_end: usize,
+    pong_len: u8,
     /// Bytes of the pongs queued since the last pong was wholly handed to
     /// the port (valid while `pong_end > head`): the waiting pongs, counted
     /// from above (a pong already handed over counts while a later one
@@ -92,7 +93,7 @@ impl SendQueue {
             front: Buf::new(),
             front_head: 0,
             head: 0,
-            pong_start: 0,
+            pong_len: 0,
             pong_end: 0,
             pong_bytes: 0,
             inflight: 0,
@@ -211,7 +212,6 @@ impl SendQueue {
     /// The queue's first `head` bytes are gone: rebase the offsets into it.
     fn forget_sent(&mut self) {
         self.gate = self.gate.saturating_sub(self.head);
-        self.pong_start = self.pong_start.saturating_sub(self.head);
         self.pong_end = self.pong_end.saturating_sub(self.head);
         self.head = 0;
     }
@@ -238,7 +238,6 @@ impl SendQueue {
         } else {
             self.front_head = self.head;
             self.head = 0;
-            self.pong_start = 0;
             self.pong_end = 0;
         }
         Ok(())
@@ -302,17 +301,17 @@ impl SendQueue {
             self.pong_bytes = 0; // every earlier pong has reached the port
         }
         if usize::from(self.pong_bytes) + size > PONG_QUEUE_MAX {
-            if self.pong_start < self.head || self.pong_end != self.out.len() {
+            let start = self.pong_end.saturating_sub(usize::from(self.pong_len));
+            if start < self.head || self.pong_end != self.out.len() {
                 return Ok(());
             }
-            self.out.truncate(self.pong_start);
-            self.pong_bytes = self
-                .pong_bytes
-                .saturating_sub((self.pong_end - self.pong_start) as u16);
+            self.out.truncate(start);
+            self.pong_bytes = self.pong_bytes.saturating_sub(u16::from(self.pong_len));
         }
         self.push(rng, OP_PONG, p, &[])?;
         self.pong_end = self.out.len();
-        self.pong_start = self.pong_end.saturating_sub(size);
+        // A pong frame: at most 6 + 125 bytes.
+        self.pong_len = size as u8;
         // At most PONG_QUEUE_MAX + 125 (above): fits in u16.
         self.pong_bytes = self.pong_bytes.saturating_add(size as u16);
         Ok(())
