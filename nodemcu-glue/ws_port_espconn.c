@@ -42,7 +42,9 @@
  *     and port_defer_cb, each with the reason from the SDK source.
  *   - Timer suspension: both os_timer callbacks are registered with
  *     SWTIMER_REG_CB (pm/swtimer.h), as the old client's were.
- *   - Heap: one allocation per connection (this struct).
+ *   - Heap: one allocation per connection (this struct): espconn, esp_tcp
+ *     (which also keeps the resolved address until the connect), one
+ *     os_timer_t (the library's timer, then the deferral) and a few words.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -83,12 +85,14 @@
 typedef struct ws_port_conn {
   struct espconn conn; /* conn.reverse points back to this struct */
   esp_tcp tcp;
-  os_timer_t timer;    /* the library's one-shot timer */
-  os_timer_t defer;    /* 0 ms deferral: disconnect, then free */
+  /* The library's one-shot timer while attached; after ws_port_close (the
+   * library's timer is over then) the deferral: disconnect, then free. */
+  os_timer_t timer;
   ws_info *ws;         /* NULL once detached by ws_port_close */
-  ip_addr_t addr;      /* resolved address */
-  uint32_t timer_rest; /* ms still to wait after the current timer chunk */
-  void *held;          /* ws_hold_sending handle: the library's chunk espconn may still read after ws_port_close */
+  union {
+    uint32_t timer_rest; /* attached: ms still to wait after the current timer chunk */
+    void *held;          /* PF_CLOSED: ws_hold_sending handle, the library's chunk espconn may still read */
+  } u;
   uint8_t inflight;    /* 1 while espconn may read the chunk last handed to it (sent callback due, or a refused send) */
   uint8_t flags;
 } ws_port_conn;
@@ -103,23 +107,24 @@ static ws_port_conn *conn_from_arg(void *arg) {
   return (ws_port_conn *)c->reverse;
 }
 
-/* Schedule the deferred step (disconnect and/or free) from the event loop. */
+/* Schedule the deferred step (disconnect and/or free) from the event loop,
+ * on the timer the library no longer uses (only called once detached). */
 static void port_schedule_in(ws_port_conn *pc, uint32_t ms) {
-  os_timer_disarm(&pc->defer);
-  os_timer_setfn(&pc->defer, port_defer_cb, pc);
+  os_timer_disarm(&pc->timer);
+  os_timer_setfn(&pc->timer, port_defer_cb, pc);
   /* RESUME across a light sleep: the deferred disconnect/free must still
    * happen (DROP would leak this struct and leave the TCP connection open). */
   SWTIMER_REG_CB(port_defer_cb, SWTIMER_RESUME);
-  os_timer_arm(&pc->defer, ms, 0);
+  os_timer_arm(&pc->timer, ms, 0);
 }
 
 /* espconn no longer reads the chunk in flight (sent callback, final
  * callback, or the port state is going away): a chunk held past
  * ws_port_close goes back to the library. */
 static void port_tx_free(ws_port_conn *pc) {
-  if (pc->held != NULL) {
-    ws_free_held(pc->held);
-    pc->held = NULL;
+  if ((pc->flags & PF_CLOSED) != 0 && pc->u.held != NULL) {
+    ws_free_held(pc->u.held);
+    pc->u.held = NULL;
   }
   pc->inflight = 0;
 }
@@ -175,7 +180,6 @@ static void port_defer_cb(void *arg) {
     }
   }
   os_timer_disarm(&pc->timer);
-  os_timer_disarm(&pc->defer);
   pc->conn.reverse = NULL;
   port_tx_free(pc);
   os_free(pc);
@@ -249,7 +253,7 @@ static void port_dns_found(const char *name, ip_addr_t *ipaddr, void *arg) {
     return;
   }
   if (ipaddr != NULL && ipaddr->addr != 0) {
-    pc->addr.addr = ipaddr->addr;
+    os_memcpy(pc->tcp.remote_ip, &ipaddr->addr, 4);
     ws_event_resolved(pc->ws, 1);
   } else {
     ws_event_resolved(pc->ws, 0);
@@ -265,8 +269,8 @@ static void port_timer_cb(void *arg) {
   if (pc == NULL || pc->ws == NULL) {
     return;
   }
-  if (pc->timer_rest > 0) {
-    port_timer_start(pc, pc->timer_rest);
+  if (pc->u.timer_rest > 0) {
+    port_timer_start(pc, pc->u.timer_rest);
     return;
   }
   ws_event_timer(pc->ws);
@@ -277,7 +281,7 @@ static void port_timer_start(ws_port_conn *pc, uint32_t ms) {
   if (now > WS_PORT_TIMER_CHUNK_MS) {
     now = WS_PORT_TIMER_CHUNK_MS;
   }
-  pc->timer_rest = ms - now;
+  pc->u.timer_rest = ms - now;
   os_timer_disarm(&pc->timer);
   os_timer_setfn(&pc->timer, port_timer_cb, pc);
   /* RESUME across a light sleep, as the old client's connect, ping and
@@ -290,6 +294,7 @@ static void port_timer_start(ws_port_conn *pc, uint32_t ms) {
 
 int ws_port_resolve(ws_info *ws, const char *host) {
   ws_port_conn *pc;
+  ip_addr_t addr; /* lwIP writes it only for an answer at once (ERR_OK) */
   err_t e;
 
   if (ws == NULL) {
@@ -305,9 +310,11 @@ int ws_port_resolve(ws_info *ws, const char *host) {
   }
   pc->ws = ws;
   os_timer_disarm(&pc->timer);
-  os_timer_disarm(&pc->defer);
-  e = dns_gethostbyname(host, &pc->addr, port_dns_found, pc);
+  addr.addr = 0;
+  e = dns_gethostbyname(host, &addr, port_dns_found, pc);
   if (e == ERR_OK) {
+    /* the resolved address waits in esp_tcp, where the connect needs it */
+    os_memcpy(pc->tcp.remote_ip, &addr.addr, 4);
     return WS_PORT_DONE;
   }
   if (e == ERR_INPROGRESS) {
@@ -328,13 +335,17 @@ int ws_port_connect(ws_info *ws, uint16_t port, int secure) {
   if (pc->flags & (PF_TCP_OPEN | PF_CLOSED | PF_DNS_PENDING)) {
     return ESPCONN_ISCONN;
   }
-  os_memset(&pc->conn, 0, sizeof(pc->conn));
-  os_memset(&pc->tcp, 0, sizeof(pc->tcp));
+  {
+    uint8 ip[4]; /* the resolved address, kept in esp_tcp since resolving */
+    os_memcpy(ip, pc->tcp.remote_ip, 4);
+    os_memset(&pc->conn, 0, sizeof(pc->conn));
+    os_memset(&pc->tcp, 0, sizeof(pc->tcp));
+    os_memcpy(pc->tcp.remote_ip, ip, 4);
+  }
   pc->conn.type = ESPCONN_TCP;
   pc->conn.state = ESPCONN_NONE;
   pc->conn.proto.tcp = &pc->tcp;
   pc->conn.reverse = pc;
-  os_memcpy(pc->tcp.remote_ip, &pc->addr.addr, 4);
   pc->tcp.remote_port = port;
   pc->tcp.local_port = espconn_port();
 
@@ -444,11 +455,9 @@ void ws_port_close(ws_info *ws) {
   pc = (ws_port_conn *)ws->port;
   ws->port = NULL;
   os_timer_disarm(&pc->timer);
-  pc->timer_rest = 0;
-  if (pc->inflight && pc->held == NULL) {
-    /* espconn may still read the library's chunk: keep it valid. */
-    pc->held = ws_hold_sending(ws);
-  }
+  pc->u.timer_rest = 0; /* the library's timer is over: u holds `held` now */
+  /* espconn may still read the library's chunk: keep it valid. */
+  pc->u.held = pc->inflight ? ws_hold_sending(ws) : NULL;
   pc->ws = NULL;
   pc->flags |= PF_CLOSED;
   port_reap(pc);
@@ -468,7 +477,7 @@ void ws_port_timer_disarm(ws_info *ws) {
   }
   pc = (ws_port_conn *)ws->port;
   os_timer_disarm(&pc->timer);
-  pc->timer_rest = 0;
+  pc->u.timer_rest = 0;
 }
 
 void ws_port_random(uint8_t *buf, size_t len) {
