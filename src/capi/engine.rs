@@ -29,10 +29,13 @@ pub(super) struct Engine {
     pub(super) client: Client,
 }
 
-// Engine state stays one small allocation per connection (200 bytes on
-// 32-bit targets as of writing; the goal is <= 200).
+// Engine state stays one small allocation per connection: 188 bytes on
+// i686, 192 where u64 is 8-aligned (thumbv7em, riscv32, LX106) as of
+// writing (200 before the timeouts, port and TLS flag moved into the
+// handshake allocation, the timer command became one byte and the mask
+// PRNG two words).
 #[cfg(target_pointer_width = "32")]
-const _: () = assert!(core::mem::size_of::<Engine>() <= 200);
+const _: () = assert!(core::mem::size_of::<Engine>() <= 192);
 
 /// The live engines (a singly linked list through `Engine::next`, one node
 /// per `ws_info` with a live connection) and the connection counter behind

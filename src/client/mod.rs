@@ -136,27 +136,31 @@ pub enum Action<'a> {
     Finish(Status),
 }
 
-/// Small PRNG (xorshift128) for frame masks, seeded by the driver.
+/// Small PRNG (xorshift64, Marsaglia's 13/7/17) for frame masks, seeded
+/// by the driver from the port's random source; kept as two words so that
+/// the engine needs no 8-byte alignment.
 #[derive(Clone, Copy)]
-struct Rng([u32; 4]);
+struct Rng([u32; 2]);
 
 impl Rng {
     fn new(seed: [u8; 16]) -> Self {
-        let mut s = [0u32; 4];
-        for (w, b) in s.iter_mut().zip(seed.chunks_exact(4)) {
-            *w = b.iter().rev().fold(0, |acc, &x| (acc << 8) | u32::from(x));
+        let mut s = 0u64;
+        for (i, b) in seed.iter().enumerate() {
+            // All 16 bytes count: the second half is folded in.
+            s ^= u64::from(*b) << ((i % 8) * 8);
         }
-        if s == [0; 4] {
-            s[0] = 0x9E37_79B9;
+        if s == 0 {
+            s = 0x9E37_79B9_7F4A_7C15;
         }
-        Rng(s)
+        Rng([s as u32, (s >> 32) as u32])
     }
     fn mask(&mut self) -> [u8; 4] {
-        let [x, y, z, w] = self.0;
-        let t = x ^ (x << 11);
-        let n = w ^ (w >> 19) ^ t ^ (t >> 8);
-        self.0 = [y, z, w, n];
-        n.to_le_bytes()
+        let mut x = u64::from(self.0[0]) | (u64::from(self.0[1]) << 32);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = [x as u32, (x >> 32) as u32];
+        ((x >> 32) as u32).to_le_bytes()
     }
 }
 
