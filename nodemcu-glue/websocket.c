@@ -44,19 +44,33 @@
 /* Longest close reason (a close frame's payload is at most 125 bytes). */
 #define WS_MAX_CLOSE_REASON 123
 
+/* The settings of ws:config that go into ws_options at ws:connect (the
+ * rest of ws_options is filled there: protocols, onClose, onFragment). */
+typedef struct ws_client_cfg {
+  uint32_t max_message;
+  uint32_t connect_timeout_ms;
+  uint32_t ping_interval_ms;
+  uint32_t pong_timeout_ms;
+  uint32_t close_timeout_ms;
+} ws_client_cfg;
+
 typedef struct ws_client {
   ws_info ws;        /* ws.reservedData points back to this struct */
-  ws_options opts;   /* passed to ws_connect_with */
+  ws_client_cfg cfg; /* ws:config's settings, for ws_connect_with */
   header_t *headers; /* one malloc block: array + strings, ends with {NULL, NULL} */
-  int self_ref;      /* LUA_NOREF unless between connect and close callback */
+  /* LUA_NOREF unless between connect and close callback: then a connection
+   * exists in the library (it also covers state 4 while a close is still in
+   * progress, before the close callback). */
+  int self_ref;
   int cb_connection;
   int cb_receive;
   int cb_close;
   int cb_fragment;
   int proto_ref;   /* the server's protocol (string) from the connection on */
   char *protocols; /* "a, b" offered (malloc), "" none, NULL default (chat) */
-  int live; /* a connection exists in the library (connect .. close callback) */
 } ws_client;
+
+#define LIVE(c) ((c)->self_ref != LUA_NOREF)
 
 static ws_client *check_client(lua_State *L) {
   return (ws_client *)luaL_checkudata(L, 1, WS_CLIENT_MT);
@@ -152,7 +166,6 @@ static void on_close(ws_info *ws, int status, int code, const char *reason, int 
    * new self reference. The old one is dropped after the callback. */
   ref = c->self_ref;
   c->self_ref = LUA_NOREF;
-  c->live = 0;
   if (c->cb_close != LUA_NOREF) {
     int base = lua_gettop(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb_close);
@@ -183,6 +196,7 @@ static void on_failure(ws_info *ws, int status) {
 
 static int ws_create_client(lua_State *L) {
   ws_client *c = (ws_client *)lua_newuserdata(L, sizeof(ws_client));
+  ws_options o;
   memset(c, 0, sizeof(*c));
   c->ws.connectionState = 0;
   c->ws.extraHeaders = NULL;
@@ -190,8 +204,12 @@ static int ws_create_client(lua_State *L) {
   c->ws.onConnection = on_connection;
   c->ws.onReceive = on_receive;
   c->ws.onFailure = on_failure;
-  ws_options_init(&c->opts);
-  c->opts.onClose = on_close;
+  ws_options_init(&o);
+  c->cfg.max_message = o.max_message;
+  c->cfg.connect_timeout_ms = o.connect_timeout_ms;
+  c->cfg.ping_interval_ms = o.ping_interval_ms;
+  c->cfg.pong_timeout_ms = o.pong_timeout_ms;
+  c->cfg.close_timeout_ms = o.close_timeout_ms;
   c->headers = NULL;
   c->self_ref = LUA_NOREF;
   c->cb_connection = LUA_NOREF;
@@ -200,7 +218,6 @@ static int ws_create_client(lua_State *L) {
   c->cb_fragment = LUA_NOREF;
   c->proto_ref = LUA_NOREF;
   c->protocols = NULL;
-  c->live = 0;
   luaL_getmetatable(L, WS_CLIENT_MT);
   lua_setmetatable(L, -2);
   return 1;
@@ -234,28 +251,35 @@ static int ws_client_on(lua_State *L) {
 static int ws_client_connect(lua_State *L) {
   ws_client *c = check_client(L);
   const char *url = luaL_checkstring(L, 2);
+  ws_options o;
 
-  /* `live` also covers state 4 while a close is still in progress: the old
+  /* LIVE also covers state 4 while a close is still in progress: the old
    * connection's close callback has not run yet. */
-  if ((c->ws.connectionState != 0 && c->ws.connectionState != 4) || c->live) {
+  if ((c->ws.connectionState != 0 && c->ws.connectionState != 4) || LIVE(c)) {
     return luaL_error(L, "Websocket already connecting or connected.");
   }
   if (c->self_ref == LUA_NOREF) {
     lua_pushvalue(L, 1);
     c->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
-  c->live = 1;
   c->ws.reservedData = c;
   c->ws.extraHeaders = c->headers; /* read only during this call */
   if (c->proto_ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, c->proto_ref);
     c->proto_ref = LUA_NOREF;
   }
-  c->opts.protocols = c->protocols; /* read only during this call */
+  ws_options_init(&o);
+  o.max_message = c->cfg.max_message;
+  o.connect_timeout_ms = c->cfg.connect_timeout_ms;
+  o.ping_interval_ms = c->cfg.ping_interval_ms;
+  o.pong_timeout_ms = c->cfg.pong_timeout_ms;
+  o.close_timeout_ms = c->cfg.close_timeout_ms;
+  o.onClose = on_close;
+  o.protocols = c->protocols; /* read only during this call */
   /* Streaming is chosen per connection: a fragment handler set now. */
-  c->opts.onFragment = c->cb_fragment != LUA_NOREF ? on_fragment : NULL;
+  o.onFragment = c->cb_fragment != LUA_NOREF ? on_fragment : NULL;
   /* May call on_close at once (bad URL); the userdata stays on our stack. */
-  ws_connect_with(&c->ws, url, &c->opts);
+  ws_connect_with(&c->ws, url, &o);
   return 0;
 }
 
@@ -479,7 +503,7 @@ static void headers_fill(lua_State *L, int idx, header_t *h, size_t count) {
 
 static int ws_client_config(lua_State *L) {
   ws_client *c = check_client(L);
-  ws_options o = c->opts;
+  ws_client_cfg o = c->cfg;
   int headers_idx = 0, protocols_set = 0;
   size_t hcount = 0, hbytes = 0, pbytes = 0;
 
@@ -538,8 +562,7 @@ static int ws_client_config(lua_State *L) {
     protocols_fill(L, lua_gettop(L), p);
     lua_pop(L, 1);
     free(c->protocols);
-    c->protocols = p;
-    o.protocols = NULL; /* set from c->protocols by ws:connect */
+    c->protocols = p; /* offered by ws:connect */
   }
   if (headers_idx) {
     header_t *h = NULL;
@@ -556,14 +579,13 @@ static int ws_client_config(lua_State *L) {
     /* The library reads extraHeaders only inside ws_connect_with. */
     c->ws.extraHeaders = NULL;
   }
-  c->opts = o;
+  c->cfg = o;
   return 0;
 }
 
 static int ws_client_gc(lua_State *L) {
   ws_client *c = (ws_client *)luaL_checkudata(L, 1, WS_CLIENT_MT);
-  if (c->live) {
-    c->live = 0;
+  if (LIVE(c)) {
     ws_release(&c->ws); /* no callback; nothing touches c->ws afterwards */
   }
   if (c->cb_connection != LUA_NOREF) {
@@ -587,7 +609,6 @@ static int ws_client_gc(lua_State *L) {
   c->cb_connection = c->cb_receive = c->cb_close = c->self_ref = LUA_NOREF;
   c->cb_fragment = c->proto_ref = LUA_NOREF;
   c->ws.extraHeaders = NULL;
-  c->opts.protocols = NULL;
   free(c->headers);
   c->headers = NULL;
   free(c->protocols);
