@@ -56,7 +56,7 @@ typedef struct ws_client_cfg {
 
 typedef struct ws_client {
   ws_info ws;        /* ws.reservedData points back to this struct */
-  ws_client_cfg cfg; /* ws:config's settings, for ws_connect_with */
+  ws_client_cfg *cfg; /* ws:config's numbers (malloc), NULL: the defaults */
   header_t *headers; /* one malloc block: array + strings, ends with {NULL, NULL} */
   /* LUA_NOREF unless between connect and close callback: then a connection
    * exists in the library (it also covers state 4 while a close is still in
@@ -196,7 +196,6 @@ static void on_failure(ws_info *ws, int status) {
 
 static int ws_create_client(lua_State *L) {
   ws_client *c = (ws_client *)lua_newuserdata(L, sizeof(ws_client));
-  ws_options o;
   memset(c, 0, sizeof(*c));
   c->ws.connectionState = 0;
   c->ws.extraHeaders = NULL;
@@ -204,12 +203,7 @@ static int ws_create_client(lua_State *L) {
   c->ws.onConnection = on_connection;
   c->ws.onReceive = on_receive;
   c->ws.onFailure = on_failure;
-  ws_options_init(&o);
-  c->cfg.max_message = o.max_message;
-  c->cfg.connect_timeout_ms = o.connect_timeout_ms;
-  c->cfg.ping_interval_ms = o.ping_interval_ms;
-  c->cfg.pong_timeout_ms = o.pong_timeout_ms;
-  c->cfg.close_timeout_ms = o.close_timeout_ms;
+  c->cfg = NULL; /* an idle client with the defaults holds no block for them */
   c->headers = NULL;
   c->self_ref = LUA_NOREF;
   c->cb_connection = LUA_NOREF;
@@ -269,11 +263,13 @@ static int ws_client_connect(lua_State *L) {
     c->proto_ref = LUA_NOREF;
   }
   ws_options_init(&o);
-  o.max_message = c->cfg.max_message;
-  o.connect_timeout_ms = c->cfg.connect_timeout_ms;
-  o.ping_interval_ms = c->cfg.ping_interval_ms;
-  o.pong_timeout_ms = c->cfg.pong_timeout_ms;
-  o.close_timeout_ms = c->cfg.close_timeout_ms;
+  if (c->cfg != NULL) {
+    o.max_message = c->cfg->max_message;
+    o.connect_timeout_ms = c->cfg->connect_timeout_ms;
+    o.ping_interval_ms = c->cfg->ping_interval_ms;
+    o.pong_timeout_ms = c->cfg->pong_timeout_ms;
+    o.close_timeout_ms = c->cfg->close_timeout_ms;
+  }
   o.onClose = on_close;
   o.protocols = c->protocols; /* read only during this call */
   /* Streaming is chosen per connection: a fragment handler set now. */
@@ -503,12 +499,23 @@ static void headers_fill(lua_State *L, int idx, header_t *h, size_t count) {
 
 static int ws_client_config(lua_State *L) {
   ws_client *c = check_client(L);
-  ws_client_cfg o = c->cfg;
-  int headers_idx = 0, protocols_set = 0;
+  ws_client_cfg o, *fresh = NULL;
+  int headers_idx = 0, protocols_set = 0, numbers_set = 0;
   size_t hcount = 0, hbytes = 0, pbytes = 0;
 
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
+  if (c->cfg != NULL) {
+    o = *c->cfg;
+  } else {
+    ws_options d;
+    ws_options_init(&d);
+    o.max_message = d.max_message;
+    o.connect_timeout_ms = d.connect_timeout_ms;
+    o.ping_interval_ms = d.ping_interval_ms;
+    o.pong_timeout_ms = d.pong_timeout_ms;
+    o.close_timeout_ms = d.close_timeout_ms;
+  }
   /* Pass 1: validate everything before changing anything. */
   lua_pushnil(L);
   while (lua_next(L, 2) != 0) {
@@ -531,12 +538,16 @@ static int ws_client_config(lua_State *L) {
       protocols_set = 1;
     } else if (strcmp(key, "connect_timeout") == 0) {
       o.connect_timeout_ms = seconds_to_ms(L, -1, key, 0);
+      numbers_set = 1;
     } else if (strcmp(key, "ping_interval") == 0) {
       o.ping_interval_ms = seconds_to_ms(L, -1, key, 1);
+      numbers_set = 1;
     } else if (strcmp(key, "pong_timeout") == 0) {
       o.pong_timeout_ms = seconds_to_ms(L, -1, key, 1);
+      numbers_set = 1;
     } else if (strcmp(key, "close_timeout") == 0) {
       o.close_timeout_ms = seconds_to_ms(L, -1, key, 0);
+      numbers_set = 1;
     } else if (strcmp(key, "max_message") == 0) {
       lua_Number n;
       if (lua_type(L, -1) != LUA_TNUMBER) {
@@ -547,15 +558,23 @@ static int ws_client_config(lua_State *L) {
         return luaL_error(L, "config: max_message out of range");
       }
       o.max_message = (uint32_t)n;
+      numbers_set = 1;
     } else {
       return luaL_error(L, "config: unknown option '%s'", key);
     }
     lua_pop(L, 1);
   }
   /* Pass 2: commit. */
+  if (numbers_set && c->cfg == NULL) {
+    fresh = (ws_client_cfg *)malloc(sizeof(*fresh));
+    if (fresh == NULL) {
+      return luaL_error(L, "config: out of memory");
+    }
+  }
   if (protocols_set) {
     char *p = (char *)malloc(pbytes);
     if (p == NULL) {
+      free(fresh);
       return luaL_error(L, "config: out of memory");
     }
     lua_getfield(L, 2, "protocols");
@@ -570,6 +589,7 @@ static int ws_client_config(lua_State *L) {
     if (hcount > 0) {
       h = (header_t *)malloc(hbytes);
       if (h == NULL) {
+        free(fresh);
         return luaL_error(L, "config: out of memory");
       }
       headers_fill(L, lua_gettop(L), h, hcount);
@@ -579,7 +599,12 @@ static int ws_client_config(lua_State *L) {
     /* The library reads extraHeaders only inside ws_connect_with. */
     c->ws.extraHeaders = NULL;
   }
-  c->cfg = o;
+  if (fresh != NULL) {
+    c->cfg = fresh;
+  }
+  if (c->cfg != NULL) {
+    *c->cfg = o;
+  }
   return 0;
 }
 
@@ -609,6 +634,8 @@ static int ws_client_gc(lua_State *L) {
   c->cb_connection = c->cb_receive = c->cb_close = c->self_ref = LUA_NOREF;
   c->cb_fragment = c->proto_ref = LUA_NOREF;
   c->ws.extraHeaders = NULL;
+  free(c->cfg);
+  c->cfg = NULL;
   free(c->headers);
   c->headers = NULL;
   free(c->protocols);
