@@ -17,8 +17,10 @@ impl Client {
             return;
         }
         // The first unanswered ping was sent `pings` intervals ago (an
-        // age beyond u32 is beyond any timeout).
-        let late = match self.pings.checked_mul(every) {
+        // age beyond u32, or beyond the counter's 65535 intervals, counts
+        // as beyond any timeout).
+        let late = match u32::from(self.pings).checked_mul(every) {
+            Some(_) if self.pings == u16::MAX => true,
             Some(age) => age >= self.opts.pong_timeout_ms,
             None => true,
         };

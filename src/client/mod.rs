@@ -174,8 +174,8 @@ pub struct Client {
     close_code: Option<NonZeroU16>,
     /// Bytes of `info` holding the protocol and its NUL (0 = no protocol).
     proto_len: u8,
-    /// Keep-alive pings sent since the peer last sent a byte.
-    pings: u32,
+    /// Keep-alive pings sent since the peer last sent a byte (saturating).
+    pings: u16,
     queue: SendQueue,
     /// The negotiated protocol + NUL, then the server's close reason.
     info: Buf,

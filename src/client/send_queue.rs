@@ -12,7 +12,7 @@
 //! [`PONG_QUEUE_MAX`] bytes ([`SendQueue::push_pong`]).
 
 use super::{Client, Phase, Rng};
-use crate::buffer::Buf;
+use crate::buffer::{Boxed, Buf};
 use crate::frame::{self, OP_CLOSE, OP_PONG};
 use crate::status::{self, Status};
 
@@ -52,14 +52,20 @@ fn check_send_opcode(opcode: u8, payload: &[u8]) -> Result<(), Status> {
     }
 }
 
+/// An earlier `out` (see [`SendQueue::front`]): its bytes from `head` on go
+/// out before `out`'s, and it is freed once none of its chunks is in
+/// flight.
+pub(super) struct Front {
+    buf: Buf,
+    head: usize,
+}
+
 /// Encoded bytes waiting for the port (see the module documentation).
 pub(super) struct SendQueue {
     out: Buf,
-    /// An earlier `out` that had chunks in flight when it had to grow: its
-    /// bytes from `front_head` on go out before `out`'s, and it is freed
-    /// once none of its chunks is in flight. Empty (no memory) otherwise.
-    front: Buf,
-    front_head: usize,
+    /// An earlier `out` that had chunks in flight when it had to grow
+    /// (rare: allocated only then, so a connection does not carry it).
+    front: Option<Boxed<Front>>,
     /// `out[..head]` has been accepted by the port.
     head: usize,
     /// While `gated`, only `out[..gate]` (the request) may go.
@@ -90,8 +96,7 @@ impl SendQueue {
         SendQueue {
             gate: request.len(),
             out: request,
-            front: Buf::new(),
-            front_head: 0,
+            front: None,
             head: 0,
             pong_len: 0,
             pong_end: 0,
@@ -105,7 +110,7 @@ impl SendQueue {
     /// Chunks of `out` are in flight: its bytes must not move. (While
     /// `front` has memory, every chunk in flight is one of `front`'s.)
     fn pinned(&self) -> bool {
-        self.inflight > 0 && self.front.capacity() == 0
+        self.inflight > 0 && self.front.is_none()
     }
 
     /// A chunk accepted by the port (or refused with an error) may still
@@ -131,7 +136,7 @@ impl SendQueue {
     }
 
     pub(super) fn capacity(&self) -> usize {
-        self.out.capacity() + self.front.capacity()
+        self.out.capacity() + self.front.as_ref().map_or(0, |f| f.buf.capacity())
     }
 
     /// How far the port may read now.
@@ -145,7 +150,9 @@ impl SendQueue {
 
     /// Bytes are queued and the port is not busy (a chunk may be due).
     pub(super) fn has_unsent(&self) -> bool {
-        !self.busy && (self.head < self.out.len() || self.front_head < self.front.len())
+        !self.busy
+            && (self.head < self.out.len()
+                || self.front.as_ref().is_some_and(|f| f.head < f.buf.len()))
     }
 
     /// The next chunk for `ws_port_send`, if one may go now: the rest of
@@ -154,8 +161,8 @@ impl SendQueue {
         if self.busy {
             return None;
         }
-        let (buf, at, limit) = if self.front.capacity() != 0 {
-            (&self.front, self.front_head, self.front.len())
+        let (buf, at, limit) = if let Some(f) = self.front.as_ref() {
+            (&f.buf, f.head, f.buf.len())
         } else {
             (&self.out, self.head, self.limit())
         };
@@ -169,11 +176,8 @@ impl SendQueue {
     /// The port accepted the chunk last returned by `next_chunk`. Its bytes
     /// stay until its `ws_event_sent`.
     fn accepted(&mut self) {
-        if self.front.capacity() != 0 {
-            self.front_head = self
-                .front
-                .len()
-                .min(self.front_head.saturating_add(MAX_CHUNK));
+        if let Some(f) = self.front.as_mut() {
+            f.head = f.buf.len().min(f.head.saturating_add(MAX_CHUNK));
         } else {
             self.head = self.limit().min(self.head.saturating_add(MAX_CHUNK));
         }
@@ -188,9 +192,8 @@ impl SendQueue {
         self.inflight = self.inflight.saturating_sub(1);
         self.busy = false;
         if self.inflight == 0 {
-            if self.front.capacity() != 0 && self.front_head >= self.front.len() {
-                self.front.free();
-                self.front_head = 0;
+            if self.front.as_ref().is_some_and(|f| f.head >= f.buf.len()) {
+                self.front = None;
             }
             if self.head >= self.out.len() && !self.gated {
                 self.out.free();
@@ -201,12 +204,12 @@ impl SendQueue {
 
     /// Everything queued has been sent.
     pub(super) fn drained(&self) -> bool {
-        self.inflight == 0 && self.out.is_empty() && self.front.is_empty()
+        self.inflight == 0 && self.out.is_empty() && self.front.is_none()
     }
 
     /// Nothing queued or due: a frame may go to the port directly.
     fn idle(&self) -> bool {
-        !self.busy && self.head >= self.out.len() && self.front.capacity() == 0
+        !self.busy && self.head >= self.out.len() && self.front.is_none()
     }
 
     /// The queue's first `head` bytes are gone: rebase the offsets into it.
@@ -224,6 +227,11 @@ impl SendQueue {
     /// Else `front` keeps its unsent bytes, which go first, and its pong
     /// (no longer replaceable) leaves the count of waiting pongs.
     fn move_to_front(&mut self, more: usize) -> Result<(), Status> {
+        let mut front = Boxed::new(Front {
+            buf: Buf::new(),
+            head: 0,
+        })
+        .map_err(|_| status::WS_ERR_NO_MEMORY_SEND)?;
         let mut fresh = Buf::new();
         let keep = if self.gated { self.out.as_slice() } else { &[] };
         fresh
@@ -232,14 +240,15 @@ impl SendQueue {
         fresh
             .extend(keep)
             .map_err(|_| status::WS_ERR_NO_MEMORY_SEND)?;
-        self.front = core::mem::replace(&mut self.out, fresh);
+        front.buf = core::mem::replace(&mut self.out, fresh);
         if self.gated {
-            self.front_head = self.front.len();
+            front.head = front.buf.len();
         } else {
-            self.front_head = self.head;
+            front.head = self.head;
             self.head = 0;
             self.pong_end = 0;
         }
+        self.front = Some(front);
         Ok(())
     }
 
@@ -411,8 +420,10 @@ impl Client {
     /// event).
     #[cfg(test)]
     pub fn holds(&self, at: usize, len: usize) -> Option<&[u8]> {
-        [&self.queue.front, &self.queue.out]
+        let front = self.queue.front.as_ref().map(|f| &f.buf);
+        [front, Some(&self.queue.out)]
             .into_iter()
+            .flatten()
             .find_map(|b| {
                 let s = b.as_slice();
                 let off = at.checked_sub(s.as_ptr() as usize)?;

@@ -1475,3 +1475,23 @@ fn closing_state_per_path() {
     h.pump();
     assert_eq!(h.finished, Some(Status::espconn(-9)));
 }
+
+#[test]
+fn keepalive_ping_count_saturates_as_late() {
+    // 1 ms pings against a timeout no count of them reaches in 32 bits:
+    // the 16-bit count of unanswered pings saturates, and a saturated
+    // count is past any timeout (-19 after 65535 unanswered pings).
+    let mut h = H::try_new(Options {
+        ping_interval_ms: 1,
+        pong_timeout_ms: u32::MAX,
+        ..Options::DEFAULT
+    })
+    .unwrap();
+    h.open();
+    for _ in 0..u16::MAX {
+        h.timer_fires();
+    }
+    assert_eq!(h.finished, None);
+    h.timer_fires();
+    assert_eq!(h.finished, Some(status::WS_ERR_PING_TIMEOUT));
+}
