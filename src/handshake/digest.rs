@@ -6,7 +6,27 @@
 use super::{copy, ACCEPT_LEN, KEY_LEN};
 
 pub(super) const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The base64 digit for a 6-bit value, computed rather than looked up: no
+/// 64-byte alphabet in flash (byte loads from flash are slow on the ESP8266).
+fn b64_digit(v: u32) -> u8 {
+    let v = v & 63;
+    // 'A'..'Z', then 'a'..'z' (+6), '0'..'9' (-75), '+' (-15), '/' (+3).
+    let mut c = v + u32::from(b'A');
+    if v > 25 {
+        c += 6;
+    }
+    if v > 51 {
+        c -= 75;
+    }
+    if v > 61 {
+        c -= 15;
+    }
+    if v > 62 {
+        c += 3;
+    }
+    c as u8
+}
 
 /// Standard base64 with padding; writes `4 * ceil(src.len() / 3)` bytes (as
 /// far as `out` reaches).
@@ -26,11 +46,11 @@ pub(super) fn base64_into(src: &[u8], out: &mut [u8]) {
         bits += 8;
         while bits >= 6 {
             bits -= 6;
-            put(B64[(acc >> bits & 63) as usize]);
+            put(b64_digit(acc >> bits));
         }
     }
     let mut last = if bits > 0 {
-        put(B64[(acc << (6 - bits) & 63) as usize])
+        put(b64_digit(acc << (6 - bits)))
     } else {
         0
     };

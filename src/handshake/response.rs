@@ -32,13 +32,37 @@ enum Phase {
     Failed(Status),
 }
 
-/// Response headers the parser looks at (lower case).
-const NAMES: [&[u8]; 5] = [
-    b"upgrade",
-    b"connection",
-    b"sec-websocket-accept",
-    b"sec-websocket-extensions",
-    b"sec-websocket-protocol",
+/// Packs a token into little-endian words, zero-padded. On the ESP8266
+/// constants sit in flash, where only 32-bit loads are cheap (a byte load
+/// traps into an exception handler): the parser reads its tokens with word
+/// loads only, a byte at a time by shifting ([`byte_of`]), or a word at a
+/// time (header names).
+const fn words<const W: usize>(s: &[u8]) -> [u32; W] {
+    let mut w = [0u32; W];
+    let mut i = 0;
+    while i < s.len() {
+        w[i / 4] |= (s[i] as u32) << (8 * (i % 4));
+        i += 1;
+    }
+    w
+}
+
+/// Byte `i` of a packed token of `W` words, `W` a power of two (the index
+/// wraps: no bounds check, no branch). 0 just past the token's end; callers
+/// never read further, as their position stops at the first 0 byte.
+#[inline(always)]
+fn byte_of<const W: usize>(token: &[u32; W], i: u8) -> u8 {
+    let w = token[usize::from(i / 4) & (W - 1)];
+    (w >> (8 * (i % 4))) as u8
+}
+
+/// Response headers the parser looks at (lower case), in `H_*` order.
+static NAMES: [[u32; 6]; 5] = [
+    words(b"upgrade"),
+    words(b"connection"),
+    words(b"sec-websocket-accept"),
+    words(b"sec-websocket-extensions"),
+    words(b"sec-websocket-protocol"),
 ];
 const H_UPGRADE: u8 = 0;
 const H_CONNECTION: u8 = 1;
@@ -46,7 +70,11 @@ const H_ACCEPT: u8 = 2;
 const H_EXTENSIONS: u8 = 3;
 const H_PROTOCOL: u8 = 4;
 const H_OTHER: u8 = 0xFF;
-const STATUS: &[u8] = b"HTTP/1.1 101";
+static STATUS: [u32; 4] = words(b"HTTP/1.1 101");
+static WEBSOCKET: [u32; 4] = words(b"websocket");
+const WEBSOCKET_LEN: usize = 9;
+static UPGRADE: [u32; 2] = words(b"upgrade");
+const UPGRADE_LEN: usize = 7;
 const TOKEN_BROKEN: u8 = 0xFF;
 
 fn is_ws(b: u8) -> bool {
@@ -77,8 +105,10 @@ pub struct ResponseParser {
     phase: Phase,
     /// Position in the status line or the header name (saturating).
     pos: u8,
-    /// Bit k set: the name so far is a prefix of `NAMES[k]`.
+    /// Bit k set: the name's words so far are those of `NAMES[k]`.
     cand: u8,
+    /// The header name's current word, lower case (`name_byte`).
+    word: u32,
     /// Header whose value is being read (`H_*`).
     hdr: u8,
     /// A CR was seen; the next byte must be LF.
@@ -143,6 +173,7 @@ impl ResponseParser {
             phase: Phase::Status,
             pos: 0,
             cand: 0,
+            word: 0,
             hdr: H_OTHER,
             cr: false,
             value: ValueMatch::default(),
@@ -200,12 +231,12 @@ impl ResponseParser {
             }
         }
         if self.phase == Phase::Status {
-            match STATUS.get(usize::from(self.pos)) {
-                Some(&e) if e == b => self.pos += 1,
-                None if matches!(b, b' ' | b'\r' | b'\n') => {
+            match byte_of(&STATUS, self.pos) {
+                0 if matches!(b, b' ' | b'\r' | b'\n') => {
                     self.phase = Phase::Reason;
                     self.line_end(b);
                 }
+                e if e != 0 && e == b => self.pos += 1,
                 _ => self.fail(WS_ERR_NOT_SWITCHING),
             }
             return;
@@ -224,6 +255,7 @@ impl ResponseParser {
                 _ => {
                     self.phase = Phase::Name;
                     self.pos = 0;
+                    self.word = 0;
                     self.cand = (1 << NAMES.len()) - 1;
                     self.name_byte(b);
                 }
@@ -261,23 +293,38 @@ impl ResponseParser {
         true
     }
 
+    /// A header name byte: gathered, lower-cased, into `word`; each full
+    /// word is compared with the candidates' words.
     fn name_byte(&mut self, b: u8) {
-        let lb = b.to_ascii_lowercase();
-        for (k, name) in NAMES.iter().enumerate() {
-            if name.get(usize::from(self.pos)) != Some(&lb) {
-                self.cand &= !(1 << k);
-            }
+        self.word |= u32::from(b.to_ascii_lowercase()) << (8 * (self.pos % 4));
+        if self.pos % 4 == 3 {
+            self.name_word();
         }
         self.pos = self.pos.saturating_add(1);
     }
 
+    /// Drops the candidates whose word `pos / 4` differs from `word` (0 past
+    /// a name's end), then starts the next word.
+    fn name_word(&mut self) {
+        let i = usize::from(self.pos / 4);
+        for (k, name) in NAMES.iter().enumerate() {
+            if name.get(i).map_or(0, |w| *w) != self.word {
+                self.cand &= !(1 << k);
+            }
+        }
+        self.word = 0;
+    }
+
     fn start_value(&mut self) {
         self.phase = Phase::ValueStart;
-        let n = usize::from(self.pos);
-        self.hdr = (0u8..)
-            .zip(NAMES.iter())
-            .find(|&(k, name)| self.cand & (1 << k) != 0 && name.len() == n)
-            .map_or(H_OTHER, |(k, _)| k);
+        // The last, partial (possibly empty) word: with it, a candidate
+        // left is the whole name, not a prefix of it (names hold no 0 byte,
+        // and every word was compared, zero padding included).
+        self.name_word();
+        // At most one candidate is left (no name is another's prefix).
+        self.hdr = (0u8..5)
+            .find(|k| self.cand & (1 << k) != 0)
+            .unwrap_or(H_OTHER);
         self.value = ValueMatch::default();
         match self.hdr {
             H_UPGRADE => self.seen.upgrade_seen = true,
@@ -294,20 +341,17 @@ impl ResponseParser {
     /// A value byte after leading whitespace (trailing whitespace included).
     fn value_byte(&mut self, b: u8) {
         match self.hdr {
-            H_UPGRADE => exact_byte(
-                b"websocket",
-                true,
-                &mut self.value.pos,
-                &mut self.value.bad,
-                b,
-            ),
-            H_ACCEPT => exact_byte(
-                &self.accept,
-                false,
-                &mut self.value.pos,
-                &mut self.value.bad,
-                b,
-            ),
+            H_UPGRADE => {
+                let e = byte_of(&WEBSOCKET, self.value.pos);
+                self.value.exact(e, b.to_ascii_lowercase(), b);
+            }
+            H_ACCEPT => {
+                let e = self
+                    .accept
+                    .get(usize::from(self.value.pos))
+                    .map_or(0, |e| *e);
+                self.value.exact(e, b, b);
+            }
             H_CONNECTION => {
                 if b == b',' {
                     self.token_end();
@@ -316,8 +360,8 @@ impl ResponseParser {
                 } else if self.value.token_end {
                     self.value.token = TOKEN_BROKEN;
                 } else {
-                    match b"upgrade".get(usize::from(self.value.token)) {
-                        Some(&e) if e == b.to_ascii_lowercase() => self.value.token += 1,
+                    match byte_of(&UPGRADE, self.value.token) {
+                        e if e != 0 && e == b.to_ascii_lowercase() => self.value.token += 1,
                         _ => self.value.token = TOKEN_BROKEN,
                     }
                 }
@@ -335,7 +379,7 @@ impl ResponseParser {
     }
 
     fn token_end(&mut self) {
-        if usize::from(self.value.token) == b"upgrade".len() {
+        if usize::from(self.value.token) == UPGRADE_LEN {
             self.seen.connection_ok = true;
         }
         self.value.token = 0;
@@ -346,7 +390,7 @@ impl ResponseParser {
         match self.hdr {
             H_UPGRADE => {
                 self.seen.upgrade_bad |=
-                    self.value.bad || usize::from(self.value.pos) != b"websocket".len();
+                    self.value.bad || usize::from(self.value.pos) != WEBSOCKET_LEN;
             }
             H_ACCEPT => {
                 self.seen.accept_ok = !self.value.bad && usize::from(self.value.pos) == ACCEPT_LEN
@@ -365,15 +409,18 @@ impl ResponseParser {
     }
 }
 
-/// Matches a value byte against `expected`, allowing trailing whitespace.
-fn exact_byte(expected: &[u8], fold_case: bool, pos: &mut u8, bad: &mut bool, b: u8) {
-    if *bad {
-        return;
-    }
-    let b2 = if fold_case { b.to_ascii_lowercase() } else { b };
-    match expected.get(usize::from(*pos)) {
-        Some(&e) if e == b2 => *pos += 1,
-        None if is_ws(b) => {}
-        _ => *bad = true,
+impl ValueMatch {
+    /// One value byte (`folded` as compared, `b` as received) against the
+    /// expected byte at `pos` (0 past the end), allowing trailing
+    /// whitespace.
+    fn exact(&mut self, expected: u8, folded: u8, b: u8) {
+        if self.bad {
+            return;
+        }
+        match expected {
+            0 if is_ws(b) => {}
+            e if e != 0 && e == folded => self.pos += 1,
+            _ => self.bad = true,
+        }
     }
 }

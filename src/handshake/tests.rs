@@ -113,6 +113,23 @@ fn base64_padding() {
     assert_eq!(&o, b"Zm9vYg==");
 }
 
+/// Every one of the 64 digits (computed, not looked up) in order: the 48
+/// bytes whose 6-bit groups are 0, 1, ..., 63.
+#[test]
+fn base64_whole_alphabet() {
+    let mut src = [0u8; 48];
+    for (i, c) in src.as_chunks_mut::<3>().0.iter_mut().enumerate() {
+        let v = (0..4).fold(0u32, |a, k| a << 6 | (4 * i as u32 + k));
+        *c = [(v >> 16) as u8, (v >> 8) as u8, v as u8];
+    }
+    let mut o = [0u8; 64];
+    base64_into(&src, &mut o);
+    assert_eq!(
+        &o,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    );
+}
+
 #[test]
 fn exact_request_bytes() {
     let r = request("ws://example.com:8080/chat?x=1#frag", &[]).unwrap();

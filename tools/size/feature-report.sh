@@ -11,6 +11,7 @@ lx_lib=$3
 old=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 budget=12288
+mkdir -p "$out"
 for arch in thumbv7em xtensa-lx106; do
   lib=$arm_lib; [ "$arch" = thumbv7em ] || lib=$lx_lib
   "$here/feature.sh" "$arch" "$out/$arch-new" new "$lib" | tee "$out/$arch-new.txt"
