@@ -30,6 +30,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <stddef.h>
 
 #include "module.h"
 #include "lauxlib.h"
@@ -43,6 +44,11 @@
 #define WS_MAX_TIMEOUT_S 4000000
 /* Longest close reason (a close frame's payload is at most 125 bytes). */
 #define WS_MAX_CLOSE_REASON 123
+
+/* Registry references, one array so that creation and collection are loops:
+ * the four callbacks in ws:on's event order, then the client itself and the
+ * server's protocol. All LUA_NOREF when unset. */
+enum { R_CONNECTION, R_RECEIVE, R_CLOSE, R_FRAGMENT, R_SELF, R_PROTO, R_COUNT };
 
 /* The settings of ws:config that go into ws_options at ws:connect (the
  * rest of ws_options is filled there: protocols, onClose, onFragment). */
@@ -58,22 +64,51 @@ typedef struct ws_client {
   ws_info ws;        /* ws.reservedData points back to this struct */
   ws_client_cfg *cfg; /* ws:config's numbers (malloc), NULL: the defaults */
   header_t *headers; /* one malloc block: array + strings, ends with {NULL, NULL} */
-  /* LUA_NOREF unless between connect and close callback: then a connection
+  /* R_SELF: set between connect and the close callback: then a connection
    * exists in the library (it also covers state 4 while a close is still in
-   * progress, before the close callback). */
-  int self_ref;
-  int cb_connection;
-  int cb_receive;
-  int cb_close;
-  int cb_fragment;
-  int proto_ref;   /* the server's protocol (string) from the connection on */
+   * progress, before the close callback); R_PROTO: the server's protocol
+   * (string) from the connection on. */
+  int ref[R_COUNT];
   char *protocols; /* "a, b" offered (malloc), "" none, NULL default (chat) */
 } ws_client;
 
-#define LIVE(c) ((c)->self_ref != LUA_NOREF)
+#define LIVE(c) ((c)->ref[R_SELF] != LUA_NOREF)
 
 static ws_client *check_client(lua_State *L) {
   return (ws_client *)luaL_checkudata(L, 1, WS_CLIENT_MT);
+}
+
+static void unref(lua_State *L, int *ref) {
+  if (*ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, *ref);
+    *ref = LUA_NOREF;
+  }
+}
+
+/* Pushes registry entry `ref`, or nil. */
+static void push_ref(lua_State *L, int ref) {
+  if (ref != LUA_NOREF && ref != LUA_REFNIL) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  } else {
+    lua_pushnil(L);
+  }
+}
+
+/* ---- library callbacks ---- */
+
+/* The client behind `ws` when it has callback `which`: pushes the callback
+ * and the client (self reference `self`), and returns the stack base the
+ * call restores; -1 (nothing pushed) without a client or callback. */
+static int push_callback(lua_State *L, ws_info *ws, int which, int self) {
+  ws_client *c = (ws_client *)ws->reservedData;
+  int base;
+  if (c == NULL || c->ref[which] == LUA_NOREF) {
+    return -1;
+  }
+  base = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref[which]);
+  push_ref(L, self < 0 ? c->ref[R_SELF] : self);
+  return base;
 }
 
 /* Call the function and arguments on top of the stack; errors are reported by
@@ -83,16 +118,14 @@ static void call_lua(lua_State *L, int base, int nargs) {
   lua_settop(L, base);
 }
 
-static void push_self(lua_State *L, ws_client *c, int ref) {
-  (void)c;
-  if (ref != LUA_NOREF && ref != LUA_REFNIL) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-  } else {
-    lua_pushnil(L);
+/* Pushes `len` bytes at `p` as a string ("" for none). */
+static void push_bytes(lua_State *L, const char *p, int len) {
+  if (len < 0 || p == NULL) {
+    p = "";
+    len = 0;
   }
+  lua_pushlstring(L, p, (size_t)len);
 }
-
-/* ---- library callbacks ---- */
 
 static void on_connection(ws_info *ws) {
   ws_client *c = (ws_client *)ws->reservedData;
@@ -105,86 +138,61 @@ static void on_connection(ws_info *ws) {
   /* Kept for ws:protocol() until the next connect (the library's copy goes
    * with the connection). */
   proto = ws_protocol(ws);
-  if (proto != NULL && c->proto_ref == LUA_NOREF) {
+  if (proto != NULL && c->ref[R_PROTO] == LUA_NOREF) {
     lua_pushstring(L, proto);
-    c->proto_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    c->ref[R_PROTO] = luaL_ref(L, LUA_REGISTRYINDEX);
   }
-  if (c->cb_connection == LUA_NOREF) {
-    return;
+  base = push_callback(L, ws, R_CONNECTION, -1);
+  if (base >= 0) {
+    call_lua(L, base, 1);
   }
-  base = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb_connection);
-  push_self(L, c, c->self_ref);
-  call_lua(L, base, 1);
 }
 
 static void on_receive(ws_info *ws, int len, char *message, int opcode) {
-  ws_client *c = (ws_client *)ws->reservedData;
   lua_State *L = lua_getstate();
-  int base;
-  if (c == NULL || c->cb_receive == LUA_NOREF) {
-    return;
+  int base = push_callback(L, ws, R_RECEIVE, -1);
+  if (base >= 0) {
+    push_bytes(L, message, len);
+    lua_pushinteger(L, opcode);
+    call_lua(L, base, 3);
   }
-  if (len < 0 || (message == NULL && len > 0)) {
-    len = 0;
-  }
-  base = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb_receive);
-  push_self(L, c, c->self_ref);
-  lua_pushlstring(L, message != NULL ? message : "", (size_t)len);
-  lua_pushinteger(L, opcode);
-  call_lua(L, base, 3);
 }
 
 static void on_fragment(ws_info *ws, const char *chunk, int len, int opcode, int fin) {
-  ws_client *c = (ws_client *)ws->reservedData;
   lua_State *L = lua_getstate();
-  int base;
-  if (c == NULL || c->cb_fragment == LUA_NOREF) {
-    return; /* handler removed after connect: pieces are dropped */
+  /* A handler removed after connect: pieces are dropped. */
+  int base = push_callback(L, ws, R_FRAGMENT, -1);
+  if (base >= 0) {
+    push_bytes(L, chunk, len);
+    lua_pushinteger(L, opcode);
+    lua_pushboolean(L, fin);
+    call_lua(L, base, 4);
   }
-  if (len < 0 || (chunk == NULL && len > 0)) {
-    len = 0;
-  }
-  base = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb_fragment);
-  push_self(L, c, c->self_ref);
-  lua_pushlstring(L, chunk != NULL ? chunk : "", (size_t)len);
-  lua_pushinteger(L, opcode);
-  lua_pushboolean(L, fin);
-  call_lua(L, base, 4);
 }
 
 static void on_close(ws_info *ws, int status, int code, const char *reason, int reason_len) {
   ws_client *c = (ws_client *)ws->reservedData;
   lua_State *L = lua_getstate();
-  int ref;
+  int ref, base;
   if (c == NULL) {
     return;
   }
   /* The connection is over; the callback may connect again, which takes a
    * new self reference. The old one is dropped after the callback. */
-  ref = c->self_ref;
-  c->self_ref = LUA_NOREF;
-  if (c->cb_close != LUA_NOREF) {
-    int base = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb_close);
-    push_self(L, c, ref);
+  ref = c->ref[R_SELF];
+  c->ref[R_SELF] = LUA_NOREF;
+  base = push_callback(L, ws, R_CLOSE, ref);
+  if (base >= 0) {
     lua_pushinteger(L, status);
     if (code >= 0) { /* the server sent a close frame */
-      if (reason == NULL || reason_len < 0) {
-        reason_len = 0;
-      }
       lua_pushinteger(L, code);
-      lua_pushlstring(L, reason != NULL ? reason : "", (size_t)reason_len);
+      push_bytes(L, reason, reason_len);
       call_lua(L, base, 4);
     } else {
       call_lua(L, base, 2);
     }
   }
-  if (ref != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, ref);
-  }
+  unref(L, &ref);
 }
 
 /* Only used if a connection is ever started without our options. */
@@ -196,22 +204,17 @@ static void on_failure(ws_info *ws, int status) {
 
 static int ws_create_client(lua_State *L) {
   ws_client *c = (ws_client *)lua_newuserdata(L, sizeof(ws_client));
+  int i;
+  /* State 0, no headers or protocols, and no block for the numbers: an idle
+   * client with the defaults holds none (cfg NULL). */
   memset(c, 0, sizeof(*c));
-  c->ws.connectionState = 0;
-  c->ws.extraHeaders = NULL;
   c->ws.reservedData = c;
   c->ws.onConnection = on_connection;
   c->ws.onReceive = on_receive;
   c->ws.onFailure = on_failure;
-  c->cfg = NULL; /* an idle client with the defaults holds no block for them */
-  c->headers = NULL;
-  c->self_ref = LUA_NOREF;
-  c->cb_connection = LUA_NOREF;
-  c->cb_receive = LUA_NOREF;
-  c->cb_close = LUA_NOREF;
-  c->cb_fragment = LUA_NOREF;
-  c->proto_ref = LUA_NOREF;
-  c->protocols = NULL;
+  for (i = 0; i < R_COUNT; i++) {
+    c->ref[i] = LUA_NOREF;
+  }
   luaL_getmetatable(L, WS_CLIENT_MT);
   lua_setmetatable(L, -2);
   return 1;
@@ -221,23 +224,15 @@ static int ws_client_on(lua_State *L) {
   static const char *const events[] = {"connection", "receive", "close", "fragment", NULL};
   ws_client *c = check_client(L);
   int which = luaL_checkoption(L, 2, NULL, events);
-  int *slot;
-  int t = lua_type(L, 3);
+  int set = !lua_isnoneornil(L, 3);
 
-  if (t != LUA_TNIL && t != LUA_TNONE && !lua_isfunction(L, 3)) {
+  if (set && !lua_isfunction(L, 3)) {
     return luaL_argerror(L, 3, "function or nil expected");
   }
-  slot = which == 0   ? &c->cb_connection
-         : which == 1 ? &c->cb_receive
-         : which == 2 ? &c->cb_close
-                      : &c->cb_fragment;
-  if (*slot != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, *slot);
-    *slot = LUA_NOREF;
-  }
-  if (t != LUA_TNIL && t != LUA_TNONE) {
+  unref(L, &c->ref[which]);
+  if (set) {
     lua_pushvalue(L, 3);
-    *slot = luaL_ref(L, LUA_REGISTRYINDEX);
+    c->ref[which] = luaL_ref(L, LUA_REGISTRYINDEX);
   }
   return 0;
 }
@@ -252,16 +247,11 @@ static int ws_client_connect(lua_State *L) {
   if ((c->ws.connectionState != 0 && c->ws.connectionState != 4) || LIVE(c)) {
     return luaL_error(L, "Websocket already connecting or connected.");
   }
-  if (c->self_ref == LUA_NOREF) {
-    lua_pushvalue(L, 1);
-    c->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
+  lua_pushvalue(L, 1);
+  c->ref[R_SELF] = luaL_ref(L, LUA_REGISTRYINDEX);
   c->ws.reservedData = c;
   c->ws.extraHeaders = c->headers; /* read only during this call */
-  if (c->proto_ref != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, c->proto_ref);
-    c->proto_ref = LUA_NOREF;
-  }
+  unref(L, &c->ref[R_PROTO]);
   ws_options_init(&o);
   if (c->cfg != NULL) {
     o.max_message = c->cfg->max_message;
@@ -273,10 +263,14 @@ static int ws_client_connect(lua_State *L) {
   o.onClose = on_close;
   o.protocols = c->protocols; /* read only during this call */
   /* Streaming is chosen per connection: a fragment handler set now. */
-  o.onFragment = c->cb_fragment != LUA_NOREF ? on_fragment : NULL;
+  o.onFragment = c->ref[R_FRAGMENT] != LUA_NOREF ? on_fragment : NULL;
   /* May call on_close at once (bad URL); the userdata stays on our stack. */
   ws_connect_with(&c->ws, url, &o);
   return 0;
+}
+
+static int not_connected(lua_State *L) {
+  return luaL_error(L, "Websocket isn't connected.");
 }
 
 static int ws_client_send(lua_State *L) {
@@ -287,19 +281,19 @@ static int ws_client_send(lua_State *L) {
   int rc;
 
   if (c->ws.connectionState != 3) {
-    return luaL_error(L, "Websocket isn't connected.");
+    return not_connected(L);
   }
   msg = luaL_checklstring(L, 2, &len);
   opcode = luaL_optinteger(L, 3, 1);
   if (opcode != 1 && opcode != 2 && opcode != 9 && opcode != 10) {
     return luaL_argerror(L, 3, "opcode must be 1, 2, 9 or 10");
   }
-  if ((opcode == 9 || opcode == 10) && len > 125) {
+  if (opcode > 2 && len > 125) {
     return luaL_argerror(L, 2, "control frame payload over 125 bytes");
   }
   rc = ws_send_long(&c->ws, (int)opcode, msg, len);
   if (rc == WS_ERR_NOT_CONNECTED) {
-    return luaL_error(L, "Websocket isn't connected.");
+    return not_connected(L);
   }
   if (rc == WS_ERR_BAD_OPCODE) {
     return luaL_argerror(L, 3, "opcode rejected");
@@ -333,30 +327,42 @@ static int ws_client_close(lua_State *L) {
 
 /* ws:protocol() -> the protocol the server chose, or nil */
 static int ws_client_protocol(lua_State *L) {
-  ws_client *c = check_client(L);
-  if (c->proto_ref != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->proto_ref);
-  } else {
-    lua_pushnil(L);
-  }
+  push_ref(L, check_client(L)->ref[R_PROTO]);
   return 1;
 }
 
-/* seconds (possibly fractional) -> milliseconds, range-checked */
-static uint32_t seconds_to_ms(lua_State *L, int idx, const char *key, int allow_zero) {
+/* The options of ws:config, in the order of the number options' fields
+ * (OPT_MAX_MESSAGE onwards). */
+static const char *const options[] = {"headers", "protocols", "max_message", "connect_timeout",
+                                      "ping_interval", "pong_timeout", "close_timeout", NULL};
+enum { OPT_HEADERS, OPT_PROTOCOLS, OPT_MAX_MESSAGE, OPT_CONNECT, OPT_PING, OPT_PONG, OPT_CLOSE };
+static const uint8_t option_field[] = {
+    offsetof(ws_client_cfg, max_message),      offsetof(ws_client_cfg, connect_timeout_ms),
+    offsetof(ws_client_cfg, ping_interval_ms), offsetof(ws_client_cfg, pong_timeout_ms),
+    offsetof(ws_client_cfg, close_timeout_ms)};
+
+/* A number option at the top of the stack: max_message in bytes (1 ..
+ * 2^32 - 1), the timeouts in seconds, possibly fractional (0 .. 4e6, 0 only
+ * for ping_interval and pong_timeout), stored in ms. */
+static void number_option(lua_State *L, ws_client_cfg *o, int which, const char *key) {
+  int bytes = which == OPT_MAX_MESSAGE;
   lua_Number s;
-  if (lua_type(L, idx) != LUA_TNUMBER) {
-    luaL_error(L, "config: %s must be a number of seconds", key);
-    return 0;
+  if (lua_type(L, -1) != LUA_TNUMBER) {
+    luaL_error(L, "config: %s must be a number of %s", key, bytes ? "bytes" : "seconds");
+    return;
   }
-  s = lua_tonumber(L, idx);
-  if (!(s >= 0) || s > WS_MAX_TIMEOUT_S || (!allow_zero && s <= 0)) {
+  s = lua_tonumber(L, -1);
+  if (!(s >= bytes) || s > (bytes ? 4294967295.0 : WS_MAX_TIMEOUT_S) ||
+      ((which == OPT_CONNECT || which == OPT_CLOSE) && s <= 0)) {
     luaL_error(L, "config: %s out of range", key);
-    return 0;
+    return;
   }
-  return (uint32_t)(s * 1000 + 0.5);
+  *(uint32_t *)((char *)o + option_field[which - OPT_MAX_MESSAGE]) =
+      bytes ? (uint32_t)s : (uint32_t)(s * 1000 + 0.5);
 }
 
+/* Whether `n` bytes at `s` are a header name (is_name: not empty, visible
+ * ASCII but ':') or value (no CR, LF or NUL). */
 static int header_text_ok(const char *s, size_t n, int is_name) {
   size_t i;
   if (is_name && n == 0) {
@@ -374,55 +380,64 @@ static int header_text_ok(const char *s, size_t n, int is_name) {
   return 1;
 }
 
-/* Validate the headers table at `idx`; returns the bytes one block needs. */
-static size_t headers_measure(lua_State *L, int idx, size_t *count) {
+/* The headers table at `idx`, in one pass per call: with h == NULL validates
+ * it (errors raised) and returns the bytes one block needs (*count: the
+ * number of headers); else fills the block h sized so, which cannot fail. */
+static size_t headers_walk(lua_State *L, int idx, header_t *h, size_t *count) {
   size_t bytes = 0, n = 0;
+  char *p = h != NULL ? (char *)(h + *count + 1) : NULL;
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     size_t kl, vl;
     const char *k, *v;
-    if (lua_type(L, -2) != LUA_TSTRING ||
-        (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)) {
+    if (h == NULL && (lua_type(L, -2) != LUA_TSTRING ||
+                      (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))) {
       luaL_error(L, "config: headers must map names to strings");
       return 0;
     }
     k = lua_tolstring(L, -2, &kl);
     lua_pushvalue(L, -1); /* convert a copy: never touch the lua_next key/value */
     v = lua_tolstring(L, -1, &vl);
-    if (!header_text_ok(k, kl, 1) || !header_text_ok(v, vl, 0)) {
-      luaL_error(L, "config: invalid header '%s'", k);
-      return 0;
+    if (h == NULL) {
+      if (!header_text_ok(k, kl, 1) || !header_text_ok(v, vl, 0)) {
+        luaL_error(L, "config: invalid header '%s'", k);
+        return 0;
+      }
+    } else {
+      if (n >= *count) {
+        lua_settop(L, idx); /* drop the pending lua_next key */
+        break;
+      }
+      h[n].key = p;
+      memcpy(p, k, kl + 1);
+      p += kl + 1;
+      h[n].value = p;
+      memcpy(p, v, vl + 1);
+      p += vl + 1;
     }
     lua_pop(L, 2);
     bytes += kl + 1 + vl + 1;
     n++;
   }
+  if (h != NULL) {
+    h[n].key = NULL;
+    h[n].value = NULL;
+  }
   *count = n;
   return bytes + (n + 1) * sizeof(header_t);
 }
 
-/* An RFC 7230 token (what a protocol name must be). */
-static int is_token(const char *s, size_t n) {
-  size_t i;
-  if (n == 0) {
-    return 0;
-  }
-  for (i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch <= ' ' || ch >= 127 || strchr("\"(),/:;<=>?@[\\]{}", ch) != NULL) {
-      return 0;
-    }
-  }
-  return 1;
-}
-
-/* Validate the protocols list at `idx`; returns the bytes "a, b" needs
- * (NUL included). */
-static size_t protocols_measure(lua_State *L, int idx) {
+/* The protocols list at `idx`: with out == NULL validates it (errors raised)
+ * and returns the bytes "a, b" needs (NUL included); else writes it to out,
+ * a block sized so. */
+static size_t protocols_walk(lua_State *L, int idx, char *out) {
   size_t bytes = 1;
   int i;
+  if (out != NULL) {
+    *out = '\0';
+  }
   for (i = 1;; i++) {
-    size_t n;
+    size_t n, j;
     const char *p;
     lua_rawgeti(L, idx, i);
     if (lua_isnil(L, -1)) {
@@ -434,9 +449,24 @@ static size_t protocols_measure(lua_State *L, int idx) {
       return 0;
     }
     p = lua_tolstring(L, -1, &n);
-    if (!is_token(p, n)) {
+    /* An RFC 7230 token (what a protocol name must be). */
+    for (j = 0; j < n; j++) {
+      unsigned char ch = (unsigned char)p[j];
+      if (ch <= ' ' || ch >= 127 || strchr("\"(),/:;<=>?@[\\]{}", ch) != NULL) {
+        break;
+      }
+    }
+    if (n == 0 || j < n) {
       luaL_error(L, "config: invalid protocol name '%s'", p);
       return 0;
+    }
+    if (out != NULL) {
+      if (i > 1) {
+        memcpy(out, ", ", 2);
+        out += 2;
+      }
+      memcpy(out, p, n + 1);
+      out += n;
     }
     bytes += n + (i > 1 ? 2 : 0);
     lua_pop(L, 1);
@@ -444,63 +474,14 @@ static size_t protocols_measure(lua_State *L, int idx) {
   return bytes;
 }
 
-/* Fill a block sized by protocols_measure. */
-static void protocols_fill(lua_State *L, int idx, char *out) {
-  int i;
-  *out = '\0';
-  for (i = 1;; i++) {
-    size_t n;
-    const char *p;
-    lua_rawgeti(L, idx, i);
-    if (lua_type(L, -1) != LUA_TSTRING) {
-      lua_pop(L, 1);
-      break;
-    }
-    p = lua_tolstring(L, -1, &n);
-    if (i > 1) {
-      memcpy(out, ", ", 2);
-      out += 2;
-    }
-    memcpy(out, p, n);
-    out += n;
-    *out = '\0';
-    lua_pop(L, 1);
-  }
-}
-
-/* Fill a block sized by headers_measure; cannot fail. */
-static void headers_fill(lua_State *L, int idx, header_t *h, size_t count) {
-  char *p = (char *)(h + count + 1);
-  size_t i = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0 && i < count) {
-    size_t kl, vl;
-    const char *k = lua_tolstring(L, -2, &kl);
-    const char *v;
-    lua_pushvalue(L, -1);
-    v = lua_tolstring(L, -1, &vl);
-    memcpy(p, k, kl);
-    p[kl] = '\0';
-    h[i].key = p;
-    p += kl + 1;
-    memcpy(p, v, vl);
-    p[vl] = '\0';
-    h[i].value = p;
-    p += vl + 1;
-    i++;
-    lua_pop(L, 2);
-  }
-  if (i >= count) {
-    lua_settop(L, idx); /* drop a pending lua_next key, if any */
-  }
-  h[i].key = NULL;
-  h[i].value = NULL;
+static int out_of_memory(lua_State *L) {
+  return luaL_error(L, "config: out of memory");
 }
 
 static int ws_client_config(lua_State *L) {
   ws_client *c = check_client(L);
   ws_client_cfg o, *fresh = NULL;
-  int headers_idx = 0, protocols_set = 0, numbers_set = 0;
+  int headers_set = 0, protocols_set = 0, numbers_set = 0;
   size_t hcount = 0, hbytes = 0, pbytes = 0;
 
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -520,79 +501,63 @@ static int ws_client_config(lua_State *L) {
   lua_pushnil(L);
   while (lua_next(L, 2) != 0) {
     const char *key;
+    int which;
     if (lua_type(L, -2) != LUA_TSTRING) {
       return luaL_error(L, "config: unknown option (non-string key)");
     }
     key = lua_tostring(L, -2);
-    if (strcmp(key, "headers") == 0) {
+    for (which = 0; options[which] != NULL && strcmp(key, options[which]) != 0; which++) {
+    }
+    if (which <= OPT_PROTOCOLS) {
       if (lua_type(L, -1) != LUA_TTABLE) {
-        return luaL_error(L, "config: headers must be a table");
+        return luaL_error(L, which == OPT_HEADERS ? "config: headers must be a table"
+                                                  : "config: protocols must be a list of strings");
       }
-      hbytes = headers_measure(L, lua_gettop(L), &hcount);
-      headers_idx = 1;
-    } else if (strcmp(key, "protocols") == 0) {
-      if (lua_type(L, -1) != LUA_TTABLE) {
-        return luaL_error(L, "config: protocols must be a list of strings");
+      if (which == OPT_HEADERS) {
+        hbytes = headers_walk(L, lua_gettop(L), NULL, &hcount);
+        headers_set = 1;
+      } else {
+        pbytes = protocols_walk(L, lua_gettop(L), NULL);
+        protocols_set = 1;
       }
-      pbytes = protocols_measure(L, lua_gettop(L));
-      protocols_set = 1;
-    } else if (strcmp(key, "connect_timeout") == 0) {
-      o.connect_timeout_ms = seconds_to_ms(L, -1, key, 0);
-      numbers_set = 1;
-    } else if (strcmp(key, "ping_interval") == 0) {
-      o.ping_interval_ms = seconds_to_ms(L, -1, key, 1);
-      numbers_set = 1;
-    } else if (strcmp(key, "pong_timeout") == 0) {
-      o.pong_timeout_ms = seconds_to_ms(L, -1, key, 1);
-      numbers_set = 1;
-    } else if (strcmp(key, "close_timeout") == 0) {
-      o.close_timeout_ms = seconds_to_ms(L, -1, key, 0);
-      numbers_set = 1;
-    } else if (strcmp(key, "max_message") == 0) {
-      lua_Number n;
-      if (lua_type(L, -1) != LUA_TNUMBER) {
-        return luaL_error(L, "config: max_message must be a number of bytes");
-      }
-      n = lua_tonumber(L, -1);
-      if (!(n >= 1) || n > 4294967295.0) {
-        return luaL_error(L, "config: max_message out of range");
-      }
-      o.max_message = (uint32_t)n;
+    } else if (options[which] != NULL) {
+      number_option(L, &o, which, key);
       numbers_set = 1;
     } else {
       return luaL_error(L, "config: unknown option '%s'", key);
     }
     lua_pop(L, 1);
   }
-  /* Pass 2: commit. */
+  /* Pass 2: commit. The numbers' block first (a later failed allocation
+   * frees it again: nothing changed). */
   if (numbers_set && c->cfg == NULL) {
     fresh = (ws_client_cfg *)malloc(sizeof(*fresh));
     if (fresh == NULL) {
-      return luaL_error(L, "config: out of memory");
+      return out_of_memory(L);
     }
   }
   if (protocols_set) {
     char *p = (char *)malloc(pbytes);
     if (p == NULL) {
       free(fresh);
-      return luaL_error(L, "config: out of memory");
+      return out_of_memory(L);
     }
     lua_getfield(L, 2, "protocols");
-    protocols_fill(L, lua_gettop(L), p);
+    protocols_walk(L, lua_gettop(L), p);
     lua_pop(L, 1);
     free(c->protocols);
     c->protocols = p; /* offered by ws:connect */
   }
-  if (headers_idx) {
+  if (headers_set) {
     header_t *h = NULL;
     lua_getfield(L, 2, "headers");
     if (hcount > 0) {
       h = (header_t *)malloc(hbytes);
       if (h == NULL) {
         free(fresh);
-        return luaL_error(L, "config: out of memory");
+        return out_of_memory(L);
       }
-      headers_fill(L, lua_gettop(L), h, hcount);
+      headers_walk(L, lua_gettop(L), h, &hcount);
     }
     free(c->headers);
     c->headers = h;
@@ -609,30 +574,14 @@ static int ws_client_config(lua_State *L) {
 }
 
 static int ws_client_gc(lua_State *L) {
-  ws_client *c = (ws_client *)luaL_checkudata(L, 1, WS_CLIENT_MT);
+  ws_client *c = check_client(L);
+  int i;
   if (LIVE(c)) {
     ws_release(&c->ws); /* no callback; nothing touches c->ws afterwards */
   }
-  if (c->cb_connection != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, c->cb_connection);
+  for (i = 0; i < R_COUNT; i++) {
+    unref(L, &c->ref[i]);
   }
-  if (c->cb_receive != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, c->cb_receive);
-  }
-  if (c->cb_close != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, c->cb_close);
-  }
-  if (c->self_ref != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, c->self_ref);
-  }
-  if (c->cb_fragment != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, c->cb_fragment);
-  }
-  if (c->proto_ref != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, c->proto_ref);
-  }
-  c->cb_connection = c->cb_receive = c->cb_close = c->self_ref = LUA_NOREF;
-  c->cb_fragment = c->proto_ref = LUA_NOREF;
   c->ws.extraHeaders = NULL;
   free(c->cfg);
   c->cfg = NULL;
