@@ -185,6 +185,7 @@ impl ResponseParser {
     /// bytes of this call's `data` belonged to the response; the rest are
     /// WebSocket frames. Once done or failed, further calls return
     /// `Done { used: 0 }` or the same `Failed` without looking at `data`.
+    #[inline(never)]
     pub fn feed(&mut self, data: &[u8]) -> Parsed {
         match self.phase {
             Phase::Done => return Parsed::Done { used: 0 },
