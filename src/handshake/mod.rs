@@ -15,6 +15,8 @@ mod request;
 mod response;
 
 #[cfg(test)]
+mod oracle;
+#[cfg(test)]
 mod tests;
 
 pub use digest::{accept_for, make_key};

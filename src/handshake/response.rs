@@ -1,7 +1,7 @@
 //! The incremental parser for the server's handshake response.
 
 use super::{ACCEPT_LEN, MAX_PROTOCOL, MAX_RESPONSE};
-use crate::status::{Status, WS_ERR_BAD_ACCEPT, WS_ERR_BAD_HANDSHAKE, WS_ERR_NOT_SWITCHING};
+use crate::status::{Status, WS_ERR_BAD_ACCEPT, WS_ERR_BAD_HANDSHAKE, WS_ERR_NOT_SWITCHING, WS_OK};
 
 /// Result of [`ResponseParser::feed`].
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -15,22 +15,21 @@ pub enum Parsed {
     Failed(Status),
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(test, derive(Debug))]
-enum Phase {
-    /// Matching `HTTP/1.1 101`, `pos` bytes matched.
-    Status,
-    /// Rest of the status line.
-    Reason,
-    LineStart,
-    /// Header name, `pos` bytes seen.
-    Name,
-    /// Leading whitespace of a value.
-    ValueStart,
-    Value,
-    Done,
-    Failed(Status),
-}
+// Phases (`ResponseParser::phase`).
+/// Matching `HTTP/1.1 101`, `pos` bytes matched.
+const P_STATUS: u8 = 0;
+/// Rest of the status line.
+const P_REASON: u8 = 1;
+const P_LINE_START: u8 = 2;
+/// Header name, `pos` bytes seen.
+const P_NAME: u8 = 3;
+/// Leading whitespace of a value.
+const P_VALUE_START: u8 = 4;
+const P_VALUE: u8 = 5;
+/// The blank line came and the response was valid.
+const P_DONE: u8 = 6;
+/// Failed with `ResponseParser::failed`.
+const P_FAILED: u8 = 7;
 
 /// Packs a token into little-endian words, zero-padded. On the ESP8266
 /// constants sit in flash, where only 32-bit loads are cheap (a byte load
@@ -72,10 +71,34 @@ const H_PROTOCOL: u8 = 4;
 const H_OTHER: u8 = 0xFF;
 static STATUS: [u32; 4] = words(b"HTTP/1.1 101");
 static WEBSOCKET: [u32; 4] = words(b"websocket");
-const WEBSOCKET_LEN: usize = 9;
+const WEBSOCKET_LEN: u8 = 9;
 static UPGRADE: [u32; 2] = words(b"upgrade");
-const UPGRADE_LEN: usize = 7;
+const UPGRADE_LEN: u8 = 7;
 const TOKEN_BROKEN: u8 = 0xFF;
+
+// What the header block has shown so far (`ResponseParser::seen`), judged
+// at the blank line: valid is exactly `SEEN_OK` among `SEEN_JUDGED`.
+const UPGRADE_SEEN: u16 = 1;
+/// An Upgrade value other than `websocket`.
+const UPGRADE_BAD: u16 = 2;
+/// A Connection value with the token `upgrade`.
+const CONNECTION_OK: u16 = 4;
+const ACCEPT_SEEN: u16 = 8;
+const ACCEPT_TWICE: u16 = 16;
+/// The (last) Accept value was the expected one.
+const ACCEPT_OK: u16 = 32;
+const EXTENSIONS_SEEN: u16 = 64;
+const PROTOCOL_SEEN: u16 = 128;
+const PROTOCOL_TWICE: u16 = 256;
+const SEEN_JUDGED: u16 = UPGRADE_SEEN
+    | UPGRADE_BAD
+    | CONNECTION_OK
+    | ACCEPT_SEEN
+    | ACCEPT_TWICE
+    | ACCEPT_OK
+    | EXTENSIONS_SEEN
+    | PROTOCOL_TWICE;
+const SEEN_OK: u16 = UPGRADE_SEEN | CONNECTION_OK | ACCEPT_SEEN | ACCEPT_OK;
 
 fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -100,66 +123,32 @@ pub struct ResponseParser {
     accept: [u8; ACCEPT_LEN],
     proto: [u8; MAX_PROTOCOL],
     proto_len: u8,
-    /// Bytes consumed so far (at most MAX_RESPONSE).
+    /// Bytes consumed so far (at most MAX_RESPONSE + 1).
     total: u16,
-    phase: Phase,
+    /// `P_*`.
+    phase: u8,
+    /// A CR was seen; the next byte must be LF.
+    cr: bool,
     /// Position in the status line or the header name (saturating).
     pos: u8,
     /// Bit k set: the name's words so far are those of `NAMES[k]`.
     cand: u8,
-    /// The header name's current word, lower case (`name_byte`).
-    word: u32,
     /// Header whose value is being read (`H_*`).
     hdr: u8,
-    /// A CR was seen; the next byte must be LF.
-    cr: bool,
-    /// The value of the current header line.
-    value: ValueMatch,
-    /// What the header block has shown so far (judged at the blank line).
-    seen: Checks,
-}
-
-/// Matching the value of one header line (reset at each `:`).
-#[derive(Clone, Copy, Default)]
-#[cfg_attr(test, derive(Debug))]
-struct ValueMatch {
-    /// Exact-match progress for the Upgrade / Accept values, and whether
-    /// it failed.
-    pos: u8,
-    bad: bool,
-    /// Connection token matcher: bytes of "upgrade" matched, or
-    /// TOKEN_BROKEN; `token_end` once whitespace followed the token.
-    token: u8,
+    /// The header name's current word, lower case (`name_byte`).
+    word: u32,
+    /// Value of the current header line: bytes of the expected Upgrade /
+    /// Accept value matched, or of the token `upgrade` in a Connection value
+    /// (`TOKEN_BROKEN` once it cannot be that token).
+    vpos: u8,
+    /// The Upgrade / Accept value cannot match any more.
+    vbad: bool,
+    /// Connection: whitespace followed the token.
     token_end: bool,
-}
-
-/// The verdict on the header block, built header by header.
-#[derive(Clone, Copy, Default)]
-#[cfg_attr(test, derive(Debug))]
-struct Checks {
-    upgrade_seen: bool,
-    /// An Upgrade value other than `websocket`.
-    upgrade_bad: bool,
-    /// A Connection value with the token `upgrade`.
-    connection_ok: bool,
-    accept_count: u8,
-    /// The (last) Accept value was the expected one.
-    accept_ok: bool,
-    extensions_seen: bool,
-    protocol_count: u8,
-}
-
-impl Checks {
-    /// Whether the header block makes a valid 101 response.
-    fn ok(&self) -> bool {
-        self.upgrade_seen
-            && !self.upgrade_bad
-            && self.connection_ok
-            && self.accept_count == 1
-            && self.accept_ok
-            && !self.extensions_seen
-            && self.protocol_count <= 1
-    }
+    /// `UPGRADE_SEEN` ...: what the header block has shown so far.
+    seen: u16,
+    /// The status of `P_FAILED`.
+    failed: Status,
 }
 
 impl ResponseParser {
@@ -170,14 +159,17 @@ impl ResponseParser {
             proto: [0; MAX_PROTOCOL],
             proto_len: 0,
             total: 0,
-            phase: Phase::Status,
+            phase: P_STATUS,
+            cr: false,
             pos: 0,
             cand: 0,
-            word: 0,
             hdr: H_OTHER,
-            cr: false,
-            value: ValueMatch::default(),
-            seen: Checks::default(),
+            word: 0,
+            vpos: 0,
+            vbad: false,
+            token_end: false,
+            seen: 0,
+            failed: WS_OK,
         }
     }
 
@@ -185,33 +177,40 @@ impl ResponseParser {
     /// bytes of this call's `data` belonged to the response; the rest are
     /// WebSocket frames. Once done or failed, further calls return
     /// `Done { used: 0 }` or the same `Failed` without looking at `data`.
+    /// Out of line: the handshake is parsed once per connection, and its
+    /// caller is the receive path.
     #[inline(never)]
     pub fn feed(&mut self, data: &[u8]) -> Parsed {
-        match self.phase {
-            Phase::Done => return Parsed::Done { used: 0 },
-            Phase::Failed(c) => return Parsed::Failed(c),
-            _ => {}
-        }
-        for (i, &b) in data.iter().enumerate() {
+        let mut used = 0;
+        while self.phase < P_DONE {
+            let Some(&b) = data.get(used) else {
+                return Parsed::NeedMore;
+            };
+            used += 1;
             self.total = self.total.saturating_add(1);
-            if usize::from(self.total) > MAX_RESPONSE {
-                self.phase = Phase::Failed(WS_ERR_BAD_HANDSHAKE);
+            let step = if usize::from(self.total) > MAX_RESPONSE {
+                Err(WS_ERR_BAD_HANDSHAKE)
             } else {
-                self.byte(b);
-            }
-            match self.phase {
-                Phase::Failed(c) => return Parsed::Failed(c),
-                Phase::Done => {
-                    if self.seen.ok() {
-                        return Parsed::Done { used: i + 1 };
-                    }
-                    self.phase = Phase::Failed(WS_ERR_BAD_ACCEPT);
-                    return Parsed::Failed(WS_ERR_BAD_ACCEPT);
+                self.byte(b)
+            };
+            match step {
+                Err(code) => {
+                    self.phase = P_FAILED;
+                    self.failed = code;
                 }
-                _ => {}
+                Ok(true) if self.seen & SEEN_JUDGED == SEEN_OK => self.phase = P_DONE,
+                Ok(true) => {
+                    self.phase = P_FAILED;
+                    self.failed = WS_ERR_BAD_ACCEPT;
+                }
+                Ok(false) => {}
             }
         }
-        Parsed::NeedMore
+        if self.phase == P_DONE {
+            Parsed::Done { used }
+        } else {
+            Parsed::Failed(self.failed)
+        }
     }
 
     /// The server's `Sec-WebSocket-Protocol` value (empty if none), trimmed.
@@ -220,78 +219,60 @@ impl ResponseParser {
         self.proto.get(..usize::from(self.proto_len)).unwrap_or(&[])
     }
 
-    fn fail(&mut self, code: Status) {
-        self.phase = Phase::Failed(code);
-    }
-
-    fn byte(&mut self, b: u8) {
+    /// One byte of the response: `Ok(true)` at the blank line that ends the
+    /// header block, `Err` on a failure.
+    fn byte(&mut self, b: u8) -> Result<bool, Status> {
         if self.cr {
             self.cr = false;
             if b != b'\n' {
-                return self.fail(WS_ERR_BAD_HANDSHAKE);
+                return Err(WS_ERR_BAD_HANDSHAKE);
             }
         }
-        if self.phase == Phase::Status {
-            match byte_of(&STATUS, self.pos) {
-                0 if matches!(b, b' ' | b'\r' | b'\n') => {
-                    self.phase = Phase::Reason;
-                    self.line_end(b);
+        if self.phase == P_STATUS {
+            let e = byte_of(&STATUS, self.pos);
+            if e != 0 {
+                if e != b {
+                    return Err(WS_ERR_NOT_SWITCHING);
                 }
-                e if e != 0 && e == b => self.pos += 1,
-                _ => self.fail(WS_ERR_NOT_SWITCHING),
+                self.pos += 1;
+                return Ok(false);
             }
-            return;
-        }
-        if b == 0 {
-            return self.fail(WS_ERR_BAD_HANDSHAKE);
-        }
-        match self.phase {
-            Phase::Reason => {
-                self.line_end(b);
+            if !matches!(b, b' ' | b'\r' | b'\n') {
+                return Err(WS_ERR_NOT_SWITCHING);
             }
-            Phase::LineStart => match b {
-                b'\n' => self.phase = Phase::Done,
-                b'\r' => self.cr = true,
-                b' ' | b'\t' | b':' => self.fail(WS_ERR_BAD_HANDSHAKE),
-                _ => {
-                    self.phase = Phase::Name;
-                    self.pos = 0;
-                    self.word = 0;
-                    self.cand = (1 << NAMES.len()) - 1;
-                    self.name_byte(b);
-                }
-            },
-            Phase::Name => match b {
-                b':' => self.start_value(),
-                b'\r' | b'\n' => self.fail(WS_ERR_BAD_HANDSHAKE),
-                _ => self.name_byte(b),
-            },
-            Phase::ValueStart if is_ws(b) => {}
-            Phase::ValueStart | Phase::Value => {
-                if !self.line_end(b) {
-                    self.phase = Phase::Value;
-                    self.value_byte(b);
-                }
-            }
-            Phase::Status | Phase::Done | Phase::Failed(_) => {}
+            // The status line's end or the reason phrase, as below.
+            self.phase = P_REASON;
         }
-    }
-
-    /// Handles CR / LF in a line that may end here; true if `b` was one.
-    fn line_end(&mut self, b: u8) -> bool {
+        let phase = self.phase;
         match b {
+            0 => return Err(WS_ERR_BAD_HANDSHAKE),
+            b'\r' | b'\n' if phase == P_NAME => return Err(WS_ERR_BAD_HANDSHAKE),
             b'\r' => self.cr = true,
+            b'\n' if phase == P_LINE_START => return Ok(true),
             b'\n' => {
-                if matches!(self.phase, Phase::Value | Phase::ValueStart) {
+                if phase >= P_VALUE_START {
                     self.end_value();
                 }
-                if !matches!(self.phase, Phase::Failed(_)) {
-                    self.phase = Phase::LineStart;
-                }
+                self.phase = P_LINE_START;
             }
-            _ => return false,
+            _ if phase == P_REASON => {}
+            b' ' | b'\t' | b':' if phase == P_LINE_START => return Err(WS_ERR_BAD_HANDSHAKE),
+            _ if phase == P_LINE_START => {
+                self.phase = P_NAME;
+                self.pos = 0;
+                self.word = 0;
+                self.cand = (1 << NAMES.len()) - 1;
+                self.name_byte(b);
+            }
+            b':' if phase == P_NAME => self.start_value(),
+            _ if phase == P_NAME => self.name_byte(b),
+            b' ' | b'\t' if phase == P_VALUE_START => {}
+            _ => {
+                self.phase = P_VALUE;
+                return self.value_byte(b);
+            }
         }
-        true
+        Ok(false)
     }
 
     /// A header name byte: gathered, lower-cased, into `word`; each full
@@ -317,54 +298,58 @@ impl ResponseParser {
     }
 
     fn start_value(&mut self) {
-        self.phase = Phase::ValueStart;
+        self.phase = P_VALUE_START;
         // The last, partial (possibly empty) word: with it, a candidate
         // left is the whole name, not a prefix of it (names hold no 0 byte,
-        // and every word was compared, zero padding included).
+        // and every word was compared, zero padding included). At most one
+        // is left, as no name is another's.
         self.name_word();
-        // At most one candidate is left (no name is another's prefix).
         self.hdr = (0u8..5)
             .find(|k| self.cand & (1 << k) != 0)
             .unwrap_or(H_OTHER);
-        self.value = ValueMatch::default();
-        match self.hdr {
-            H_UPGRADE => self.seen.upgrade_seen = true,
-            H_ACCEPT => self.seen.accept_count = self.seen.accept_count.saturating_add(1),
-            H_EXTENSIONS => self.seen.extensions_seen = true,
+        self.vpos = 0;
+        self.vbad = false;
+        self.token_end = false;
+        // Each header's bit; a second Accept or Protocol sets its TWICE bit
+        // (the bit above SEEN).
+        let bit = match self.hdr {
+            H_UPGRADE => UPGRADE_SEEN,
+            H_ACCEPT => ACCEPT_SEEN,
+            H_EXTENSIONS => EXTENSIONS_SEEN,
             H_PROTOCOL => {
-                self.seen.protocol_count = self.seen.protocol_count.saturating_add(1);
                 self.proto_len = 0;
+                PROTOCOL_SEEN
             }
-            _ => {}
+            _ => 0,
+        };
+        if self.hdr == H_ACCEPT || self.hdr == H_PROTOCOL {
+            self.seen |= (self.seen & bit) << 1;
         }
+        self.seen |= bit;
     }
 
     /// A value byte after leading whitespace (trailing whitespace included).
-    fn value_byte(&mut self, b: u8) {
+    fn value_byte(&mut self, b: u8) -> Result<bool, Status> {
+        let lb = b.to_ascii_lowercase();
         match self.hdr {
-            H_UPGRADE => {
-                let e = byte_of(&WEBSOCKET, self.value.pos);
-                self.value.exact(e, b.to_ascii_lowercase(), b);
-            }
+            H_UPGRADE => self.exact(byte_of(&WEBSOCKET, self.vpos), lb, b),
+            // Case-sensitive: compared as received.
             H_ACCEPT => {
-                let e = self
-                    .accept
-                    .get(usize::from(self.value.pos))
-                    .map_or(0, |e| *e);
-                self.value.exact(e, b, b);
+                let e = self.accept.get(usize::from(self.vpos)).map_or(0, |e| *e);
+                self.exact(e, b, b);
             }
             H_CONNECTION => {
                 if b == b',' {
-                    self.token_end();
+                    self.token_done();
                 } else if is_ws(b) {
-                    self.value.token_end = self.value.token != 0;
-                } else if self.value.token_end {
-                    self.value.token = TOKEN_BROKEN;
+                    self.token_end = self.vpos != 0;
                 } else {
-                    match byte_of(&UPGRADE, self.value.token) {
-                        e if e != 0 && e == b.to_ascii_lowercase() => self.value.token += 1,
-                        _ => self.value.token = TOKEN_BROKEN,
-                    }
+                    let e = byte_of(&UPGRADE, self.vpos);
+                    self.vpos = if !self.token_end && e != 0 && e == lb {
+                        self.vpos + 1
+                    } else {
+                        TOKEN_BROKEN
+                    };
                 }
             }
             H_PROTOCOL => {
@@ -372,31 +357,46 @@ impl ResponseParser {
                     *slot = b;
                     self.proto_len += 1;
                 } else if !is_ws(b) {
-                    self.fail(WS_ERR_BAD_HANDSHAKE);
+                    return Err(WS_ERR_BAD_HANDSHAKE);
                 }
             }
             _ => {}
         }
+        Ok(false)
     }
 
-    fn token_end(&mut self) {
-        if usize::from(self.value.token) == UPGRADE_LEN {
-            self.seen.connection_ok = true;
+    /// An Upgrade / Accept value byte (`folded` as compared, `b` as
+    /// received) against the expected byte at `vpos` (0 past the end),
+    /// allowing trailing whitespace.
+    fn exact(&mut self, expected: u8, folded: u8, b: u8) {
+        if self.vbad {
+            return;
         }
-        self.value.token = 0;
-        self.value.token_end = false;
+        match expected {
+            0 if is_ws(b) => {}
+            e if e != 0 && e == folded => self.vpos += 1,
+            _ => self.vbad = true,
+        }
+    }
+
+    /// The end of a Connection token (a `,` or the line's end).
+    fn token_done(&mut self) {
+        if self.vpos == UPGRADE_LEN {
+            self.seen |= CONNECTION_OK;
+        }
+        self.vpos = 0;
+        self.token_end = false;
     }
 
     fn end_value(&mut self) {
         match self.hdr {
-            H_UPGRADE => {
-                self.seen.upgrade_bad |=
-                    self.value.bad || usize::from(self.value.pos) != WEBSOCKET_LEN;
+            H_UPGRADE if self.vbad || self.vpos != WEBSOCKET_LEN => self.seen |= UPGRADE_BAD,
+            // A second Accept header fails anyway (ACCEPT_TWICE): its
+            // verdict need not replace the first one's.
+            H_ACCEPT if !self.vbad && usize::from(self.vpos) == ACCEPT_LEN => {
+                self.seen |= ACCEPT_OK
             }
-            H_ACCEPT => {
-                self.seen.accept_ok = !self.value.bad && usize::from(self.value.pos) == ACCEPT_LEN
-            }
-            H_CONNECTION => self.token_end(),
+            H_CONNECTION => self.token_done(),
             H_PROTOCOL => {
                 while let Some(&last) = self.protocol().last() {
                     if !is_ws(last) {
@@ -406,22 +406,6 @@ impl ResponseParser {
                 }
             }
             _ => {}
-        }
-    }
-}
-
-impl ValueMatch {
-    /// One value byte (`folded` as compared, `b` as received) against the
-    /// expected byte at `pos` (0 past the end), allowing trailing
-    /// whitespace.
-    fn exact(&mut self, expected: u8, folded: u8, b: u8) {
-        if self.bad {
-            return;
-        }
-        match expected {
-            0 if is_ws(b) => {}
-            e if e != 0 && e == folded => self.pos += 1,
-            _ => self.bad = true,
         }
     }
 }
