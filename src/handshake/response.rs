@@ -179,6 +179,7 @@ impl ResponseParser {
     /// `Done { used: 0 }` or the same `Failed` without looking at `data`.
     /// Out of line: the handshake is parsed once per connection, and its
     /// caller is the receive path.
+    #[cold]
     #[inline(never)]
     pub fn feed(&mut self, data: &[u8]) -> Parsed {
         let mut used = 0;
