@@ -27,6 +27,13 @@
  * a connection is still live (only possible when the Lua state itself is shut
  * down) is torn down with ws_release, which makes no callback.
  */
+/* Size over speed for this file where the build optimizes for speed (the
+ * firmware builds modules with -O2; -Os builds are left alone): nothing
+ * here is on a per-byte path, and per message it is one Lua call. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#pragma GCC optimize("Os")
+#endif
+
 #include <string.h>
 #include <stdlib.h>
 #include <stdint.h>
