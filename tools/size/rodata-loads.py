@@ -10,15 +10,19 @@ narrow loads it can PROVE address .rodata:
  * a register holds a .rodata address after `l32r aR, <literal>` whose
    literal carries an R_XTENSA_32 relocation against a symbol or section
    in a .rodata* section, and after addi/addmi/add/addx2/addx4/addx8/mov/or
-   from such a register; it stops holding one at the next instruction (in
-   program order) that writes it, and at a call (a0, a2..a11);
+   from such a register; any other instruction that writes it ends that,
+   and so does a call (a0, a2..a11);
+ * this is followed along the function's control flow (branches, jumps,
+   fall-through; a forward "must" analysis): a register holds a .rodata
+   address before an instruction only if it does so on every path that
+   reaches it (a table address loaded on one path and replaced on the path
+   a load is reached from does not count);
  * an l8ui/l16ui/l16si whose base register holds one is a flagged load.
 
 A load is "in a loop" when it lies inside the range [target, branch] of a
-backward branch or jump of its function. Control flow is not followed
-(program order only): a table address loaded before a loop whose body comes
-first in program order, or passed in as an argument, is not seen. Word loads
-(l32i) are not flagged: they do not trap.
+backward branch or jump of its function. A table address passed in as an
+argument, or reaching a block only through an indirect jump (jx), is not
+seen. Word loads (l32i) are not flagged: they do not trap.
 
 Functions of the per-byte paths (frame decode, masking, UTF-8, handshake
 parsing) are those whose demangled name matches HOT below.
@@ -121,21 +125,27 @@ def analyse(path):
                     elif target <= addr:
                         loops.append((target, addr))
         inloop = lambda a: any(lo <= a <= hi for lo, hi in loops)
-        regs = {}  # register -> the .rodata symbol it points into
-        narrow = narrow_loop = flagged = flagged_loop = 0
-        where = []
-        for addr, mn, ops, raw in f["insns"]:
+        insns = f["insns"]
+        index = {addr: i for i, (addr, _, _, _) in enumerate(insns)}
+
+        def successors(i):
+            addr, mn, ops, raw = insns[i]
+            nxt = [i + 1] if i + 1 < len(insns) else []
+            t = re.search(r"\b([0-9a-f]+) <", raw)
+            target = index.get(int(t.group(1), 16)) if t else None
+            if mn in ("ret", "ret.n", "retw", "retw.n", "jx", "ill", "break"):
+                return []
+            if mn == "j":
+                return [target] if target is not None else []
+            if (mn.startswith("b") or mn.startswith("loop")) and target is not None:
+                return nxt + [target]
+            return nxt
+
+        def transfer(state, insn):
+            """The register state after `insn` (a new dict)."""
+            addr, mn, ops, raw = insn
+            regs = dict(state)
             dst = ops[0] if ops else None
-            if mn in NARROW:
-                narrow += 1
-                loop = inloop(addr)
-                narrow_loop += loop
-                if base_reg(ops) in regs:
-                    flagged += 1
-                    flagged_loop += loop
-                    sym = regs[base_reg(ops)]
-                    sym = sym[len(".rodata."):] if sym.startswith(".rodata.") else sym
-                    where.append(f"{addr:x}{'*' if loop else ''}:{sym[:24]}({sizes.get(regs[base_reg(ops)], '?')} B)")
             if mn == "l32r":
                 t = re.match(r"([0-9a-f]+)", ops[1]) if len(ops) > 1 else None
                 target = f["lit"].get(int(t.group(1), 16)) if t else None
@@ -143,26 +153,56 @@ def analyse(path):
                     regs[dst] = target
                 else:
                     regs.pop(dst, None)
-                continue
-            if mn in ("addi", "addi.n", "addmi", "mov", "mov.n"):
+            elif mn in ("addi", "addi.n", "addmi", "mov", "mov.n"):
                 if base_reg(ops) in regs:
                     regs[dst] = regs[base_reg(ops)]
                 else:
                     regs.pop(dst, None)
-                continue
-            if mn in ("add", "add.n", "addx2", "addx4", "addx8", "or"):
-                src = [s for s in ops[1:3] if s in regs]
+            elif mn in ("add", "add.n", "addx2", "addx4", "addx8", "or"):
+                src = [x for x in ops[1:3] if x in regs]
                 if src:
                     regs[dst] = regs[src[0]]
                 else:
                     regs.pop(dst, None)
-                continue
-            if mn in ("call0", "callx0"):
+            elif mn in ("call0", "callx0"):
                 for r in ["a0"] + [f"a{i}" for i in range(2, 12)]:
                     regs.pop(r, None)
-                continue
-            if dst and not NO_WRITE.match(mn):
+            elif dst and not NO_WRITE.match(mn):
                 regs.pop(dst, None)
+            return regs
+
+        # Forward must-analysis: the state before each instruction is the
+        # meet (same register, same symbol) over its predecessors; None =
+        # not reached yet. The entry holds nothing.
+        before = [None] * len(insns)
+        if insns:
+            before[0] = {}
+        work = [0] if insns else []
+        while work:
+            i = work.pop()
+            after = transfer(before[i], insns[i])
+            for j in successors(i):
+                if before[j] is None:
+                    new = dict(after)
+                else:
+                    new = {r: v for r, v in before[j].items() if after.get(r) == v}
+                if new != before[j]:
+                    before[j] = new
+                    work.append(j)
+        narrow = narrow_loop = flagged = flagged_loop = 0
+        where = []
+        for i, (addr, mn, ops, raw) in enumerate(insns):
+            if mn in NARROW:
+                narrow += 1
+                loop = inloop(addr)
+                narrow_loop += loop
+                regs = before[i] or {}
+                if base_reg(ops) in regs:
+                    flagged += 1
+                    flagged_loop += loop
+                    sym = regs[base_reg(ops)]
+                    sym = sym[len(".rodata."):] if sym.startswith(".rodata.") else sym
+                    where.append(f"{addr:x}{'*' if loop else ''}:{sym[:24]}({sizes.get(regs[base_reg(ops)], '?')} B)")
         results.append({"name": name, "hot": bool(HOT.search(name)), "narrow": narrow,
                         "narrow_loop": narrow_loop, "flagged": flagged, "flagged_loop": flagged_loop,
                         "where": where})
