@@ -67,6 +67,16 @@ typedef struct ws_client_cfg {
   uint32_t close_timeout_ms;
 } ws_client_cfg;
 
+/* ws_client_cfg is the head of ws_options (same fields, same offsets): the
+ * numbers are copied between them as one block. */
+#define WS_CFG_SAME(f) (offsetof(ws_client_cfg, f) == offsetof(ws_options, f))
+typedef char ws_client_cfg_is_the_head_of_ws_options
+    [(WS_CFG_SAME(max_message) && WS_CFG_SAME(connect_timeout_ms) &&
+      WS_CFG_SAME(ping_interval_ms) && WS_CFG_SAME(pong_timeout_ms) &&
+      WS_CFG_SAME(close_timeout_ms) && sizeof(ws_client_cfg) == 20)
+         ? 1
+         : -1];
+
 typedef struct ws_client {
   ws_info ws;        /* ws.reservedData points back to this struct */
   ws_client_cfg *cfg; /* ws:config's numbers (malloc), NULL: the defaults */
@@ -261,11 +271,7 @@ static int ws_client_connect(lua_State *L) {
   unref(L, &c->ref[R_PROTO]);
   ws_options_init(&o);
   if (c->cfg != NULL) {
-    o.max_message = c->cfg->max_message;
-    o.connect_timeout_ms = c->cfg->connect_timeout_ms;
-    o.ping_interval_ms = c->cfg->ping_interval_ms;
-    o.pong_timeout_ms = c->cfg->pong_timeout_ms;
-    o.close_timeout_ms = c->cfg->close_timeout_ms;
+    memcpy(&o, c->cfg, sizeof(*c->cfg));
   }
   o.onClose = on_close;
   o.protocols = c->protocols; /* read only during this call */
@@ -498,11 +504,7 @@ static int ws_client_config(lua_State *L) {
   } else {
     ws_options d;
     ws_options_init(&d);
-    o.max_message = d.max_message;
-    o.connect_timeout_ms = d.connect_timeout_ms;
-    o.ping_interval_ms = d.ping_interval_ms;
-    o.pong_timeout_ms = d.pong_timeout_ms;
-    o.close_timeout_ms = d.close_timeout_ms;
+    memcpy(&o, &d, sizeof(o));
   }
   /* Pass 1: validate everything before changing anything. */
   lua_pushnil(L);
