@@ -17,7 +17,7 @@ XTENSA_PROXY := riscv32imc-unknown-none-elf
 XTENSA_SCRIPTS := $(addprefix tools/xtensa/,build.sh retarget.py layout-check.sh place-literals.py \
   direct-calls.py allowed-undefined.txt)
 
-DEPS_APT += llvm-22 binutils-xtensa-lx106 gcc-xtensa-lx106 gcc-riscv64-unknown-elf \
+DEPS_APT += llvm-22 binutils-xtensa-lx106 gcc-xtensa-lx106 gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf \
   binutils-riscv64-unknown-elf python3
 # `make size` (mk/bench.mk, tools/size): clang and llvm-nm for the thumbv7em and
 # riscv32 images, picolibc's mem*/strlen for the xtensa-lx106 one.

@@ -341,7 +341,7 @@ def layout(cc, flags, objcopy, tag):
 
 
 lx = layout(XP + "gcc", [], XP + "objcopy", "lx106")
-rv = layout(RV, ["-march=rv32imc", "-mabi=ilp32"], RV.replace("gcc", "objcopy"), "rv32")
+rv = layout(RV, ["--specs=picolibc.specs", "-march=rv32imc", "-mabi=ilp32"], RV.replace("gcc", "objcopy"), "rv32")
 if len(lx) != len(order) or len(rv) != len(order):
     err(f"layout probe gave {len(lx)}/{len(rv)} values for {len(order)} items")
 else:
