@@ -158,6 +158,22 @@ static void expect_end(const char *what, int status, size_t want_last_min, size_
         what, last, want_last_min, want_last_max);
 }
 
+/* One connection to `url` that must end for want of memory (slack > 0: the
+ * limit set that far above the device heap once connected); returns the
+ * device heap before it, for settle_and_reuse. */
+static size_t expect_oom_end(ws_info *ws, const char *url, size_t slack, const char *what,
+                             int status, size_t want_last_min, size_t want_last_max) {
+  size_t base = fake_sdk_heap_device_live();
+  unsigned long r0 = fake_sdk_heap_refused(NULL);
+  reset();
+  S.slack_on_connect = slack;
+  connect_with(ws, url, NULL);
+  run_to_end(what);
+  CHECK(S.connected, "%s: never connected", what);
+  expect_end(what, status, want_last_min, want_last_max, r0);
+  return base;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s ECHO_URL RAW_URL\n", argv[0]);
@@ -187,28 +203,16 @@ int main(int argc, char **argv) {
   /* -8: the raw peer's toobig verdict (close 1009, for -26) does not apply:
    * a path without /t/<id> keeps it out of this test's verdicts. */
   {
-    size_t base = fake_sdk_heap_device_live();
-    unsigned long r0 = fake_sdk_heap_refused(NULL);
-    reset();
     snprintf(url, sizeof url, "%s/toobig-50000", raw_host);
-    connect_with(ws, url, NULL);
-    run_to_end("-8");
-    CHECK(S.connected, "-8: never connected");
-    expect_end("-8 message", WS_ERR_NO_MEMORY_MESSAGE, 50000, 50001, r0);
+    size_t base =
+        expect_oom_end(ws, url, 0, "-8 message", WS_ERR_NO_MEMORY_MESSAGE, 50000, 50001);
     settle_and_reuse(ws, base, "-8 message");
   }
   /* -9 */
   {
     size_t seg = fake_sdk_set_segment(40);
-    size_t base = fake_sdk_heap_device_live();
-    unsigned long r0 = fake_sdk_heap_refused(NULL);
-    reset();
-    S.slack_on_connect = 100;
     snprintf(url, sizeof url, "%s/pingflood-20", raw_url);
-    connect_with(ws, url, NULL);
-    run_to_end("-9");
-    CHECK(S.connected, "-9: never connected");
-    expect_end("-9 control", WS_ERR_NO_MEMORY_CONTROL, 125, 125, r0);
+    size_t base = expect_oom_end(ws, url, 100, "-9 control", WS_ERR_NO_MEMORY_CONTROL, 125, 125);
     fake_sdk_set_segment(seg);
     settle_and_reuse(ws, base, "-9 control");
   }
@@ -294,15 +298,8 @@ int main(int argc, char **argv) {
   }
   /* -16: the pong */
   {
-    size_t base = fake_sdk_heap_device_live();
-    unsigned long r0 = fake_sdk_heap_refused(NULL);
-    reset();
-    S.slack_on_connect = 100;
     snprintf(url, sizeof url, "%s/pingflood-20", raw_url);
-    connect_with(ws, url, NULL);
-    run_to_end("-16 pong");
-    CHECK(S.connected, "-16 pong: never connected");
-    expect_end("-16 pong", WS_ERR_NO_MEMORY_SEND, 126, 199, r0);
+    size_t base = expect_oom_end(ws, url, 100, "-16 pong", WS_ERR_NO_MEMORY_SEND, 126, 199);
     settle_and_reuse(ws, base, "-16 pong");
   }
 
