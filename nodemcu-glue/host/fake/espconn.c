@@ -121,9 +121,7 @@ urec_t *fsdk_urec_new(fconn_t *fc, const uint8_t *data, size_t len) {
   urec_t *r = fc->tls ? __real_calloc(1, sizeof *r) : calloc(1, sizeof *r);
   if (r == NULL)
     return NULL;
-  r->shadow = __real_malloc(len);
-  if (r->shadow == NULL)
-    fsdk_die("out of memory for a send record");
+  r->shadow = fsdk_book_alloc(len, "for a send record");
   memcpy(r->shadow, data, len);
   r->ptr = data;
   r->len = len;
@@ -171,9 +169,7 @@ void fsdk_conn_finish(fconn_t *fc, int err) {
   fc->state = FC_DEAD;
   if (fc->ec != NULL)
     fc->ec->state = ESPCONN_CLOSE;
-  event_t *ev = __real_malloc(sizeof *ev);
-  if (ev == NULL)
-    fsdk_die("out of memory queueing an event");
+  event_t *ev = fsdk_book_alloc(sizeof *ev, "queueing an event");
   ev->next = NULL;
   ev->fc = fc;
   ev->err = err;
@@ -221,40 +217,23 @@ uint32 espconn_port(void) {
   return p;
 }
 
-sint8 espconn_regist_connectcb(struct espconn *ec, espconn_connect_callback cb) {
-  if (!espconn_ok(ec))
-    return ESPCONN_ARG;
-  ec->proto.tcp->connect_callback = cb;
-  return ESPCONN_OK;
-}
-
-sint8 espconn_regist_reconcb(struct espconn *ec, espconn_reconnect_callback cb) {
-  if (!espconn_ok(ec))
-    return ESPCONN_ARG;
-  ec->proto.tcp->reconnect_callback = cb;
-  return ESPCONN_OK;
-}
-
-sint8 espconn_regist_disconcb(struct espconn *ec, espconn_connect_callback cb) {
-  if (!espconn_ok(ec))
-    return ESPCONN_ARG;
-  ec->proto.tcp->disconnect_callback = cb;
-  return ESPCONN_OK;
-}
-
-sint8 espconn_regist_recvcb(struct espconn *ec, espconn_recv_callback cb) {
-  if (ec == NULL)
-    return ESPCONN_ARG;
-  ec->recv_callback = cb;
-  return ESPCONN_OK;
-}
-
-sint8 espconn_regist_sentcb(struct espconn *ec, espconn_sent_callback cb) {
-  if (ec == NULL)
-    return ESPCONN_ARG;
-  ec->sent_callback = cb;
-  return ESPCONN_OK;
-}
+/* espconn_regist_*: ESPCONN_ARG for a connection the callback cannot go on
+ * (the TCP ones need proto.tcp), otherwise the callback stored. */
+#define REGIST_CB(name, cb_type, usable, slot)                                 \
+  sint8 name(struct espconn *ec, cb_type cb) {                                 \
+    if (!(usable))                                                             \
+      return ESPCONN_ARG;                                                      \
+    ec->slot = cb;                                                             \
+    return ESPCONN_OK;                                                         \
+  }
+REGIST_CB(espconn_regist_connectcb, espconn_connect_callback, espconn_ok(ec),
+          proto.tcp->connect_callback)
+REGIST_CB(espconn_regist_reconcb, espconn_reconnect_callback, espconn_ok(ec),
+          proto.tcp->reconnect_callback)
+REGIST_CB(espconn_regist_disconcb, espconn_connect_callback, espconn_ok(ec),
+          proto.tcp->disconnect_callback)
+REGIST_CB(espconn_regist_recvcb, espconn_recv_callback, ec != NULL, recv_callback)
+REGIST_CB(espconn_regist_sentcb, espconn_sent_callback, ec != NULL, sent_callback)
 
 sint8 espconn_set_opt(struct espconn *ec, uint8 opt) {
   (void)opt;

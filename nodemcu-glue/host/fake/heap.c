@@ -81,23 +81,29 @@ static void dev_give(long long bytes) {
   heap_add(-bytes);
 }
 
-void *__wrap_malloc(size_t n) {
+void *fsdk_book_alloc(size_t n, const char *what) {
   void *p = __real_malloc(n);
-  if (p != NULL && !dev_take((long long)malloc_usable_size(p), n)) {
+  if (p == NULL) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "out of memory %s", what);
+    fsdk_die(msg);
+  }
+  return p;
+}
+
+/* A new block p of `asked` bytes onto the device heap, or given back (NULL)
+ * where the device heap refuses it. */
+static void *dev_take_block(void *p, size_t asked) {
+  if (p != NULL && !dev_take((long long)malloc_usable_size(p), asked)) {
     __real_free(p);
     return NULL;
   }
   return p;
 }
 
-void *__wrap_calloc(size_t n, size_t m) {
-  void *p = __real_calloc(n, m);
-  if (p != NULL && !dev_take((long long)malloc_usable_size(p), n * m)) {
-    __real_free(p);
-    return NULL;
-  }
-  return p;
-}
+void *__wrap_malloc(size_t n) { return dev_take_block(__real_malloc(n), n); }
+
+void *__wrap_calloc(size_t n, size_t m) { return dev_take_block(__real_calloc(n, m), n * m); }
 
 void *__wrap_realloc(void *p, size_t n) {
   if (p == NULL)
@@ -164,15 +170,15 @@ void *fake_sdk_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   return q;
 }
 
-size_t fake_sdk_heap_live(void) {
-  long long v = __atomic_load_n(&heap_live, __ATOMIC_RELAXED);
+/* One of the counters above, read as a size (a transient negative as 0). */
+static size_t count_of(long long *counter) {
+  long long v = __atomic_load_n(counter, __ATOMIC_RELAXED);
   return v > 0 ? (size_t)v : 0;
 }
 
-size_t fake_sdk_heap_peak(void) {
-  long long v = __atomic_load_n(&heap_peak, __ATOMIC_RELAXED);
-  return v > 0 ? (size_t)v : 0;
-}
+size_t fake_sdk_heap_live(void) { return count_of(&heap_live); }
+
+size_t fake_sdk_heap_peak(void) { return count_of(&heap_peak); }
 
 void fake_sdk_heap_reset_peak(void) {
   __atomic_store_n(&heap_peak, __atomic_load_n(&heap_live, __ATOMIC_RELAXED),
@@ -180,15 +186,9 @@ void fake_sdk_heap_reset_peak(void) {
   __atomic_store_n(&dev_peak, __atomic_load_n(&dev_live, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
 }
 
-size_t fake_sdk_heap_device_live(void) {
-  long long v = __atomic_load_n(&dev_live, __ATOMIC_RELAXED);
-  return v > 0 ? (size_t)v : 0;
-}
+size_t fake_sdk_heap_device_live(void) { return count_of(&dev_live); }
 
-size_t fake_sdk_heap_device_peak(void) {
-  long long v = __atomic_load_n(&dev_peak, __ATOMIC_RELAXED);
-  return v > 0 ? (size_t)v : 0;
-}
+size_t fake_sdk_heap_device_peak(void) { return count_of(&dev_peak); }
 
 size_t fake_sdk_heap_limit(void) { return (size_t)limit_now(); }
 

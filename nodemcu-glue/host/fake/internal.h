@@ -62,6 +62,9 @@ void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);
 void *__real_realloc(void *p, size_t n);
 void __real_free(void *p);
+/* __real_malloc for bookkeeping the fake cannot go without: dies with
+ * "out of memory <what>" when it fails. */
+void *fsdk_book_alloc(size_t n, const char *what);
 
 /* ---- timer.c ---- */
 int fsdk_timers_armed(void);

@@ -48,9 +48,7 @@ void ets_timer_setfn(ETSTimer *t, ETSTimerFunc *fn, void *arg) {
 static void timer_arm_ms(ETSTimer *t, uint64_t ms, uint32_t period_ms) {
   armed_t *a = timer_unlink(t); /* re-arming replaces */
   if (a == NULL) {
-    a = __real_malloc(sizeof *a); /* bookkeeping outside the accounted heap */
-    if (a == NULL)
-      fsdk_die("out of memory arming a timer");
+    a = fsdk_book_alloc(sizeof *a, "arming a timer");
   }
   a->t = t;
   a->expire_ms = fake_sdk_now_ms() + ms;
@@ -141,9 +139,7 @@ void swtmr_cb_register(void *timer_cb_ptr, uint8 suspend_policy) {
       return;
     }
   }
-  swreg_t *r = __real_malloc(sizeof *r);
-  if (r == NULL)
-    fsdk_die("out of memory in swtmr_cb_register");
+  swreg_t *r = fsdk_book_alloc(sizeof *r, "in swtmr_cb_register");
   r->fn = timer_cb_ptr;
   r->policy = suspend_policy;
   r->next = registry;
@@ -176,9 +172,7 @@ size_t fake_sdk_timers_suspend(void) {
     *pp = a->next;
     n++;
     if (policy != SWTIMER_DROP) {
-      susp_t *s = __real_malloc(sizeof *s);
-      if (s == NULL)
-        fsdk_die("out of memory suspending a timer");
+      susp_t *s = fsdk_book_alloc(sizeof *s, "suspending a timer");
       s->t = a->t;
       s->period_ms = a->period_ms;
       s->left_ms = a->expire_ms > now ? a->expire_ms - now : 0;
