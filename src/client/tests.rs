@@ -296,6 +296,17 @@ fn opened() -> H {
     h
 }
 
+/// An open connection whose port took one text frame (`first`), holds it
+/// unacknowledged (its sent event due) and answers busy to anything more.
+fn opened_busy(first: &[u8]) -> H {
+    let mut h = opened();
+    h.auto_ack = false;
+    h.c.send(OP_TEXT, first).unwrap();
+    h.pump();
+    h.busy = true;
+    h
+}
+
 fn opened_with(opts: Options, protocols: Option<&[u8]>, extra: &str) -> H {
     let mut h = H::with(opts, protocols).unwrap();
     h.start();
@@ -827,11 +838,7 @@ fn small_sends_go_to_the_port_at_once_and_keep_order() {
 
 #[test]
 fn defect_send_queue_respects_busy() {
-    let mut h = opened();
-    h.auto_ack = false;
-    h.c.send(OP_TEXT, b"first").unwrap();
-    h.pump();
-    h.busy = true;
+    let mut h = opened_busy(b"first");
     let big = vec![0x5Au8; 70_000];
     h.c.send(OP_BINARY, &big).unwrap();
     h.c.send(OP_TEXT, b"third").unwrap();
@@ -854,11 +861,7 @@ fn defect_send_queue_respects_busy() {
 #[test]
 fn ping_flood_against_a_peer_that_does_not_read_keeps_pongs_bounded() {
     use super::PONG_QUEUE_MAX;
-    let mut h = opened();
-    h.auto_ack = false;
-    h.c.send(OP_TEXT, b"x").unwrap();
-    h.pump(); // accepted: one sent event due
-    h.busy = true;
+    let mut h = opened_busy(b"x");
     let live = stats::live_bytes();
     // The waiting pongs (at most PONG_QUEUE_MAX + 125 bytes) in a buffer
     // with the send queue's growth slack (at most half again).
@@ -890,11 +893,7 @@ fn ping_flood_against_a_peer_that_does_not_read_keeps_pongs_bounded() {
 fn ping_burst_while_the_port_is_busy_gets_every_pong_in_order() {
     // Autobahn 2.10/2.11: ten pings in a row while the port has a chunk in
     // flight; each gets its pong, in order.
-    let mut h = opened();
-    h.auto_ack = false;
-    h.c.send(OP_TEXT, b"x").unwrap();
-    h.pump();
-    h.busy = true;
+    let mut h = opened_busy(b"x");
     let mut seg = Vec::new();
     for i in 0..10 {
         seg.extend(sframe(true, OP_PING, format!("payload-{i}").as_bytes()));
@@ -916,11 +915,7 @@ fn ping_burst_while_the_port_is_busy_gets_every_pong_in_order() {
 #[test]
 fn pongs_behind_a_data_frame_over_the_bound_get_none() {
     use super::PONG_QUEUE_MAX;
-    let mut h = opened();
-    h.auto_ack = false;
-    h.c.send(OP_TEXT, b"x").unwrap();
-    h.pump();
-    h.busy = true;
+    let mut h = opened_busy(b"x");
     let fit = PONG_QUEUE_MAX / 131;
     for i in 0..fit {
         h.rx(&sframe(true, OP_PING, &[i as u8; 125]));
