@@ -89,11 +89,7 @@ fn protocol_offered_matches_entries() {
 
 #[test]
 fn sizes() {
-    println!(
-        "size_of::<ResponseParser>() = {}",
-        core::mem::size_of::<ResponseParser>()
-    );
-    assert!(core::mem::size_of::<ResponseParser>() <= 160);
+    crate::check_size::<ResponseParser>(160);
 }
 
 #[test]
@@ -233,6 +229,18 @@ fn parse_all(bytes: &[u8]) -> Parsed {
     ResponseParser::new(*RFC_ACCEPT).feed(bytes)
 }
 
+/// Each of `cases`, parsed whole, fails with `status`.
+fn all_fail(cases: &[Vec<u8>], status: Status) {
+    for c in cases {
+        assert_eq!(
+            parse_all(c),
+            Parsed::Failed(status),
+            "{}",
+            String::from_utf8_lossy(c)
+        );
+    }
+}
+
 /// Feeds `bytes` in pieces ending at `cuts`; returns the result and the
 /// total number of response bytes used.
 fn parse_split(bytes: &[u8], cuts: &[usize]) -> (Parsed, usize, ResponseParser) {
@@ -320,14 +328,7 @@ fn bad_accept() {
         b"HTTP/1.1 101\r\nUpgrade: websocket\r\nX-Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
         b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept-X: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
     ];
-    for c in &cases {
-        assert_eq!(
-            parse_all(c),
-            Parsed::Failed(WS_ERR_BAD_ACCEPT),
-            "{}",
-            String::from_utf8_lossy(c)
-        );
-    }
+    all_fail(&cases, WS_ERR_BAD_ACCEPT);
     // With another expected accept value, the RFC response fails.
     assert_eq!(
         ResponseParser::new(accept_for(&make_key(&[0; 16]))).feed(&good()),
@@ -353,14 +354,7 @@ fn bad_handshake() {
         b"HTTP/1.1 101 OK\0\r\n\r\n".to_vec(),
         b"HTTP/1.1 101\r\r\n".to_vec(),
     ];
-    for c in &cases {
-        assert_eq!(
-            parse_all(c),
-            Parsed::Failed(WS_ERR_BAD_HANDSHAKE),
-            "{}",
-            String::from_utf8_lossy(c)
-        );
-    }
+    all_fail(&cases, WS_ERR_BAD_HANDSHAKE);
     // 64-byte protocol (plus trailing blanks) is fine.
     let p64 = "p".repeat(64);
     let r = response(ok_accept, &format!("Sec-WebSocket-Protocol: {p64}   \r\n"));
