@@ -41,3 +41,12 @@ pub mod utf8;
 fn panic(_info: &core::panic::PanicInfo) -> ! {
     loop {}
 }
+
+/// Test support: prints `T`'s size and checks it within its budget of `max`
+/// bytes (the size tests of the engine's parts).
+#[cfg(test)]
+pub(crate) fn check_size<T>(max: usize) {
+    let n = core::mem::size_of::<T>();
+    println!("size_of::<{}>() = {n}", core::any::type_name::<T>());
+    assert!(n <= max, "{} bytes, budget {max}", n);
+}
