@@ -203,6 +203,24 @@ def check_peer(report_path, tid, wanted, wait=4.0):
     return problems
 
 
+def report(tid, problems, dt, out, tail_lines=40, tag=None):
+    """Prints one test's verdict line (PASS, or FAIL with its problems) and,
+    for a failure, the part of its output that says why: a sanitizer
+    report's head and stack, otherwise the last tail_lines lines. `tag`
+    prefixes the test id (tests/oldmodule/run.py names its build). Returns
+    True if the test passed."""
+    label = f"{tag} {tid}" if tag else tid
+    if not problems:
+        print(f"PASS {label} ({dt:.1f}s)", flush=True)
+        return True
+    print(f"FAIL {label} ({dt:.1f}s): {'; '.join(problems)}", flush=True)
+    lines = out.splitlines()
+    marks = [i for i, ln in enumerate(lines) if any(m in ln for m in SANITIZER_MARKS)]
+    tail = lines[max(0, marks[0] - 5):marks[0] + 30] if marks else lines[-tail_lines:]
+    print("\n".join("    | " + ln for ln in tail), flush=True)
+    return False
+
+
 def run_one(tid, argv, env, timeout, logdir, report_path, asan, expect):
     t0 = time.time()
     try:
@@ -313,17 +331,10 @@ def main():
                     problems.append("no device heap report")
                 else:
                     dev_lines.append(f"{tid} peak {dev.group(1)} refused {dev.group(4)}")
-            if problems:
-                failed += 1
-                print(f"FAIL {tid} ({dt:.1f}s): {'; '.join(problems)}", flush=True)
-                lines = out.splitlines()
-                marks = [i for i, ln in enumerate(lines) if any(m in ln for m in SANITIZER_MARKS)]
-                # Sanitizer report: its head and stack; otherwise the output's end.
-                tail = lines[max(0, marks[0] - 5):marks[0] + 30] if marks else lines[-40:]
-                print("\n".join("    | " + ln for ln in tail), flush=True)
-            else:
+            if report(tid, problems, dt, out):
                 passed += 1
-                print(f"PASS {tid} ({dt:.1f}s)", flush=True)
+            else:
+                failed += 1
             if a.v:
                 print(out)
     finally:
