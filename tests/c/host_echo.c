@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "websocket/websocketclient.h"
+#include "lua_ws_info.h"
 #include "fake_sdk.h"
 
 #define BIG 100000
@@ -217,13 +218,7 @@ int main(int argc, char **argv) {
   if (ws == NULL) {
     return 2;
   }
-  memset(ws, 0xA5, sizeof *ws);
-  ws->connectionState = 0;
-  ws->extraHeaders = NULL;
-  ws->reservedData = &st;
-  ws->onConnection = on_connection;
-  ws->onReceive = on_receive;
-  ws->onFailure = on_failure;
+  lua_ws_info(ws, &st, on_connection, on_receive, on_failure);
 
   ws_close(ws); /* state 0: nothing happens */
   start(ws, echo_url);

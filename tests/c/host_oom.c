@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "websocket/websocketclient.h"
+#include "lua_ws_info.h"
 #include "fake_sdk.h"
 
 #define LIMIT 40960
@@ -191,13 +192,7 @@ int main(int argc, char **argv) {
   ws_info *ws = malloc(sizeof *ws);
   if (ws == NULL)
     return 2;
-  memset(ws, 0xA5, sizeof *ws);
-  ws->connectionState = 0;
-  ws->extraHeaders = NULL;
-  ws->reservedData = NULL;
-  ws->onConnection = on_connection;
-  ws->onReceive = on_receive;
-  ws->onFailure = on_failure;
+  lua_ws_info(ws, NULL, on_connection, on_receive, on_failure);
   char url[1024];
 
   /* -8: the raw peer's toobig verdict (close 1009, for -26) does not apply:

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "websocketclient.h"
+#include "lua_ws_info.h"
 
 static int passed, failed;
 
@@ -160,13 +161,7 @@ static void reset_callbacks(void) {
 
 /* A ws_info as the Lua binding makes it: not zeroed. */
 static void init_ws(ws_info *ws) {
-  memset(ws, 0xA5, sizeof *ws);
-  ws->connectionState = 0;
-  ws->extraHeaders = NULL;
-  ws->reservedData = NULL;
-  ws->onConnection = on_connection;
-  ws->onReceive = on_receive;
-  ws->onFailure = on_failure;
+  lua_ws_info(ws, NULL, on_connection, on_receive, on_failure);
 }
 
 /* ----------------------------------------------------------- frame helpers */
