@@ -1344,40 +1344,59 @@ fn valid_stream(req: &[u8], msgs: &[(u8, Vec<u8>)], frag: usize) -> Vec<u8> {
     s
 }
 
+/// Up to five messages: opcode 1 (text) or 2 (binary), up to 299 bytes each.
+fn message_specs() -> impl Strategy<Value = Vec<(u8, Vec<u8>)>> {
+    proptest::collection::vec(
+        (1u8..=2, proptest::collection::vec(any::<u8>(), 0..300)),
+        1..6,
+    )
+}
+
+/// Where a stream is cut into segments.
+fn cut_points() -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(1usize..200, 0..40)
+}
+
+/// `specs` with each text message's bytes made valid text by `text`.
+fn with_text(specs: Vec<(u8, Vec<u8>)>, text: impl Fn(&[u8]) -> Vec<u8>) -> Vec<(u8, Vec<u8>)> {
+    specs
+        .into_iter()
+        .map(|(op, m)| if op == 1 { (1, text(&m)) } else { (2, m) })
+        .collect()
+}
+
+/// Starts `h`'s handshake and feeds it the server's answer followed by
+/// `msgs` (fragments of `frag` bytes), in segments cut at `cuts`.
+fn feed_valid_stream(h: &mut H, msgs: &[(u8, Vec<u8>)], frag: usize, cuts: &[usize]) {
+    h.start();
+    let s = valid_stream(&h.sent[..h.req_len], msgs, frag);
+    h.rx_cut(&s, cuts);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     #[test]
     fn any_segmentation_yields_the_same_messages(
-        msgs in proptest::collection::vec((1u8..=2, proptest::collection::vec(any::<u8>(), 0..300)), 1..6),
+        msgs in message_specs(),
         frag in 1usize..100,
-        cuts in proptest::collection::vec(1usize..200, 0..40),
+        cuts in cut_points(),
     ) {
-        let msgs: Vec<(u8, Vec<u8>)> = msgs
-            .into_iter()
-            .map(|(op, m)| if op == 1 { (1, m.iter().map(|b| b'a' + b % 26).collect()) } else { (2, m) })
-            .collect();
+        let msgs = with_text(msgs, |m| m.iter().map(|b| b'a' + b % 26).collect());
         let mut h = H::new();
-        h.start();
-        let s = valid_stream(&h.sent[..h.req_len], &msgs, frag);
-        h.rx_cut(&s, &cuts);
+        feed_valid_stream(&mut h, &msgs, frag, &cuts);
         prop_assert_eq!(h.finished, None);
         prop_assert_eq!(&h.msgs, &msgs);
     }
 
     #[test]
     fn streamed_pieces_join_to_the_messages(
-        msgs in proptest::collection::vec((1u8..=2, proptest::collection::vec(any::<u8>(), 0..300)), 1..6),
+        msgs in message_specs(),
         frag in 1usize..100,
-        cuts in proptest::collection::vec(1usize..200, 0..40),
+        cuts in cut_points(),
     ) {
-        let msgs: Vec<(u8, Vec<u8>)> = msgs
-            .into_iter()
-            .map(|(op, m)| if op == 1 { (1, String::from_utf8_lossy(&m).into_owned().into_bytes()) } else { (2, m) })
-            .collect();
+        let msgs = with_text(msgs, |m| String::from_utf8_lossy(m).into_owned().into_bytes());
         let mut h = H::try_new(Options { stream: true, max_message: 1, ..Options::DEFAULT }).unwrap();
-        h.start();
-        let s = valid_stream(&h.sent[..h.req_len], &msgs, frag);
-        h.rx_cut(&s, &cuts);
+        feed_valid_stream(&mut h, &msgs, frag, &cuts);
         prop_assert_eq!(h.finished, None);
         let mut got: Vec<(u8, Vec<u8>)> = Vec::new();
         let mut open = false;
