@@ -72,16 +72,10 @@ steps[3] = function()
   dofile(dir .. "/doc_send.lua")
   T.check(ws == created[1], "send example uses the global ws")
   -- The example only sends; watch the echo and close from here.
-  ws:on("receive", T.wrap(function(w, msg, opcode)
-    T.eq(msg, "hello!", "send example's message echoed")
-    T.eq(opcode, 1, "as text")
-    w:close()
-  end))
-  ws:on("close", T.wrap(function(_, status)
-    T.eq(status, 0, "send example closed")
+  T.close_after_echo(ws, "send example", "hello!", 1, function()
     ws = nil
     T.later(1, nxt)
-  end))
+  end)
 end
 
 steps[4] = function()

@@ -94,6 +94,25 @@ function T.wrap(fn)
   end
 end
 
+-- c's close callback: checks status 0, then returns after(c).
+function T.closed_ok(c, what, after)
+  c:on("close", T.wrap(function(w, status)
+    T.eq(status, 0, what .. ": close status")
+    return after(w)
+  end))
+end
+
+-- c's receive callback checks one echo (msg; its opcode unless opcode is
+-- nil) and closes; its close callback is T.closed_ok(c, what, after).
+function T.close_after_echo(c, what, msg, opcode, after)
+  c:on("receive", T.wrap(function(w, got, op)
+    T.eq(got, msg, what .. ": echo")
+    if opcode ~= nil then T.eq(op, opcode, what .. ": opcode") end
+    w:close()
+  end))
+  T.closed_ok(c, what, after)
+end
+
 -- A close status matches `want`: a number, or a list of acceptable numbers.
 function T.status_ok(status, want)
   if type(want) == "table" then
