@@ -62,7 +62,7 @@ core-test: core-cargo-test core-c-test
 core-cargo-test:
 	$(CARGO) test --features std --lib -q
 
-$(BUILD)/test_core: tests/c/test_core.c include/websocketclient.h $(CORE_LIB)
+$(BUILD)/test_core: tests/c/test_core.c tests/c/lua_ws_info.h include/websocketclient.h $(CORE_LIB)
 	$(CC) $(CORE_CFLAGS) -Iinclude $< $(CORE_LIB) -o $@
 
 core-c-test: $(BUILD)/test_core

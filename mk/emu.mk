@@ -21,7 +21,7 @@ EMU_DIR := $(BUILD)/emu
 EMU_ARM_LIB := $(EMU_DIR)/cross/thumbv7em-none-eabi/libwebsocket.a
 EMU_RV_LIB := $(EMU_DIR)/cross/riscv32imc-unknown-none-elf/libwebsocket.a
 EMU_XTENSA_LIB ?= $(XTENSA_ARCHIVE)
-EMU_TEST_SRC := tests/c/test_core.c include/websocketclient.h
+EMU_TEST_SRC := tests/c/test_core.c tests/c/lua_ws_info.h include/websocketclient.h
 EMU_CFLAGS := -std=c99 -O1 -g -Wall -Wextra -Werror -Iinclude
 
 EMU_ARM_CC := arm-none-eabi-gcc --specs=picolibc.specs --oslib=semihost --crt0=semihost \

@@ -115,7 +115,7 @@ host: $(BUILD)/nodemcu-lua $(BUILD)/nodemcu-lua51 $(BUILD)/nodemcu-lua53
 host-asan: $(BUILD)/asan/nodemcu-lua $(BUILD)/asan/nodemcu-lua51 $(BUILD)/asan/nodemcu-lua53
 
 # C programs on the glue port over the fake SDK: tests/c/host_NAME.c -> build/host_NAME
-$(BUILD)/host_%: tests/c/host_%.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS) $(HOST_HEADER) $(HOST_DIR)/tests/testkit.h
+$(BUILD)/host_%: tests/c/host_%.c $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS) $(HOST_HEADER) $(HOST_DIR)/tests/testkit.h tests/c/lua_ws_info.h
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_SDK_OBJS) $(HOST_PORT_OBJ) $(HOST_LIBWS_LINK) $(HOST_LDFLAGS)
 
 # Smoke test of the fake SDK alone (needs neither the library nor the glue).

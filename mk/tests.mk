@@ -50,7 +50,7 @@ E2E_C_PROGRAMS := $(patsubst tests/c/%.c,%,$(wildcard tests/c/host_*.c))
 TESTS_ASAN_OBJS := $(BUILD)/asan/host/fake_sdk.o $(BUILD)/asan/host/ws_port_espconn.o
 
 $(BUILD)/asan/host_%: tests/c/host_%.c $(TESTS_ASAN_OBJS) $(HOST_LIBWS) $(HOST_HEADER) \
-  nodemcu-glue/host/tests/testkit.h
+  nodemcu-glue/host/tests/testkit.h tests/c/lua_ws_info.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(HOST_ASAN_FLAGS) -o $@ $< $(TESTS_ASAN_OBJS) $(HOST_LIBWS) $(HOST_LDFLAGS)
 

@@ -96,16 +96,10 @@ def main():
             for rx in expects[1:]:
                 if not re.search(rx, out, re.M):
                     problems.append(f"no match for {rx!r}")
-            if problems:
-                failed += 1
-                print(f"FAIL {tag} {tid} ({dt:.1f}s): {'; '.join(problems)}", flush=True)
-                lines = out.splitlines()
-                marks = [i for i, ln in enumerate(lines) if any(m in ln for m in e2e.SANITIZER_MARKS)]
-                tail = lines[max(0, marks[0] - 5):marks[0] + 30] if marks else lines[-25:]
-                print("\n".join("    | " + ln for ln in tail), flush=True)
-            else:
+            if e2e.report(tid, problems, dt, out, tail_lines=25, tag=tag):
                 passed += 1
-                print(f"PASS {tag} {tid} ({dt:.1f}s)", flush=True)
+            else:
+                failed += 1
             if a.v:
                 print(out)
     finally:
