@@ -7,7 +7,8 @@
 //!   the close timer); used by the user's close, the server's close frame
 //!   and protocol errors;
 //! * [`Client::violation`]: the server broke the protocol (close 1002,
-//!   1007 or 1009 while open, stop reading while closing, else end);
+//!   1007 or 1009 while open and discard until TCP closes, stop reading
+//!   while closing, else end);
 //! * [`Client::end`]: over, with a status (the first one sticks).
 //!
 //! The closing handshake ends with the server's TCP close or the close
@@ -29,8 +30,11 @@ pub enum Wait {
     /// The user closed: still reading, for the server's close frame (data
     /// messages are dropped, pings unanswered).
     ForServer,
-    /// Reading stopped (the server's close frame came, or a protocol error,
-    /// after the user's close): waiting for TCP to close.
+    /// Reading stopped (the server's close frame came after the user's
+    /// close, or a protocol error): received bytes are discarded while
+    /// waiting for TCP to close. After a protocol error this lets a server
+    /// still writing (a message over the limit, say) read our close frame
+    /// instead of meeting a reset: it answers and closes TCP.
     ForTcp,
     /// Reading stopped; our close frame answers the server's or reports a
     /// protocol error: over once it has been sent.
@@ -100,13 +104,14 @@ impl Client {
         }
     }
 
-    /// A protocol error: while open, close with `code` and report `st` once
-    /// the close frame is out; during our closing handshake just stop
-    /// reading; else end at once.
+    /// A protocol error: while open, close with `code`, discard what
+    /// follows and report `st` once the server closes TCP (or the close
+    /// timer fires); during our closing handshake just stop reading; else
+    /// end at once.
     fn protocol_error(&mut self, st: Status, code: u16) {
         match self.phase {
             Phase::Open => {
-                self.start_close(st, Wait::ForSent, &code.to_be_bytes(), &[]);
+                self.start_close(st, Wait::ForTcp, &code.to_be_bytes(), &[]);
             }
             Phase::Closing { .. } => self.stop_reading(),
             _ => self.end(st),

@@ -284,6 +284,11 @@ impl H {
     pub fn frames(&self) -> Vec<(bool, u8, Vec<u8>)> {
         client_frames(&self.sent[self.req_len..])
     }
+    /// The server closes TCP.
+    pub fn tcp_closed(&mut self) {
+        self.c.disconnected(0);
+        self.pump();
+    }
     pub fn timer_fires(&mut self) {
         self.c.timer();
         self.pump();
@@ -515,6 +520,7 @@ fn streaming_validates_utf8_incrementally() {
     h.rx(&sframe(false, OP_TEXT, b"fine"));
     h.rx(&sframe(true, OP_CONTINUATION, b"\xFF"));
     assert_eq!(h.pieces, vec![(OP_TEXT, b"fine".to_vec(), false)]);
+    h.tcp_closed();
     assert_eq!(h.finished, Some(status::WS_ERR_INVALID_UTF8));
     assert_eq!(
         h.frames(),
@@ -531,6 +537,7 @@ fn streaming_validates_utf8_incrementally() {
     ] {
         let mut h = streaming();
         h.rx(&tail);
+        h.tcp_closed();
         assert_eq!(h.finished, Some(status::WS_ERR_INVALID_UTF8));
         assert!(h.pieces.iter().all(|p| !p.2), "no fin piece");
     }
@@ -541,6 +548,7 @@ fn streaming_validates_utf8_incrementally() {
     // Fragmentation rules still apply.
     let mut h = streaming();
     h.rx(&sframe(true, OP_CONTINUATION, b"x"));
+    h.tcp_closed();
     assert_eq!(h.finished, Some(status::WS_ERR_FRAGMENTATION));
 }
 
@@ -645,6 +653,7 @@ fn whole_message_fast_path_and_its_fallbacks() {
     big.extend(sframe(true, OP_TEXT, b"12345"));
     big.extend(sframe(true, OP_TEXT, b"never"));
     h.rx(&big);
+    h.tcp_closed();
     assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
     assert_eq!(h.msgs, vec![(1, b"ok".to_vec())]);
 }
@@ -1010,9 +1019,12 @@ fn defect_64k_send_not_truncated() {
 
 type Frames = Vec<(bool, u8, Vec<u8>)>;
 
+/// The status once the server, having read our close frame, closes TCP.
 fn status_after(seg: &[u8]) -> (Option<Status>, Frames) {
     let mut h = opened();
     h.rx(seg);
+    assert_eq!(h.finished, None, "waits for the server after its close frame");
+    h.tcp_closed();
     (h.finished, h.frames())
 }
 
@@ -1095,8 +1107,16 @@ fn protocol_errors_close_with_the_right_code() {
     h.rx(&[0x82, 126, 0x00, 101]);
     assert_eq!(stats::total(), n + 1, "only the close frame is allocated");
     assert!(stats::live_bytes() < 100);
-    assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
     assert_eq!(h.frames(), close(1009));
+    // The rest of the oversized message is read and discarded, allocating
+    // nothing, until the server closes TCP.
+    let n = stats::total();
+    h.rx(&[0; 101]);
+    assert_eq!(stats::total(), n, "discarded bytes allocate nothing");
+    assert_eq!(h.finished, None);
+    h.c.disconnected(0);
+    h.pump();
+    assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
     // Fragments adding up to more than the limit.
     let mut h = H::try_new(Options {
         max_message: 100,
@@ -1109,6 +1129,7 @@ fn protocol_errors_close_with_the_right_code() {
         sframe(true, OP_CONTINUATION, &[0; 41]),
     ]
     .concat());
+    h.timer_fires();
     assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
 }
 
@@ -1470,16 +1491,23 @@ fn closing_state_per_path() {
     );
     h.ack();
     assert_eq!(h.finished, Some(status::WS_ERR_SERVER_CLOSED));
-    // A protocol error while open: close 1002, over once sent.
+    // A protocol error while open: close 1002, then discard until the
+    // server closes TCP (so it reads our code instead of a reset).
     let mut h = opened();
     h.auto_ack = false;
     h.rx(&[0x83, 0x00]);
     assert_eq!(
         h.c.phase(),
-        closing(status::WS_ERR_RESERVED_OPCODE, Wait::ForSent)
+        closing(status::WS_ERR_RESERVED_OPCODE, Wait::ForTcp)
     );
     assert_eq!(h.frames(), vec![(true, OP_CLOSE, vec![0x03, 0xEA])]);
     h.ack();
+    assert_eq!(h.finished, None, "sent, still waiting for the server");
+    h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xEA]));
+    h.rx(&sframe(true, OP_TEXT, b"discarded"));
+    assert!(h.msgs.is_empty());
+    h.c.disconnected(0);
+    h.pump();
     assert_eq!(h.finished, Some(status::WS_ERR_RESERVED_OPCODE));
     // The first final status sticks.
     let mut h = opened();

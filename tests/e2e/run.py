@@ -99,6 +99,9 @@ LUA_TESTS = [
     ("oom_send", "oom.lua", {"WS_OOM": "send", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
     ("oom_pong", "oom.lua", {"WS_OOM": "pong", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
     ("oom_bigsend", "oom.lua", {"WS_OOM": "bigsend", "FAKE_SDK_HEAP_LIMIT": "40960"}, 30),
+    # -26 against the websockets and aiohttp servers (tests/peers/fail_server.py):
+    # each must receive our 1009, not a reset (issue 14, item 5)
+    ("fail_close", "fail_close.lua", {}, 100),
 ]
 # Lua tests (names as in LUA_TESTS) that need more device heap than an
 # ESP8266 running NodeMCU has (about 40 KB free), on purpose, with the reason.
@@ -116,6 +119,12 @@ HEAP_LIMIT_EXCLUDED = {
     "v2_streaming_segment7": "v2_streaming.lua with a 64 KiB message",
     "v2_examples": "runs examples/v2_streaming.lua, which sends a 200 000-byte message",
 }
+# Servers of other WebSocket libraries (tests/peers/fail_server.py): name,
+# implementation, the environment variable that gets their ws:// base URL.
+LIB_SERVERS = [
+    ("fail_server_websockets", "websockets", "WS_FAIL_WEBSOCKETS"),
+    ("fail_server_aiohttp", "aiohttp", "WS_FAIL_AIOHTTP"),
+]
 # name, program (under the build dir), timeout
 C_TESTS = [
     ("host_echo", "host_echo", 60),
@@ -294,6 +303,10 @@ def main():
         base_env["WS_TLS_CERT"] = cert
         base_env["WS_ECHO"] = f"ws://127.0.0.1:{echo_port}"
         base_env["WS_REFUSED"] = f"ws://127.0.0.1:{free_port()}/"
+        for pname, impl, var in LIB_SERVERS:
+            peer = Peer(pname, [PY, "tests/peers/fail_server.py", "--impl", impl, "--report", report_path], logdir)
+            peers.append(peer)
+            base_env[var] = f"ws://127.0.0.1:{peer.port}"
 
         jobs = [("peers_selftest", [PY, "tests/peers/selftest.py", str(echo_port), str(raw_port)], {}, 30, r"^0 failed$")]
         skipped = []
@@ -322,7 +335,7 @@ def main():
                 print(f"FAIL {tid}: {os.path.relpath(argv[0], ROOT)} not built", flush=True)
                 failed += 1
                 continue
-            e = dict(base_env, WS_RAW=f"ws://127.0.0.1:{raw_port}/t/{tid}", **env)
+            e = dict(base_env, WS_RAW=f"ws://127.0.0.1:{raw_port}/t/{tid}", WS_TID=tid, **env)
             problems, dt, out, heap = run_one(tid, argv, e, timeout * (3 if a.asan else 1), logdir, report_path, a.asan, expect)
             heap_lines += [f"{tid} {w} {b}" for w, b in heap]
             dev = re.search(r"device heap: peak (\d+), live (\d+) at exit, limit (\d+), (\d+) allocation", out)

@@ -53,7 +53,8 @@ Fault scenarios (tests/lua/fault_*.lua):
   biglen-<n>     after 101, a binary frame header with the 64-bit length
                  n (decimal, may be >= 2^63), 16 payload bytes; verdict:
                  the client's close code is 1009 (1002 also accepted for
-                 a length with the top bit set)                   (-26)
+                 a length with the top bit set); answers the close
+                 frame and closes TCP                            (-26)
   megaheaders    101 status line, then 1 MiB of header lines      (-27)
   pingflood-<n>  after 101, stops reading and sends n pings (125-byte
                  payload) and then the text "sent <n> pings"; resets TCP
@@ -415,7 +416,10 @@ async def fault_biglen(tid, scn, arg, key, reader, writer):
     want = {1002, 1009} if n >> 63 else {1009}
     ok, detail = await expect_close(reader, want)
     report(tid, scn, ok, f"length {n}: {detail}")
-    await wait_eof(reader, 5)
+    # As a server does: answer the close frame, then close TCP (the client
+    # discards until then).
+    writer.write(close_frame(1000))
+    await writer.drain()
 
 
 async def fault_megaheaders(tid, scn, arg, key, reader, writer):
