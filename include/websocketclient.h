@@ -484,6 +484,17 @@ void ws_close_with(struct ws_info *ws, int code, const char *reason, size_t len)
 const char *ws_protocol(struct ws_info *ws);
 
 /*
+ The HTTP status with which the server refused the opening handshake
+ (status -17 after `HTTP/1.1 <code>`, e.g. 403): valid inside the final
+ `onFailure`/`onClose` call of `ws` only; 0 there for any other end, and
+ 0 outside that call.
+
+ # Safety
+ `ws` as for every entry point (see [`ws_info`]); it is not read.
+ */
+int ws_http_status(struct ws_info *ws);
+
+/*
  Tears down at once without any callback (for a client being freed).
  Afterwards neither the library nor the port touches `*ws` again.
 

@@ -12,8 +12,9 @@
  *   ws:protocol()  -> the server's chosen protocol, or nil
  *
  * Callbacks: connection(ws), receive(ws, msg, opcode),
- * close(ws, status[, code, reason]) (code/reason only when the server sent a
- * close frame; code 1005 for one without a code), and, when set before
+ * close(ws, status[, code, reason[, http]]) (code/reason only when the server
+ * sent a close frame; code 1005 for one without a code; for -17 code and
+ * reason nil and http the HTTP status of the refusal), and, when set before
  * ws:connect, fragment(ws, chunk, opcode, fin): data messages then arrive
  * piece by piece (no reassembly, max_message does not apply) and "receive"
  * is not called for them.
@@ -191,6 +192,7 @@ static void on_close(ws_info *ws, int status, int code, const char *reason, int 
   ws_client *c = (ws_client *)ws->reservedData;
   lua_State *L = lua_getstate();
   int ref, base;
+  int http = ws_http_status(ws); /* only valid during this call */
   if (c == NULL) {
     return;
   }
@@ -205,6 +207,11 @@ static void on_close(ws_info *ws, int status, int code, const char *reason, int 
       lua_pushinteger(L, code);
       push_bytes(L, reason, reason_len);
       call_lua(L, base, 4);
+    } else if (http > 0) { /* -17: the server's HTTP status, 5th argument */
+      lua_pushnil(L);
+      lua_pushnil(L);
+      lua_pushinteger(L, http);
+      call_lua(L, base, 5);
     } else {
       call_lua(L, base, 2);
     }

@@ -56,6 +56,9 @@ pub(super) struct Registry {
     /// The engine being torn down while `ws_port_close` runs (for
     /// `ws_hold_sending`), else NULL.
     closing: Cell<*mut Engine>,
+    /// During a final callback: its `ws_info` and the server's HTTP
+    /// status (`ws_http_status`).
+    ending: Cell<(*mut ws_info, u16)>,
 }
 
 impl Registry {
@@ -64,8 +67,18 @@ impl Registry {
             head: Cell::new(ptr::null_mut()),
             serial: Cell::new(0),
             closing: Cell::new(ptr::null_mut()),
+            ending: Cell::new((ptr::null_mut(), 0)),
         }
     }
+}
+
+/// The HTTP status of `ws`'s refused handshake while its final callback
+/// runs, else 0.
+pub(super) fn ending_http_status(ws: *mut ws_info) -> u16 {
+    registry(|r| match r.ending.get() {
+        (w, h) if w == ws => h,
+        _ => 0,
+    })
 }
 
 // SAFETY: the library is single-threaded by contract (every entry point is
@@ -257,6 +270,8 @@ pub(super) struct Ending {
     on_close: ws_onCloseCallback,
     /// Close code, -1 for none.
     code: c_int,
+    /// The server's HTTP status of a refused handshake, 0 for none.
+    http: u16,
     /// With `onClose` only: the engine's buffer holding the close reason
     /// from `at` on, freed after the callback.
     info: Buf,
@@ -268,6 +283,7 @@ impl Ending {
         Ending {
             on_close,
             code: -1,
+            http: 0,
             info: Buf::new(),
             at: 0,
         }
@@ -275,6 +291,7 @@ impl Ending {
 
     fn of(e: &mut Engine) -> Ending {
         let mut end = Ending::none(e.on_close);
+        end.http = e.client.http_status();
         if end.on_close.is_some() {
             if let Some((code, info, at)) = e.client.take_close_info() {
                 end.code = c_int::from(code);
@@ -288,6 +305,9 @@ impl Ending {
 
 /// The final callback: `onClose` if the connection has one, else `onFailure`.
 pub(super) fn call_failure(ws: *mut ws_info, st: Status, end: &Ending) {
+    // For `ws_http_status` during the callback (which may end another
+    // connection's callback nested in it: restored after).
+    let outer = registry(|r| r.ending.replace((ws, end.http)));
     // SAFETY: `ws` is valid; the callback is the caller's, called with no
     // engine borrow alive; `reason` points at `reason_len` bytes of `end`,
     // alive during the call.
@@ -305,6 +325,7 @@ pub(super) fn call_failure(ws: *mut ws_info, st: Status, end: &Ending) {
             cb(ws, st.code());
         }
     }
+    registry(|r| r.ending.set(outer));
 }
 
 pub(super) fn call_connection(ws: *mut ws_info) {

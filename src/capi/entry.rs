@@ -340,6 +340,18 @@ pub unsafe extern "C" fn ws_protocol(ws: *mut ws_info) -> *const c_char {
     .unwrap_or(ptr::null())
 }
 
+/// The HTTP status with which the server refused the opening handshake
+/// (status -17 after `HTTP/1.1 <code>`, e.g. 403): valid inside the final
+/// `onFailure`/`onClose` call of `ws` only; 0 there for any other end, and
+/// 0 outside that call.
+///
+/// # Safety
+/// `ws` as for every entry point (see [`ws_info`]); it is not read.
+#[no_mangle]
+pub unsafe extern "C" fn ws_http_status(ws: *mut ws_info) -> c_int {
+    c_int::from(ending_http_status(ws))
+}
+
 /// Tears down at once without any callback (for a client being freed).
 /// Afterwards neither the library nor the port touches `*ws` again.
 ///

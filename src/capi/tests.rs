@@ -29,6 +29,8 @@ struct Fake {
     // callback records
     opened: u32,
     failures: Vec<c_int>,
+    /// `ws_http_status` inside each onFailure.
+    http: Vec<c_int>,
     msgs: Vec<(c_int, Vec<u8>)>,
     // callback behaviour
     reconnect_url: Option<&'static [u8]>,
@@ -142,8 +144,10 @@ unsafe extern "C" fn on_fail(ws: *mut ws_info, st: c_int) {
         "engine detached before onFailure"
     );
     assert_eq!(unsafe { (*ws).connectionState }, 4);
+    let http = unsafe { ws_http_status(ws) };
     let again = fake(|f| {
         f.failures.push(st);
+        f.http.push(http);
         f.reconnect_url.take()
     });
     if let Some(u) = again {
@@ -204,6 +208,33 @@ fn open(ws: &mut ws_info) -> usize {
 fn frames_after(skip: usize) -> Vec<(bool, u8, Vec<u8>)> {
     let s = fake(|f| f.sent.clone());
     client_frames(&s[skip..])
+}
+
+#[test]
+fn refusing_http_status_reaches_on_failure() {
+    let mut ws = new_ws();
+    fake(|f| f.resolve_ret = WS_PORT_DONE);
+    unsafe { ws_connect(&mut *ws, c"ws://h/".as_ptr()) };
+    unsafe { ws_event_connected(&mut *ws) };
+    ack_all(&mut *ws);
+    let mut r = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec();
+    unsafe { ws_event_received(&mut *ws, r.as_mut_ptr(), r.len()) };
+    assert_eq!(fake(|f| f.failures.clone()), vec![-17]);
+    assert_eq!(fake(|f| f.http.clone()), vec![403]);
+    assert_eq!(
+        unsafe { ws_http_status(&mut *ws) },
+        0,
+        "only during the call"
+    );
+    // Any other end: 0 (a URL error; the server's close after a 101).
+    unsafe { ws_connect(&mut *ws, c"http://h/".as_ptr()) };
+    let skip = open(&mut ws);
+    let mut c = sframe(true, 8, &[0x03, 0xE8]);
+    unsafe { ws_event_received(&mut *ws, c.as_mut_ptr(), c.len()) };
+    ack_all(&mut *ws);
+    assert_eq!(frames_after(skip).len(), 1);
+    assert_eq!(fake(|f| f.failures.clone()), vec![-17, -1, -6]);
+    assert_eq!(fake(|f| f.http.clone()), vec![403, 0, 0]);
 }
 
 #[test]

@@ -283,6 +283,12 @@ impl Client {
         self.asm = Assembler::new(0, false);
     }
 
+    /// The server's HTTP status when it refused the handshake (-17 after
+    /// `HTTP/1.1 <code>`, e.g. 403), else 0.
+    pub fn http_status(&self) -> u16 {
+        self.hs.as_ref().map_or(0, |h| h.parser.http_status())
+    }
+
     /// The protocol the server chose, NUL included (`None` if it chose none).
     pub fn protocol(&self) -> Option<&[u8]> {
         match self.proto_len {

@@ -1023,7 +1023,10 @@ type Frames = Vec<(bool, u8, Vec<u8>)>;
 fn status_after(seg: &[u8]) -> (Option<Status>, Frames) {
     let mut h = opened();
     h.rx(seg);
-    assert_eq!(h.finished, None, "waits for the server after its close frame");
+    assert_eq!(
+        h.finished, None,
+        "waits for the server after its close frame"
+    );
     h.tcp_closed();
     (h.finished, h.frames())
 }

@@ -108,8 +108,9 @@ fn is_ws(b: u8) -> bool {
 /// buffering of the response).
 ///
 /// Checks: status line starts `HTTP/1.1 101` followed by SP or a line end,
-/// else `WS_ERR_NOT_SWITCHING` at the first mismatching byte. Header names are ASCII
-/// case-insensitive, values are trimmed of SP/HT. `Upgrade` must be
+/// else `WS_ERR_NOT_SWITCHING` at the first mismatching byte (at the end of
+/// the three digits for another status code, which is kept:
+/// [`ResponseParser::http_status`]). Header names are ASCII case-insensitive, values are trimmed of SP/HT. `Upgrade` must be
 /// `websocket` (case-insensitive), `Connection` must contain the token
 /// `upgrade`, `Sec-WebSocket-Accept` must be present exactly once and equal
 /// the expected value, `Sec-WebSocket-Extensions` must be absent and
@@ -149,6 +150,9 @@ pub struct ResponseParser {
     seen: u16,
     /// The status of `P_FAILED`.
     failed: Status,
+    /// The status code of the status line (its three digits), kept when
+    /// it is not 101: see [`ResponseParser::http_status`].
+    code: u16,
 }
 
 impl ResponseParser {
@@ -170,6 +174,7 @@ impl ResponseParser {
             token_end: false,
             seen: 0,
             failed: WS_OK,
+            code: 0,
         }
     }
 
@@ -220,6 +225,17 @@ impl ResponseParser {
         self.proto.get(..usize::from(self.proto_len)).unwrap_or(&[])
     }
 
+    /// The server's HTTP status when the response failed with
+    /// `WS_ERR_NOT_SWITCHING` after a well-formed `HTTP/1.1 <3 digits>`
+    /// (e.g. 403), else 0.
+    pub fn http_status(&self) -> u16 {
+        if self.phase == P_FAILED && self.failed == WS_ERR_NOT_SWITCHING {
+            self.code
+        } else {
+            0
+        }
+    }
+
     /// One byte of the response: `Ok(true)` at the blank line that ends the
     /// header block, `Err` on a failure.
     fn byte(&mut self, b: u8) -> Result<bool, Status> {
@@ -231,14 +247,27 @@ impl ResponseParser {
         }
         if self.phase == P_STATUS {
             let e = byte_of(&STATUS, self.pos);
+            // The three digits of the status code are collected (not
+            // matched) so that a refusal's code is known; 101 is checked
+            // after them.
+            if e != 0 && self.pos >= 9 && b.is_ascii_digit() {
+                self.code = self.code * 10 + u16::from(b - b'0');
+                self.pos += 1;
+                return Ok(false);
+            }
             if e != 0 {
                 if e != b {
+                    self.code = 0;
                     return Err(WS_ERR_NOT_SWITCHING);
                 }
                 self.pos += 1;
                 return Ok(false);
             }
             if !matches!(b, b' ' | b'\r' | b'\n') {
+                self.code = 0;
+                return Err(WS_ERR_NOT_SWITCHING);
+            }
+            if self.code != 101 {
                 return Err(WS_ERR_NOT_SWITCHING);
             }
             // The status line's end or the reason phrase, as below.

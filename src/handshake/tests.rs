@@ -299,11 +299,42 @@ fn not_switching() {
             "{s:?}"
         );
     }
-    // Fails as soon as a mismatching byte is seen.
+    // Fails as soon as a mismatching byte is seen; a status code other
+    // than 101 once it is complete, and it is kept.
     let mut p = ResponseParser::new(*RFC_ACCEPT);
-    assert_eq!(p.feed(b"HTTP/1.1 4"), Parsed::Failed(WS_ERR_NOT_SWITCHING));
+    assert_eq!(p.feed(b"HTTP/1.0"), Parsed::Failed(WS_ERR_NOT_SWITCHING));
+    assert_eq!(p.http_status(), 0);
+    let mut p = ResponseParser::new(*RFC_ACCEPT);
+    assert_eq!(p.feed(b"HTTP/1.1 4"), Parsed::NeedMore);
+    assert_eq!(p.http_status(), 0);
+    assert_eq!(p.feed(b"03 "), Parsed::Failed(WS_ERR_NOT_SWITCHING));
     assert_eq!(p.feed(b"anything"), Parsed::Failed(WS_ERR_NOT_SWITCHING));
+    assert_eq!(p.http_status(), 403);
     assert_eq!(parse_all(b"HTTP/1.1 10"), Parsed::NeedMore);
+    for (s, code) in [
+        ("HTTP/1.1 200 OK\r\n", 200),
+        ("HTTP/1.1 404\r\n", 404),
+        ("HTTP/1.1 503\n", 503),
+        ("HTTP/1.1 1010\r\n", 0),
+        ("HTTP/1.1 40x\r\n", 0),
+        ("HTTP/1.1 4033\r\n", 0),
+        ("HTTP/1.1  403\r\n", 0),
+    ] {
+        let mut p = ResponseParser::new(*RFC_ACCEPT);
+        assert_eq!(
+            p.feed(s.as_bytes()),
+            Parsed::Failed(WS_ERR_NOT_SWITCHING),
+            "{s:?}"
+        );
+        assert_eq!(p.http_status(), code, "{s:?}");
+    }
+    // Not for a 101 that fails later.
+    let mut p = ResponseParser::new(*RFC_ACCEPT);
+    assert_eq!(
+        p.feed(b"HTTP/1.1 101 x\r\n\r\n"),
+        Parsed::Failed(WS_ERR_BAD_ACCEPT)
+    );
+    assert_eq!(p.http_status(), 0);
 }
 
 #[test]

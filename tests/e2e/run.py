@@ -102,6 +102,8 @@ LUA_TESTS = [
     # -26 against the websockets and aiohttp servers (tests/peers/fail_server.py):
     # each must receive our 1009, not a reset (issue 14, item 5)
     ("fail_close", "fail_close.lua", {}, 100),
+    # -17 with the refusing server's HTTP status (issue 14, item 2)
+    ("http_status", "http_status.lua", {}, 30),
 ]
 # Lua tests (names as in LUA_TESTS) that need more device heap than an
 # ESP8266 running NodeMCU has (about 40 KB free), on purpose, with the reason.

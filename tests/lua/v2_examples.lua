@@ -27,12 +27,15 @@ local runs = {
       "closed:    status 0" },
     -- piece count depends on the segments: match the rest
     "^received:  200000 bytes %(opcode 2%) in %d+ pieces, sample sum " .. sum .. "$" },
+  { "v2_refused.lua", {
+      "closed:    status -17, the server answered HTTP 403" }, nil, T.echo .. "/refuse/403" },
 }
 
 local function nxt()
   local r = table.remove(runs, 1)
   if not r then return T.pass("v2 examples") end
   cap.lines = {}
+  arg[1] = r[4] or (T.echo .. "/")
   dofile(dir .. "/" .. r[1])
   -- Poll until the example printed its closing line, then check all lines.
   local t = tmr.create()

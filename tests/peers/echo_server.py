@@ -10,6 +10,7 @@ Paths:
   /close/<code>   echo the first message, then close with <code> (reason "bye")
   /silent         accept the handshake, then stop reading: pings are never
                   answered and nothing is ever sent
+  /refuse/<code>  refuse the handshake with HTTP status <code> (e.g. 403)
 Subprotocols: the first one the client offers among SUBPROTOCOLS is chosen;
 none otherwise (the handshake never fails over it, so the default "chat"
 offer gets no protocol back).
@@ -20,7 +21,9 @@ import ssl
 import sys
 
 from websockets.asyncio.server import serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Response
 
 
 SUBPROTOCOLS = ("echo.v2", "json.v1")
@@ -34,6 +37,13 @@ def select_subprotocol(conn, offered):
     for p in offered:
         if p in SUBPROTOCOLS:
             return p
+    return None
+
+
+def process_request(conn, request):
+    parts = [p for p in request.path.split("?", 1)[0].split("/") if p]
+    if len(parts) == 2 and parts[0] == "refuse" and parts[1].isdigit():
+        return Response(int(parts[1]), "Refused", Headers([("Content-Length", "0")]), b"")
     return None
 
 
@@ -82,6 +92,7 @@ async def main():
         close_timeout=2,
         ssl=tls,
         select_subprotocol=select_subprotocol,
+        process_request=process_request,
     ) as server:
         port = server.sockets[0].getsockname()[1]
         print(port, flush=True)
