@@ -1,12 +1,18 @@
 //! `ws://` / `wss://` URL parser.
 //!
-//! Grammar accepted: `scheme "://" host [":" port] [path] ["#" fragment]`
-//! where
+//! Grammar accepted: `scheme "://" [userinfo "@"] host [":" port] [path]
+//! ["#" fragment]` where
 //! * `scheme` is `ws` or `wss`, ASCII case-insensitive, else
 //!   [`WS_ERR_BAD_SCHEME`] (-1);
+//! * `userinfo` (`user[:password]`, RFC 3986 section 3.2.1) is what precedes
+//!   the last `@` before the first `/`, `?`, `#` or the end. Percent-encoded
+//!   bytes are decoded ([`credentials`]) by the request writer, which
+//!   sends `Authorization: Basic`; it fails a `%` not followed by two hex
+//!   digits, a space, control byte or DEL, or more than [`MAX_CREDENTIALS`]
+//!   bytes once decoded with [`WS_ERR_NO_HOST`] (-4) (not checked here);
 //! * `host` runs up to the first `:`, `/`, `?`, `#` or the end. It is checked
 //!   in this order: 256 bytes or longer → [`WS_ERR_HOST_TOO_LONG`] (-2); empty →
-//!   [`WS_ERR_NO_HOST`] (-4); containing `@` (userinfo is not supported), `[` (IPv6
+//!   [`WS_ERR_NO_HOST`] (-4); containing `[` (IPv6
 //!   literals are not supported: espconn is IPv4 only), a space, a control
 //!   byte (< 0x20) or DEL → [`WS_ERR_NO_HOST`] (-4);
 //! * `port` is one or more decimal digits with a value in 1..=65535, else
@@ -28,6 +34,8 @@ use crate::status::{
 #[cfg_attr(test, derive(Debug))]
 pub struct Url<'a> {
     pub secure: bool,
+    /// The raw (percent-encoded) `user[:password]`, empty for none.
+    pub userinfo: &'a [u8],
     pub host: &'a [u8],
     pub port: u16,
     pub path: &'a [u8],
@@ -35,6 +43,43 @@ pub struct Url<'a> {
 
 /// Longest accepted host name is `MAX_HOST - 1` bytes.
 pub const MAX_HOST: usize = 256;
+/// Longest `user:password` accepted, once percent-decoded.
+pub const MAX_CREDENTIALS: usize = 96;
+
+fn hex(b: u8) -> Option<u8> {
+    let d = b.wrapping_sub(b'0');
+    let l = (b | 0x20).wrapping_sub(b'a');
+    if d < 10 {
+        Some(d)
+    } else if l < 6 {
+        Some(l + 10)
+    } else {
+        None
+    }
+}
+
+/// `userinfo` percent-decoded into `out`: `user:password` as Basic
+/// authentication encodes it (the first `:` left literal separates them).
+/// `None` for a malformed `%`, a space, control byte or DEL, or more than
+/// [`MAX_CREDENTIALS`] bytes.
+pub fn credentials<'o>(userinfo: &[u8], out: &'o mut [u8; MAX_CREDENTIALS]) -> Option<&'o [u8]> {
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(&b) = userinfo.get(i) {
+        let v = if b == b'%' {
+            i += 2;
+            hex(*userinfo.get(i - 1)?)? << 4 | hex(*userinfo.get(i)?)?
+        } else if is_bad_byte(b) {
+            return None;
+        } else {
+            b
+        };
+        *out.get_mut(n)? = v;
+        n += 1;
+        i += 1;
+    }
+    out.get(..n)
+}
 
 fn strip_prefix_ci<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     let (head, tail) = s.split_at_checked(prefix.len())?;
@@ -48,13 +93,26 @@ fn is_bad_byte(b: u8) -> bool {
 
 /// Parses a WebSocket URL; on failure returns the status code (see the module docs).
 pub fn parse(url: &[u8]) -> Result<Url<'_>, Status> {
-    let (secure, rest) = if let Some(r) = strip_prefix_ci(url, b"ws://") {
+    let (secure, mut rest) = if let Some(r) = strip_prefix_ci(url, b"ws://") {
         (false, r)
     } else if let Some(r) = strip_prefix_ci(url, b"wss://") {
         (true, r)
     } else {
         return Err(WS_ERR_BAD_SCHEME);
     };
+
+    let authority = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let mut userinfo: &[u8] = &[];
+    if let Some(at) = rest
+        .get(..authority)
+        .and_then(|a| a.iter().rposition(|&b| b == b'@'))
+    {
+        userinfo = rest.get(..at).unwrap_or(&[]);
+        rest = rest.get(at + 1..).unwrap_or(&[]);
+    }
 
     let host_end = rest
         .iter()
@@ -64,11 +122,7 @@ pub fn parse(url: &[u8]) -> Result<Url<'_>, Status> {
     if host.len() >= MAX_HOST {
         return Err(WS_ERR_HOST_TOO_LONG);
     }
-    if host.is_empty()
-        || host
-            .iter()
-            .any(|&b| b == b'@' || b == b'[' || is_bad_byte(b))
-    {
+    if host.is_empty() || host.iter().any(|&b| b == b'[' || is_bad_byte(b)) {
         return Err(WS_ERR_NO_HOST);
     }
 
@@ -91,6 +145,7 @@ pub fn parse(url: &[u8]) -> Result<Url<'_>, Status> {
     }
     Ok(Url {
         secure,
+        userinfo,
         host,
         port,
         path,
@@ -170,6 +225,36 @@ mod tests {
     }
 
     #[test]
+    fn userinfo() {
+        let u = parse(b"ws://user:p%40ss:w@h:81/x?a@b").unwrap();
+        assert_eq!(u.userinfo, b"user:p%40ss:w");
+        assert_eq!((u.host, u.port, u.path), (&b"h"[..], 81, &b"/x?a@b"[..]));
+        let mut buf = [0; MAX_CREDENTIALS];
+        assert_eq!(credentials(u.userinfo, &mut buf), Some(&b"user:p@ss:w"[..]));
+        // The last @ of the authority ends the userinfo; none after the path starts.
+        let u = parse(b"wss://a@b@h").unwrap();
+        assert_eq!((u.userinfo, u.host), (&b"a@b"[..], &b"h"[..]));
+        assert_eq!(parse(b"ws://h/p@q").unwrap().userinfo, b"");
+        assert_eq!(parse(b"ws://@h").unwrap().userinfo, b"");
+        assert_eq!(
+            credentials(b"%E2%82%ac%3a", &mut buf),
+            Some("\u{20ac}:".as_bytes())
+        );
+        let long = "u".repeat(MAX_CREDENTIALS);
+        assert_eq!(
+            credentials(long.as_bytes(), &mut buf),
+            Some(long.as_bytes())
+        );
+        let longer = format!("{long}x");
+        assert_eq!(credentials(longer.as_bytes(), &mut buf), None);
+        let enc = "%41".repeat(MAX_CREDENTIALS + 1);
+        assert_eq!(credentials(enc.as_bytes(), &mut buf), None);
+        for bad in ["u%4", "u%zz", "u%", "%g0", "u p", "u\x01", "u\x7f"] {
+            assert_eq!(credentials(bad.as_bytes(), &mut buf), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn bad_scheme() {
         for s in [
             "", "ws", "ws:/h", "http://h", "wss:/h", "ws:h", " ws://h", "wws://h", "ws//h",
@@ -226,7 +311,8 @@ mod tests {
             "ws:///path",
             "ws://?q",
             "ws://#f",
-            "ws://user@h",
+            "ws://user@",
+            "ws://u:p@:80/",
             "ws://[::1]:80",
             "ws://h h",
             "ws://h\th",

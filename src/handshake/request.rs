@@ -1,9 +1,10 @@
 //! The request writer: one writer (`emit`) behind both the request's
 //! exact length and its bytes, so the two cannot disagree.
 
+use super::digest::base64_into;
 use super::{copy, Header, KEY_LEN};
-use crate::status::{Status, WS_ERR_BAD_HEADER};
-use crate::url::Url;
+use crate::status::{Status, WS_ERR_BAD_HEADER, WS_ERR_NO_HOST};
+use crate::url::{self, Url, MAX_CREDENTIALS};
 
 /// Headers always sent first; extra headers with these names are dropped.
 const MANDATORY: [&[u8]; 5] = [
@@ -20,6 +21,7 @@ const USER_AGENT: Header<'static> = Header {
     value: b"ESP8266",
 };
 const PROTOCOL: &[u8] = b"Sec-WebSocket-Protocol";
+const AUTHORIZATION: &[u8] = b"Authorization";
 /// The protocol offered when the caller names none.
 pub const DEFAULT_PROTOCOL: &[u8] = b"chat";
 
@@ -91,6 +93,21 @@ where
     if extra.clone().any(|h| !valid_header(&h)) || !valid_header(&proto) {
         return Err(WS_ERR_BAD_HEADER);
     }
+    // `user:password@` in the URL: Basic authentication (RFC 7617); a
+    // malformed one is a URL error.
+    let mut creds = [0u8; MAX_CREDENTIALS];
+    let mut b64 = [0u8; 6 + MAX_CREDENTIALS.div_ceil(3) * 4];
+    let mut auth = Header {
+        name: AUTHORIZATION,
+        value: &[],
+    };
+    let c = url::credentials(url.userinfo, &mut creds).ok_or(WS_ERR_NO_HOST)?;
+    if !c.is_empty() {
+        let (head, tail) = b64.split_at_mut(6);
+        copy(head, b"Basic ");
+        base64_into(c, tail);
+        auth.value = b64.get(..6 + c.len().div_ceil(3) * 4).unwrap_or(&[]);
+    }
     sink.put(b"GET ");
     if url.path.first() != Some(&b'/') {
         sink.put(b"/");
@@ -110,7 +127,7 @@ where
             sink.header(&h);
         }
     }
-    for d in [USER_AGENT, proto] {
+    for d in [auth, USER_AGENT, proto] {
         // An empty protocol list sends no protocol header at all.
         if !d.value.is_empty() && !named(extra.clone(), usize::MAX, d.name) {
             sink.header(&d);
@@ -122,11 +139,13 @@ where
 
 /// Exact byte length of the request, or `Err(WS_ERR_BAD_HEADER)` if an extra header
 /// has an empty name, a name byte outside visible ASCII or a `:`, or a value
-/// containing CR, LF or NUL.
+/// containing CR, LF or NUL, or `Err(WS_ERR_NO_HOST)` for a URL userinfo that
+/// [`url::credentials`] refuses.
 ///
 /// Request: `GET <path> HTTP/1.1`, `Host: <host>:<port>`, `Upgrade`,
 /// `Connection`, `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`, the extra
-/// headers, then `User-Agent: ESP8266` and `Sec-WebSocket-Protocol:
+/// headers, then `Authorization: Basic <base64 of user:password>` when the
+/// URL has a userinfo, `User-Agent: ESP8266` and `Sec-WebSocket-Protocol:
 /// <protocols>` (`chat` when `protocols` is `None`, no header when it is
 /// empty; CR, LF or NUL in it is `WS_ERR_BAD_HEADER`). A header whose name (ASCII
 /// case-insensitive) already appeared earlier in that order is left out.

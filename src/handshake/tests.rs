@@ -173,6 +173,66 @@ fn request_overrides_and_duplicates() {
 }
 
 #[test]
+fn basic_authentication_from_the_url() {
+    use base64::Engine as _;
+    let b64 = |s: &[u8]| {
+        let mut out = vec![0u8; s.len().div_ceil(3) * 4];
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(s, &mut out)
+            .unwrap();
+        String::from_utf8(out[..n].to_vec()).unwrap()
+    };
+    let auth = |r: &str| -> Option<String> {
+        r.split("\r\n")
+            .find_map(|l| l.strip_prefix("Authorization: "))
+            .map(str::to_string)
+    };
+    // RFC 7617's example, and where the header goes.
+    let r = request("ws://Aladdin:open%20sesame@h:81/p", &[("X-A", "1")]).unwrap();
+    assert_eq!(
+        auth(&r).as_deref(),
+        Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+    );
+    assert!(r.contains("X-A: 1\r\nAuthorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\nUser-Agent"));
+    assert!(
+        r.starts_with("GET /p HTTP/1.1\r\nHost: h:81\r\n"),
+        "no credentials in Host"
+    );
+    assert!(!r.contains("Aladdin"), "credentials only in base64");
+    // Every length modulo 3, percent-decoding, user without password.
+    for (ui, plain) in [
+        ("u", &b"u"[..]),
+        ("us", b"us"),
+        ("u:", b"u:"),
+        ("u:p", b"u:p"),
+        ("%75%3A%70%40%e2%82%AC", "u:p@\u{20ac}".as_bytes()),
+        ("a:b:c", b"a:b:c"),
+    ] {
+        let r = request(&format!("ws://{ui}@h/"), &[]).unwrap();
+        assert_eq!(auth(&r), Some(format!("Basic {}", b64(plain))), "{ui}");
+    }
+    let long = "x".repeat(crate::url::MAX_CREDENTIALS);
+    let r = request(&format!("ws://{long}@h/"), &[]).unwrap();
+    assert_eq!(auth(&r), Some(format!("Basic {}", b64(long.as_bytes()))));
+    // None without a userinfo (or an empty one); an explicit header wins.
+    assert_eq!(auth(&request("ws://h/", &[]).unwrap()), None);
+    assert_eq!(auth(&request("ws://@h/", &[]).unwrap()), None);
+    // A malformed userinfo: -4, as for a URL error.
+    for bad in ["u%zz", "u p", "u%4"] {
+        let s = format!("ws://{bad}@h/");
+        let u = crate::url::parse(s.as_bytes()).unwrap_or_else(|e| panic!("{s:?}: {e:?}"));
+        assert_eq!(
+            request_len(&u, RFC_KEY, hdrs(&[]), None),
+            Err(crate::status::WS_ERR_NO_HOST),
+            "{bad:?}"
+        );
+    }
+    let r = request("ws://u:p@h/", &[("authorization", "Bearer t")]).unwrap();
+    assert!(r.contains("authorization: Bearer t\r\n"));
+    assert_eq!(auth(&r), None);
+}
+
+#[test]
 fn request_bad_headers() {
     for bad in [
         ("", "v"),
@@ -569,7 +629,7 @@ proptest! {
         path in "[/?][ -~]{0,20}",
         port in 1u16..,
     ) {
-        let u = Url { secure: false, host: b"host", port, path: path.as_bytes() };
+        let u = Url { secure: false, userinfo: b"", host: b"host", port, path: path.as_bytes() };
         let key = make_key(&[7; 16]);
         let it = extra.iter().map(|(n, v)| Header { name: n.as_bytes(), value: v.as_bytes() });
         let all_valid = extra.iter().all(|(n, v)| valid_header(&Header { name: n.as_bytes(), value: v.as_bytes() }));

@@ -104,6 +104,8 @@ LUA_TESTS = [
     ("fail_close", "fail_close.lua", {}, 100),
     # -17 with the refusing server's HTTP status (issue 14, item 2)
     ("http_status", "http_status.lua", {}, 30),
+    # user:password@ in the URL -> Authorization: Basic (issue 14, item 3)
+    ("auth", "auth.lua", {}, 30),
 ]
 # Lua tests (names as in LUA_TESTS) that need more device heap than an
 # ESP8266 running NodeMCU has (about 40 KB free), on purpose, with the reason.

@@ -11,14 +11,19 @@ Paths:
   /silent         accept the handshake, then stop reading: pings are never
                   answered and nothing is ever sent
   /refuse/<code>  refuse the handshake with HTTP status <code> (e.g. 403)
+  /auth/<user>/<password>  (percent-encoded) echo as /, but only with
+                  `Authorization: Basic <base64 of user:password>`; else
+                  refuse with 401 and WWW-Authenticate
 Subprotocols: the first one the client offers among SUBPROTOCOLS is chosen;
 none otherwise (the handshake never fails over it, so the default "chat"
 offer gets no protocol back).
 """
 import argparse
 import asyncio
+import base64
 import ssl
 import sys
+import urllib.parse
 
 from websockets.asyncio.server import serve
 from websockets.datastructures import Headers
@@ -44,6 +49,14 @@ def process_request(conn, request):
     parts = [p for p in request.path.split("?", 1)[0].split("/") if p]
     if len(parts) == 2 and parts[0] == "refuse" and parts[1].isdigit():
         return Response(int(parts[1]), "Refused", Headers([("Content-Length", "0")]), b"")
+    if len(parts) == 3 and parts[0] == "auth":
+        plain = urllib.parse.unquote(parts[1]) + ":" + urllib.parse.unquote(parts[2])
+        want = "Basic " + base64.b64encode(plain.encode()).decode()
+        got = request.headers.get("Authorization")
+        if got != want:
+            log("auth: refused, got", repr(got))
+            return Response(401, "Unauthorized", Headers([("Content-Length", "0"),
+                            ("WWW-Authenticate", 'Basic realm="test"')]), b"")
     return None
 
 
