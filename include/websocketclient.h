@@ -136,6 +136,22 @@ typedef struct ws_info {
 } ws_info;
 
 /*
+ Set in `ws_options`: called with each pong the server sends, `payload`
+ holding its `len` bytes (NOT NUL-terminated, valid during the call
+ only). `rtt_us`: microseconds since our most recent ping (sent with
+ `ws_ping`, `ws_send_long` opcode 9, or by the keep-alive) when this pong
+ is the first since it and `ws_options.clock_us` is set; else -1.
+ */
+typedef void (*ws_onPongCallback)(struct ws_info *ws, const char *payload, int len, int rtt_us);
+
+/*
+ Set in `ws_options`: a free-running microsecond counter (wrapping at
+ 2^32), e.g. the ESP8266's `system_get_time`; used for `onPong`'s
+ round-trip time only. It must not call the library.
+ */
+typedef uint32_t (*ws_clockCallback)(void);
+
+/*
  Tunables for `ws_connect_with`. Always fill with `ws_options_init` first,
  then set fields: fields may be added at the end in later versions.
  */
@@ -176,6 +192,16 @@ typedef struct ws_options {
    no reassembly buffer and no `max_message` limit (default NULL).
    */
   ws_onFragmentCallback onFragment;
+  /*
+   Called with each pong the server sends (default NULL: pongs are
+   dropped).
+   */
+  ws_onPongCallback onPong;
+  /*
+   Microsecond clock for `onPong`'s round-trip time (default NULL: the
+   time is reported as -1).
+   */
+  ws_clockCallback clock_us;
 } ws_options;
 
 /*
@@ -449,6 +475,16 @@ void ws_send(struct ws_info *ws, int opCode, const char *message, unsigned short
  `WS_ERR_OTHER`).
  */
 ws_status ws_send_long(struct ws_info *ws, int opCode, const char *message, size_t length);
+
+/*
+ Sends a ping with `len` <= 125 bytes of `payload` (NULL with `len` 0:
+ empty); the server's pong reaches `ws_options.onPong`, with the round-
+ trip time when `ws_options.clock_us` is set. Returns as `ws_send_long`.
+
+ # Safety
+ As for `ws_send_long`.
+ */
+ws_status ws_ping(struct ws_info *ws, const char *payload, size_t len);
 
 /*
  Closes: states 0/4 nothing; resolving, connecting or handshake: torn

@@ -2,12 +2,13 @@
  * websocket.c - NodeMCU Lua module "websocket" on top of libwebsocket.
  *
  *   ws = websocket.createClient()
- *   ws:on("connection" | "receive" | "close" | "fragment", function | nil)
+ *   ws:on("connection" | "receive" | "close" | "fragment" | "pong", function | nil)
  *   ws:config{ headers = {...}, connect_timeout = s, ping_interval = s,
  *              pong_timeout = s, close_timeout = s, max_message = bytes,
  *              protocols = {"a", "b"} }
  *   ws:connect(url)
  *   ws:send(msg[, opcode])
+ *   ws:ping([payload])
  *   ws:close([code[, reason]])
  *   ws:protocol()  -> the server's chosen protocol, or nil
  *
@@ -17,7 +18,9 @@
  * reason nil and http the HTTP status of the refusal), and, when set before
  * ws:connect, fragment(ws, chunk, opcode, fin): data messages then arrive
  * piece by piece (no reassembly, max_message does not apply) and "receive"
- * is not called for them.
+ * is not called for them; pong(ws, payload, rtt) for each pong, rtt the
+ * milliseconds since our latest ping (ws:ping, ws:send(p, 9), keep-alive)
+ * or nil.
  *
  * Builds in a NodeMCU tree with either Lua flavour (5.1 or 5.3) and, unchanged,
  * on the host against nodemcu-glue/host/.
@@ -43,6 +46,7 @@
 #include "module.h"
 #include "lauxlib.h"
 #include "lua.h"
+#include "user_interface.h"
 
 #include "websocket/websocketclient.h"
 
@@ -54,9 +58,9 @@
 #define WS_MAX_CLOSE_REASON 123
 
 /* Registry references, one array so that creation and collection are loops:
- * the four callbacks in ws:on's event order, then the client itself and the
+ * the five callbacks in ws:on's event order, then the client itself and the
  * server's protocol. All LUA_NOREF when unset. */
-enum { R_CONNECTION, R_RECEIVE, R_CLOSE, R_FRAGMENT, R_SELF, R_PROTO, R_COUNT };
+enum { R_CONNECTION, R_RECEIVE, R_CLOSE, R_FRAGMENT, R_PONG, R_SELF, R_PROTO, R_COUNT };
 
 /* The settings of ws:config that go into ws_options at ws:connect (the
  * rest of ws_options is filled there: protocols, onClose, onFragment). */
@@ -188,6 +192,25 @@ static void on_fragment(ws_info *ws, const char *chunk, int len, int opcode, int
   }
 }
 
+static void on_pong(ws_info *ws, const char *payload, int len, int rtt_us) {
+  lua_State *L = lua_getstate();
+  int base = push_callback(L, ws, R_PONG, -1);
+  if (base >= 0) {
+    push_bytes(L, payload, len);
+    if (rtt_us >= 0) {
+      lua_pushnumber(L, (lua_Number)rtt_us / 1000);
+    } else {
+      lua_pushnil(L);
+    }
+    call_lua(L, base, 3);
+  }
+}
+
+/* The clock of the round-trip times: the SDK's microseconds. */
+static uint32_t clock_us(void) {
+  return system_get_time();
+}
+
 static void on_close(ws_info *ws, int status, int code, const char *reason, int reason_len) {
   ws_client *c = (ws_client *)ws->reservedData;
   lua_State *L = lua_getstate();
@@ -245,7 +268,7 @@ static int ws_create_client(lua_State *L) {
 }
 
 static int ws_client_on(lua_State *L) {
-  static const char *const events[] = {"connection", "receive", "close", "fragment", NULL};
+  static const char *const events[] = {"connection", "receive", "close", "fragment", "pong", NULL};
   ws_client *c = check_client(L);
   int which = luaL_checkoption(L, 2, NULL, events);
   int set = !lua_isnoneornil(L, 3);
@@ -281,6 +304,8 @@ static int ws_client_connect(lua_State *L) {
     memcpy(&o, c->cfg, sizeof(*c->cfg));
   }
   o.onClose = on_close;
+  o.onPong = on_pong;
+  o.clock_us = clock_us;
   o.protocols = c->protocols; /* read only during this call */
   /* Streaming is chosen per connection: a fragment handler set now. */
   o.onFragment = c->ref[R_FRAGMENT] != LUA_NOREF ? on_fragment : NULL;
@@ -319,6 +344,20 @@ static int ws_client_send(lua_State *L) {
     return luaL_argerror(L, 3, "opcode rejected");
   }
   /* WS_ERR_NO_MEMORY_SEND: the connection fails with -16 through "close". */
+  return 0;
+}
+
+/* ws:ping([payload]) */
+static int ws_client_ping(lua_State *L) {
+  ws_client *c = check_client(L);
+  size_t len = 0;
+  const char *p = luaL_optlstring(L, 2, "", &len);
+  if (len > 125) {
+    return luaL_argerror(L, 2, "ping payload over 125 bytes");
+  }
+  if (c->ws.connectionState != 3 || ws_ping(&c->ws, p, len) == WS_ERR_NOT_CONNECTED) {
+    return luaL_error(L, "Websocket isn't connected.");
+  }
   return 0;
 }
 
@@ -617,6 +656,7 @@ LROT_BEGIN(websocket_client, NULL, LROT_MASK_GC_INDEX)
   LROT_FUNCENTRY(config, ws_client_config)
   LROT_FUNCENTRY(connect, ws_client_connect)
   LROT_FUNCENTRY(send, ws_client_send)
+  LROT_FUNCENTRY(ping, ws_client_ping)
   LROT_FUNCENTRY(close, ws_client_close)
   LROT_FUNCENTRY(protocol, ws_client_protocol)
 LROT_END(websocket_client, NULL, LROT_MASK_GC_INDEX)

@@ -26,6 +26,8 @@ pub(super) struct Engine {
     pub(super) serial: u32,
     pub(super) on_close: ws_onCloseCallback,
     pub(super) on_fragment: ws_onFragmentCallback,
+    /// With `onPong` only.
+    pub(super) pong: Option<Boxed<Pong>>,
     pub(super) client: Client,
 }
 
@@ -35,8 +37,38 @@ pub(super) struct Engine {
 // handshake allocation, the timer command became one byte, the mask PRNG
 // two words, the send queue's rarely used front buffer an allocation of
 // its own and the keep-alive ping count 16 bits).
+// The pong state (`Engine::pong`) adds one pointer (8 bytes with the
+// alignment).
 #[cfg(target_pointer_width = "32")]
-const _: () = assert!(core::mem::size_of::<Engine>() <= 176);
+const _: () = assert!(core::mem::size_of::<Engine>() <= 176 + 8);
+
+/// What a connection with `onPong` keeps (its own allocation: none for the
+/// others).
+pub(super) struct Pong {
+    pub(super) on_pong: ws_onPongCallback,
+    pub(super) clock_us: ws_clockCallback,
+    /// `clock_us` when our most recent ping went into the send queue.
+    pub(super) ping_at: u32,
+    /// A ping of ours awaits its first pong (for the round-trip time).
+    pub(super) ping_out: bool,
+}
+
+/// Reads the connection's clock (0 without one).
+pub(super) fn now_us(clock: ws_clockCallback) -> u32 {
+    // SAFETY: the caller's clock function, which takes no argument and
+    // must not call the library (documented on `ws_clockCallback`).
+    clock.map_or(0, |f| unsafe { f() })
+}
+
+impl Engine {
+    /// Our ping went into the send queue: the next pong is timed from now.
+    pub(super) fn stamp_ping(&mut self) {
+        if let Some(p) = self.pong.as_mut() {
+            p.ping_at = now_us(p.clock_us);
+            p.ping_out = true;
+        }
+    }
+}
 
 /// The live engines (a singly linked list through `Engine::next`, one node
 /// per `ws_info` with a live connection) and the connection counter behind
@@ -334,6 +366,28 @@ pub(super) fn call_connection(ws: *mut ws_info) {
         if let Some(cb) = (*ws).onConnection {
             cb(ws);
         }
+    }
+}
+
+/// `onPong` with the pong's payload and the time since our ping.
+pub(super) fn call_pong(ws: *mut ws_info, payload: *const u8, len: usize) {
+    let Some(Some((cb, clock, at, out))) = with_engine(ws, None, |e| {
+        let p = e.pong.as_mut()?;
+        let out = core::mem::replace(&mut p.ping_out, false);
+        Some((p.on_pong, p.clock_us, p.ping_at, out))
+    }) else {
+        return;
+    };
+    let rtt = if out && clock.is_some() {
+        c_int::try_from(now_us(clock).wrapping_sub(at)).unwrap_or(c_int::MAX)
+    } else {
+        -1
+    };
+    if let Some(cb) = cb {
+        let len = c_int::try_from(len).unwrap_or(0);
+        // SAFETY: as in `call_failure`; `payload` points at `len` bytes
+        // valid during the call.
+        unsafe { cb(ws, payload as *const c_char, len, rtt) };
     }
 }
 

@@ -79,6 +79,8 @@ pub unsafe extern "C" fn ws_options_init(options: *mut ws_options) {
             protocols: ptr::null(),
             onClose: None,
             onFragment: None,
+            onPong: None,
+            clock_us: None,
         })
     };
 }
@@ -132,6 +134,8 @@ pub unsafe extern "C" fn ws_connect_with(
     let o = unsafe { options.as_ref() };
     let on_close = o.and_then(|o| o.onClose);
     let on_fragment = o.and_then(|o| o.onFragment);
+    let on_pong = o.and_then(|o| o.onPong);
+    let clock_us = o.and_then(|o| o.clock_us);
     let fail = |st: Status| {
         // SAFETY: valid ws (checked above).
         unsafe { (*ws).connectionState = 4 };
@@ -155,6 +159,7 @@ pub unsafe extern "C" fn ws_connect_with(
             pong_timeout_ms: o.pong_timeout_ms,
             close_timeout_ms: o.close_timeout_ms,
             stream: on_fragment.is_some(),
+            pongs: on_pong.is_some(),
         },
     };
     let protocols = match o {
@@ -181,12 +186,25 @@ pub unsafe extern "C" fn ws_connect_with(
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    let pong = match on_pong {
+        None => None,
+        Some(_) => match Boxed::new(Pong {
+            on_pong,
+            clock_us,
+            ping_at: 0,
+            ping_out: false,
+        }) {
+            Ok(b) => Some(b),
+            Err(_) => return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE),
+        },
+    };
     let engine = match Boxed::new(Engine {
         ws,
         next: ptr::null_mut(),
         serial: next_serial(),
         on_close,
         on_fragment,
+        pong,
         client,
     }) {
         Ok(b) => b,
@@ -265,6 +283,9 @@ pub unsafe extern "C" fn ws_send_long(
             // and never touches `ws->engine`, borrowed here.
             unsafe { ws_port_send(ws, frame.as_ptr(), frame.len() as u16) }
         });
+        if opCode == 9 && r.is_ok() {
+            e.stamp_ping();
+        }
         // A frame the port took directly leaves nothing to do.
         let act = r != Ok(true) && e.client.has_actions();
         (r, act)
@@ -279,6 +300,18 @@ pub unsafe extern "C" fn ws_send_long(
         Ok(_) => WS_OK,
         Err(e) => e,
     }
+}
+
+/// Sends a ping with `len` <= 125 bytes of `payload` (NULL with `len` 0:
+/// empty); the server's pong reaches `ws_options.onPong`, with the round-
+/// trip time when `ws_options.clock_us` is set. Returns as `ws_send_long`.
+///
+/// # Safety
+/// As for `ws_send_long`.
+#[no_mangle]
+pub unsafe extern "C" fn ws_ping(ws: *mut ws_info, payload: *const c_char, len: usize) -> Status {
+    // SAFETY: the same contract as ws_send_long's.
+    unsafe { ws_send_long(ws, 9, payload, len) }
 }
 
 /// Closes: states 0/4 nothing; resolving, connecting or handshake: torn
@@ -571,6 +604,16 @@ impl Segment {
                 call_receive(ws, buf.as_mut_ptr(), n, opcode);
                 drop(buf);
             }
+            Rx::Pong { start, len: n, buf } => {
+                let at = if buf.capacity() > 0 {
+                    buf.as_slice().as_ptr()
+                } else {
+                    // SAFETY: `start + n <= len` (the engine checked the range).
+                    unsafe { data.add(start) }
+                };
+                call_pong(ws, at, n);
+                drop(buf);
+            }
         }
         true
     }
@@ -600,5 +643,14 @@ pub unsafe extern "C" fn ws_event_disconnected(ws: *mut ws_info, err: c_int) {
 /// `ws` as for every entry point (see [`ws_info`]).
 #[no_mangle]
 pub unsafe extern "C" fn ws_event_timer(ws: *mut ws_info) {
-    run(ws, |c| c.timer());
+    let p = find(ws);
+    let act = with_engine_at(ws, p, None, |e| {
+        if e.client.timer() {
+            e.stamp_ping();
+        }
+        e.client.has_actions()
+    });
+    if act == Some(true) {
+        drive_at(ws, p);
+    }
 }

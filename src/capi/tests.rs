@@ -31,6 +31,10 @@ struct Fake {
     failures: Vec<c_int>,
     /// `ws_http_status` inside each onFailure.
     http: Vec<c_int>,
+    /// onPong calls: payload, rtt_us.
+    pongs: Vec<(Vec<u8>, c_int)>,
+    /// What `clock` returns.
+    now_us: u32,
     msgs: Vec<(c_int, Vec<u8>)>,
     // callback behaviour
     reconnect_url: Option<&'static [u8]>,
@@ -163,6 +167,79 @@ unsafe extern "C" fn on_close_unused(
     _: c_int,
 ) {
     unreachable!("reset by ws_options_init");
+}
+
+unsafe extern "C" fn on_pong(_: *mut ws_info, p: *const c_char, len: c_int, rtt: c_int) {
+    // SAFETY: the library passes `len` readable bytes.
+    let p = unsafe { core::slice::from_raw_parts(p as *const u8, len as usize) }.to_vec();
+    fake(|f| f.pongs.push((p, rtt)));
+}
+unsafe extern "C" fn clock() -> u32 {
+    fake(|f| f.now_us)
+}
+
+#[test]
+fn pongs_with_round_trip_times() {
+    let mut ws = new_ws();
+    let mut o = unsafe {
+        let mut o = core::mem::MaybeUninit::<ws_options>::uninit();
+        ws_options_init(o.as_mut_ptr());
+        o.assume_init()
+    };
+    o.onPong = Some(on_pong);
+    o.clock_us = Some(clock);
+    o.ping_interval_ms = 1000;
+    fake(|f| {
+        f.resolve_ret = WS_PORT_DONE;
+        f.now_us = u32::MAX - 10; // the clock wraps in between
+    });
+    unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+    unsafe { ws_event_connected(&mut *ws) };
+    ack_all(&mut *ws);
+    let req = fake(|f| f.sent.clone());
+    let skip = req.len();
+    let mut r = response_for(&req);
+    unsafe { ws_event_received(&mut *ws, r.as_mut_ptr(), r.len()) };
+    // Our ping, its pong 1500 us later; an unsolicited pong: -1.
+    assert_eq!(unsafe { ws_ping(&mut *ws, c"abc".as_ptr(), 3) }, WS_OK);
+    ack_all(&mut *ws);
+    fake(|f| f.now_us = f.now_us.wrapping_add(1500));
+    let mut seg = [sframe(true, 10, b"abc"), sframe(true, 10, b"")].concat();
+    unsafe { ws_event_received(&mut *ws, seg.as_mut_ptr(), seg.len()) };
+    // A pong split over two segments (owned buffer).
+    let mut p = sframe(true, 10, b"split");
+    let (a, b) = p.split_at_mut(4);
+    unsafe { ws_event_received(&mut *ws, a.as_mut_ptr(), a.len()) };
+    unsafe { ws_event_received(&mut *ws, b.as_mut_ptr(), b.len()) };
+    // The keep-alive ping is timed too.
+    unsafe { ws_event_timer(&mut *ws) };
+    ack_all(&mut *ws);
+    fake(|f| f.now_us = f.now_us.wrapping_add(250));
+    let mut seg = sframe(true, 10, b"");
+    unsafe { ws_event_received(&mut *ws, seg.as_mut_ptr(), seg.len()) };
+    assert_eq!(
+        fake(|f| f.pongs.clone()),
+        vec![
+            (b"abc".to_vec(), 1500),
+            (vec![], -1),
+            (b"split".to_vec(), -1),
+            (vec![], 250)
+        ]
+    );
+    let frames = frames_after(skip);
+    assert_eq!(frames[0], (true, 9, b"abc".to_vec()));
+    assert_eq!(frames[1], (true, 9, vec![]));
+    // Over 125 bytes: refused, nothing sent; not connected: -30.
+    let big = [b'x'; 126];
+    assert_eq!(
+        unsafe { ws_ping(&mut *ws, big.as_ptr() as *const c_char, 126) },
+        WS_ERR_BAD_OPCODE
+    );
+    unsafe { ws_release(&mut *ws) };
+    assert_eq!(
+        unsafe { ws_ping(&mut *ws, ptr::null(), 0) },
+        WS_ERR_NOT_CONNECTED
+    );
 }
 
 /// A ws_info as the Lua binding makes it: not zeroed.
@@ -672,9 +749,12 @@ fn extra_headers_and_options() {
         protocols: c"garbage".as_ptr(),
         onClose: Some(on_close_unused),
         onFragment: None,
+        onPong: Some(on_pong),
+        clock_us: Some(clock),
     };
     unsafe { ws_options_init(&mut o) };
     assert!(o.protocols.is_null() && o.onClose.is_none() && o.onFragment.is_none());
+    assert!(o.onPong.is_none() && o.clock_us.is_none());
     assert_eq!(o.max_message, WS_DEFAULT_MAX_MESSAGE);
     o.connect_timeout_ms = 1234;
     fake(|f| f.resolve_ret = WS_PORT_DONE);

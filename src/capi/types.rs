@@ -49,6 +49,19 @@ pub type ws_onFragmentCallback = Option<
     ),
 >;
 
+/// Set in `ws_options`: called with each pong the server sends, `payload`
+/// holding its `len` bytes (NOT NUL-terminated, valid during the call
+/// only). `rtt_us`: microseconds since our most recent ping (sent with
+/// `ws_ping`, `ws_send_long` opcode 9, or by the keep-alive) when this pong
+/// is the first since it and `ws_options.clock_us` is set; else -1.
+pub type ws_onPongCallback = Option<
+    unsafe extern "C" fn(ws: *mut ws_info, payload: *const c_char, len: c_int, rtt_us: c_int),
+>;
+/// Set in `ws_options`: a free-running microsecond counter (wrapping at
+/// 2^32), e.g. the ESP8266's `system_get_time`; used for `onPong`'s
+/// round-trip time only. It must not call the library.
+pub type ws_clockCallback = Option<unsafe extern "C" fn() -> u32>;
+
 /// A connection, allocated by the caller. Before the first `ws_connect`
 /// only `connectionState` (0), `extraHeaders`, `reservedData` and the
 /// callbacks need to be set; the rest may be garbage.
@@ -120,6 +133,12 @@ pub struct ws_options {
     /// When set, data messages are streamed to it instead of `onReceive`:
     /// no reassembly buffer and no `max_message` limit (default NULL).
     pub onFragment: ws_onFragmentCallback,
+    /// Called with each pong the server sends (default NULL: pongs are
+    /// dropped).
+    pub onPong: ws_onPongCallback,
+    /// Microsecond clock for `onPong`'s round-trip time (default NULL: the
+    /// time is reported as -1).
+    pub clock_us: ws_clockCallback,
 }
 
 /// Default `max_message`: 1 MiB.

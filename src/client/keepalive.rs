@@ -10,11 +10,11 @@ use crate::status;
 
 impl Client {
     /// The timer fired while open: `ping_interval_ms` without a byte from
-    /// the peer.
-    pub(super) fn keepalive_tick(&mut self) {
+    /// the peer. True if a ping was queued.
+    pub(super) fn keepalive_tick(&mut self) -> bool {
         let every = self.opts.ping_interval_ms;
         if every == 0 {
-            return;
+            return false;
         }
         // The first unanswered ping was sent `pings` intervals ago (an
         // age beyond u32, or beyond the counter's 65535 intervals, counts
@@ -26,14 +26,15 @@ impl Client {
         };
         if self.pings > 0 && late {
             self.end(status::WS_ERR_PING_TIMEOUT);
-            return;
+            return false;
         }
         self.pings = self.pings.saturating_add(1);
         if self.queue.push(&mut self.rng, OP_PING, &[], &[]).is_err() {
             self.end(status::WS_ERR_NO_MEMORY_SEND);
-            return;
+            return false;
         }
         self.timer = TimerCmd::Ping;
+        true
     }
 
     /// Call before `receive` for every new segment. While open the peer is

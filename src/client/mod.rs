@@ -52,6 +52,8 @@ pub struct Options {
     /// Deliver data messages piece by piece ([`Rx::Fragment`]); no
     /// reassembly and no `max_message` limit.
     pub stream: bool,
+    /// Deliver the server's pongs ([`Rx::Pong`]).
+    pub pongs: bool,
 }
 
 impl Options {
@@ -62,6 +64,7 @@ impl Options {
         pong_timeout_ms: 60_000,
         close_timeout_ms: 5_000,
         stream: false,
+        pongs: false,
     };
 }
 
@@ -176,6 +179,8 @@ pub struct Client {
     proto_len: u8,
     /// Keep-alive pings sent since the peer last sent a byte (saturating).
     pings: u16,
+    /// Pass pongs on ([`Options::pongs`]).
+    pongs: bool,
     queue: SendQueue,
     /// The negotiated protocol + NUL, then the server's close reason.
     info: Buf,
@@ -231,6 +236,7 @@ impl Client {
             close_code: None,
             proto_len: 0,
             pings: 0,
+            pongs: opts.pongs,
             queue: SendQueue::with_request(out),
             info: Buf::new(),
             hs: Some(hs),
@@ -392,14 +398,15 @@ impl Client {
         self.end(st);
     }
 
-    /// `ws_event_timer`.
-    pub fn timer(&mut self) {
+    /// `ws_event_timer`. True if a keep-alive ping was queued.
+    pub fn timer(&mut self) -> bool {
         match self.phase {
             Phase::Connecting | Phase::Handshake => self.end(status::WS_ERR_CONNECT_TIMEOUT),
-            Phase::Open => self.keepalive_tick(),
+            Phase::Open => return self.keepalive_tick(),
             Phase::Closing { status, .. } => self.end(status),
             Phase::Resolving | Phase::Done(_) => {}
         }
+        false
     }
 
     /// The 101 response was accepted: the connection is open.

@@ -8,7 +8,7 @@
 
 use super::{Client, Phase};
 use crate::buffer::Buf;
-use crate::frame::{self, OP_CLOSE, OP_PING, OP_TEXT};
+use crate::frame::{self, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
 use crate::handshake::{self, Parsed};
 use crate::message::{valid_utf8, Item, Payload};
 use crate::status;
@@ -37,6 +37,9 @@ pub enum Rx {
         len: usize,
         fin: bool,
     },
+    /// A pong ([`super::Options::pongs`]): its payload is `buf` if that has
+    /// a capacity, else `data[start..start+len]` (not NUL-terminated).
+    Pong { start: usize, len: usize, buf: Buf },
 }
 
 /// A message found by [`Client::whole_message`]: `data[start..start+len]`,
@@ -96,6 +99,23 @@ impl Client {
                 Item::Error(e) => {
                     self.violation(e);
                     return Rx::Again;
+                }
+                Item::Control {
+                    opcode: OP_PONG,
+                    payload,
+                } if self.pongs && matches!(self.phase, Phase::Open) => {
+                    return match payload {
+                        Payload::InPlace { start, end } => Rx::Pong {
+                            start,
+                            len: end.saturating_sub(start),
+                            buf: Buf::new(),
+                        },
+                        Payload::Owned(buf) => Rx::Pong {
+                            start: 0,
+                            len: buf.len(),
+                            buf,
+                        },
+                    };
                 }
                 Item::Control { opcode, payload } => {
                     match payload {

@@ -267,6 +267,7 @@ impl H {
                     self.pieces
                         .push((opcode, d[start..start + len].to_vec(), fin));
                 }
+                Rx::Pong { .. } => panic!("pongs are not asked for"),
                 Rx::Owned { opcode, buf } => {
                     let s = buf.as_slice();
                     assert_eq!(s.last(), Some(&0), "NUL after copied message");

@@ -106,6 +106,8 @@ LUA_TESTS = [
     ("http_status", "http_status.lua", {}, 30),
     # user:password@ in the URL -> Authorization: Basic (issue 14, item 3)
     ("auth", "auth.lua", {}, 30),
+    # the pong event and ws:ping (issue 14, item 4)
+    ("pong", "pong.lua", {}, 30),
 ]
 # Lua tests (names as in LUA_TESTS) that need more device heap than an
 # ESP8266 running NodeMCU has (about 40 KB free), on purpose, with the reason.

@@ -54,11 +54,15 @@ typedef void (*recv_fn)(struct ws_info *, int, char *, int);
 typedef void (*fail_fn)(struct ws_info *, int);
 typedef void (*close_fn)(struct ws_info *, int, int, const char *, int);
 typedef void (*frag_fn)(struct ws_info *, const char *, int, int, int);
+typedef void (*pong_fn)(struct ws_info *, const char *, int, int);
+typedef uint32_t (*clock_fn)(void);
 _Static_assert(_Generic((ws_onConnectionCallback)0, conn_fn: 1, default: 0), "ws_onConnectionCallback changed");
 _Static_assert(_Generic((ws_onReceiveCallback)0, recv_fn: 1, default: 0), "ws_onReceiveCallback changed");
 _Static_assert(_Generic((ws_onFailureCallback)0, fail_fn: 1, default: 0), "ws_onFailureCallback changed");
 _Static_assert(_Generic((ws_onCloseCallback)0, close_fn: 1, default: 0), "ws_onCloseCallback changed");
 _Static_assert(_Generic((ws_onFragmentCallback)0, frag_fn: 1, default: 0), "ws_onFragmentCallback changed");
+_Static_assert(_Generic((ws_onPongCallback)0, pong_fn: 1, default: 0), "ws_onPongCallback changed");
+_Static_assert(_Generic((ws_clockCallback)0, clock_fn: 1, default: 0), "ws_clockCallback changed");
 
 /* header_t: the extra request headers, an array ending with {NULL, NULL}. */
 PIN_SIZE(header_t, 8, 16);
@@ -79,7 +83,7 @@ PIN_FIELD(ws_info, engine, void *, 24, 48);
 PIN_FIELD(ws_info, port, void *, 28, 56);
 
 /* ws_options: filled by ws_options_init; fields may only be added at the end. */
-PIN_SIZE(ws_options, 32, 48);
+PIN_SIZE(ws_options, 40, 64);
 PIN_ALIGN(ws_options, 4, 8);
 PIN_FIELD(ws_options, max_message, uint32_t, 0, 0);
 PIN_FIELD(ws_options, connect_timeout_ms, uint32_t, 4, 4);
@@ -89,6 +93,8 @@ PIN_FIELD(ws_options, close_timeout_ms, uint32_t, 16, 16);
 PIN_FIELD(ws_options, protocols, const char *, 20, 24);
 PIN_FIELD(ws_options, onClose, close_fn, 24, 32);
 PIN_FIELD(ws_options, onFragment, frag_fn, 28, 40);
+PIN_FIELD(ws_options, onPong, pong_fn, 32, 48);
+PIN_FIELD(ws_options, clock_us, clock_fn, 36, 56);
 
 /* Every function of the API and of the port, with its exact C type. */
 #define PIN_FN(f, TY) _Static_assert(_Generic(&f, TY: 1, default: 0), #f " changed its signature")
@@ -107,6 +113,8 @@ PIN_FN(ws_send_long, int (*)(struct ws_info *, int, const char *, size_t));
 PIN_FN(ws_close, void (*)(struct ws_info *));
 PIN_FN(ws_close_with, void (*)(struct ws_info *, int, const char *, size_t));
 PIN_FN(ws_protocol, const char *(*)(struct ws_info *));
+PIN_FN(ws_http_status, int (*)(struct ws_info *));
+PIN_FN(ws_ping, int (*)(struct ws_info *, const char *, size_t));
 PIN_FN(ws_release, void (*)(struct ws_info *));
 PIN_FN(ws_event_resolved, void (*)(struct ws_info *, int));
 PIN_FN(ws_event_connected, void (*)(struct ws_info *));

@@ -29,6 +29,7 @@ local runs = {
     "^received:  200000 bytes %(opcode 2%) in %d+ pieces, sample sum " .. sum .. "$" },
   { "v2_refused.lua", {
       "closed:    status -17, the server answered HTTP 403" }, nil, T.echo .. "/refuse/403" },
+  { "v2_ping.lua", { "closed:    status 0" }, "^pong:      'ping 3' after %d+%.%d ms$" },
   { "v2_auth.lua", {
       "connected: authenticated",
       "closed:    status 0" }, nil, "ws://user:s%40cret@" .. T.echo:sub(6) .. "/auth/user/s%40cret" },
