@@ -11,13 +11,13 @@ use libfuzzer_sys::fuzz_target;
 use websocket::handshake::{self, Header};
 use websocket::status::Status;
 use websocket::url;
-use websocket_fuzz::ref_request;
+use websocket_fuzz::ref_request_auth;
 
 const KEY: &[u8; 24] = b"dGhlIHNhbXBsZSBub25jZQ==";
 
 fn expected(u: &url::Url, extra: &[Header], protocols: Option<&[u8]>) -> Result<Vec<u8>, Status> {
     let pairs: Vec<(&[u8], &[u8])> = extra.iter().map(|h| (h.name, h.value)).collect();
-    ref_request(u.path, u.host, u.port, KEY, &pairs, protocols)
+    ref_request_auth(u.userinfo, u.path, u.host, u.port, KEY, &pairs, protocols)
 }
 
 fuzz_target!(|data: &[u8]| {

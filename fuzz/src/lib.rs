@@ -489,7 +489,13 @@ pub fn ref_url(input: &[u8]) -> Result<RefUrl, Status> {
     } else {
         return Err(WS_ERR_BAD_SCHEME);
     };
-    let rest = &input[skip..];
+    let mut rest = &input[skip..];
+    // `user:password@`: everything up to the last @ before the path (its
+    // content is checked by the request writer, not here).
+    let authority = rest.iter().position(|b| b"/?#".contains(b)).unwrap_or(rest.len());
+    if let Some(at) = rest[..authority].iter().rposition(|&b| b == b'@') {
+        rest = &rest[at + 1..];
+    }
     let bad = |b: u8| b <= b' ' || b == 0x7f;
     let delim = |b: &u8| b":/?#".contains(b);
     let host_len = rest.iter().position(delim).unwrap_or(rest.len());
@@ -497,7 +503,7 @@ pub fn ref_url(input: &[u8]) -> Result<RefUrl, Status> {
     if host.len() >= 256 {
         return Err(WS_ERR_HOST_TOO_LONG);
     }
-    if host.is_empty() || host.iter().any(|&b| b == b'@' || b == b'[' || bad(b)) {
+    if host.is_empty() || host.iter().any(|&b| b == b'[' || bad(b)) {
         return Err(WS_ERR_NO_HOST);
     }
     let mut rest = &rest[host_len..];
@@ -576,19 +582,25 @@ pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
             RefResponse::NeedMore
         }
     };
-    let status = b"HTTP/1.1 101";
-    for (i, &want) in status.iter().enumerate() {
+    // `HTTP/1.1 `, three digits (any status code: it is reported), then
+    // the code must be 101.
+    let prefix = b"HTTP/1.1 ";
+    for i in 0..12 {
         if i >= lim {
             return out();
         }
-        if d[i] != want {
+        let ok = match prefix.get(i) {
+            Some(&want) => d[i] == want,
+            None => d[i].is_ascii_digit(),
+        };
+        if !ok {
             return RefResponse::Failed(WS_ERR_NOT_SWITCHING);
         }
     }
     if lim <= 12 {
         return out();
     }
-    if !matches!(d[12], b' ' | b'\r' | b'\n') {
+    if !matches!(d[12], b' ' | b'\r' | b'\n') || &d[9..12] != b"101" {
         return RefResponse::Failed(WS_ERR_NOT_SWITCHING);
     }
     // Reads a line body from `p` up to and including its end; Ok((body_end,
@@ -737,6 +749,49 @@ pub fn ref_request(
     extra: &[(&[u8], &[u8])],
     protocols: Option<&[u8]>,
 ) -> Result<Vec<u8>, Status> {
+    ref_request_auth(b"", path, host, port, key, extra, protocols)
+}
+
+/// The URL's `userinfo` percent-decoded (RFC 3986), as Basic
+/// authentication encodes it; `None` for a `%` without two hex digits, a
+/// space, control byte or DEL, or more than 96 bytes decoded.
+pub fn ref_credentials(userinfo: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < userinfo.len() {
+        let b = userinfo[i];
+        if b == b'%' {
+            let hex = userinfo.get(i + 1..i + 3)?;
+            let text = std::str::from_utf8(hex).ok()?;
+            if !text.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(text, 16).ok()?);
+            i += 3;
+        } else if b <= b' ' || b == 0x7f {
+            return None;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    (out.len() <= 96).then_some(out)
+}
+
+/// [`ref_request`] for a URL with a `userinfo`: `Authorization: Basic
+/// <base64 of the decoded userinfo>` after the extra headers (unless one of
+/// them is named so), `Err(NO_HOST)` for a userinfo `ref_credentials`
+/// refuses (after the header checks).
+pub fn ref_request_auth(
+    userinfo: &[u8],
+    path: &[u8],
+    host: &[u8],
+    port: u16,
+    key: &[u8],
+    extra: &[(&[u8], &[u8])],
+    protocols: Option<&[u8]>,
+) -> Result<Vec<u8>, Status> {
+    use base64::Engine as _;
     let bad_value = |v: &[u8]| v.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0);
     let valid = |(n, v): &(&[u8], &[u8])| {
         !n.is_empty() && n.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b':') && !bad_value(v)
@@ -745,6 +800,7 @@ pub fn ref_request(
     if !extra.iter().all(valid) || bad_value(proto) {
         return Err(websocket::status::WS_ERR_BAD_HEADER);
     }
+    let creds = ref_credentials(userinfo).ok_or(websocket::status::WS_ERR_NO_HOST)?;
     let mut r = b"GET ".to_vec();
     if !path.starts_with(b"/") {
         r.push(b'/');
@@ -772,6 +828,10 @@ pub fn ref_request(
     line(&mut r, b"Sec-WebSocket-Version", b"13");
     for (n, v) in extra {
         line(&mut r, n, v);
+    }
+    if !creds.is_empty() {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&creds);
+        line(&mut r, b"Authorization", format!("Basic {b64}").as_bytes());
     }
     line(&mut r, b"User-Agent", b"ESP8266");
     if !proto.is_empty() {
