@@ -304,8 +304,12 @@ static int ws_client_connect(lua_State *L) {
     memcpy(&o, c->cfg, sizeof(*c->cfg));
   }
   o.onClose = on_close;
-  o.onPong = on_pong;
-  o.clock_us = clock_us;
+  /* Pong events, like streaming, are chosen per connection: only a client
+   * with a pong handler at connect() pays for the library's pong state. */
+  if (c->ref[R_PONG] != LUA_NOREF) {
+    o.onPong = on_pong;
+    o.clock_us = clock_us;
+  }
   o.protocols = c->protocols; /* read only during this call */
   /* Streaming is chosen per connection: a fragment handler set now. */
   o.onFragment = c->ref[R_FRAGMENT] != LUA_NOREF ? on_fragment : NULL;
