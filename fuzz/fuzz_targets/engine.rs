@@ -937,7 +937,7 @@ fn run(data: &[u8]) {
     LIVE_BYTES.store(0, Relaxed);
     PEAK_BYTES.store(0, Relaxed);
 
-    // The caller's ws_info: not zeroed (SPEC 2), only the documented fields set.
+    // The caller's ws_info: not zeroed (docs/contract.md#not-zeroed), only the documented fields set.
     // SAFETY: every field is a plain integer, pointer or Option<fn>; the
     // garbage in `engine`/`port` is never dereferenced by a correct library
     // (it must overwrite them first), and the callbacks are set below.
@@ -982,7 +982,7 @@ fn run(data: &[u8]) {
         st(|s| s.reconnect_full = &opts as *const ws_options as usize);
     }
 
-    // What the request must be (key aside), from SPEC.md 3.4.
+    // What the request must be (key aside), from docs/contract.md#request.
     let pairs: Vec<(&[u8], &[u8])> = if with_headers {
         headers
             .pairs

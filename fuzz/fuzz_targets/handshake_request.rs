@@ -1,7 +1,7 @@
 //! `handshake::request_len` / `write_request`: for a fuzzer-chosen path and
 //! extra headers (input lines `name=value` after the first line, the path;
 //! a line `!list` sets the offered protocols, else the default is used),
-//! the request must equal one built here directly from SPEC.md 3.4 (header
+//! the request must equal one built here directly from docs/contract.md#request (header
 //! order, case-insensitive de-duplication, defaults), or be refused with
 //! BAD_HEADER exactly when a header could not be sent; `request_len` must be
 //! the exact size and `write_request` must refuse a buffer of any other size.

@@ -1,7 +1,7 @@
 //! `url::parse`: no panic; structural invariants on success; re-serializing a
 //! parsed URL and parsing it again gives the same result; and the result equals
 //! the one of a straightforward reference parser written from the grammar in
-//! the module documentation (SPEC.md 3.1 status codes).
+//! the module documentation (docs/contract.md#url status codes).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

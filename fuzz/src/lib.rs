@@ -1,6 +1,6 @@
 //! Helpers shared by the fuzz targets: the input framing used by every target
 //! (fuzzer-chosen split points), and simple, non-streaming reference decoders
-//! written straight from RFC 6455 and SPEC.md, against which the streaming
+//! written straight from RFC 6455 and docs/contract.md, against which the streaming
 //! code in the main crate is compared.
 
 use websocket::status::Status;
@@ -200,7 +200,7 @@ pub fn encode_frame(fin: bool, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]
 }
 
 // ---------------------------------------------------------------------------
-// Message level reference (what a client following SPEC.md must deliver)
+// Message level reference (what a client following docs/contract.md must deliver)
 // ---------------------------------------------------------------------------
 
 /// What the peer's byte stream means to a conforming client.
@@ -225,7 +225,7 @@ pub enum RefEnd {
     Partial,
     /// A close frame was read; later bytes are not looked at.
     Closed,
-    /// A protocol violation: the status SPEC.md / the header assigns, and the
+    /// A protocol violation: the status docs/contract.md / the header assigns, and the
     /// close code the client must send (1002, 1007 or 1009).
     Violation(Status, u16),
 }
@@ -243,7 +243,7 @@ pub fn utf8_valid_prefix(b: &[u8]) -> bool {
     }
 }
 
-/// Decodes a whole server-to-client stream per SPEC.md with `max_message` as
+/// Decodes a whole server-to-client stream per docs/contract.md with `max_message` as
 /// the message size limit.  Returns the events in order and how it ended.
 pub fn ref_messages(buf: &[u8], max_message: u64) -> (Vec<RefEvent>, RefEnd) {
     let (events, end, _) = ref_decode(buf, max_message);
@@ -476,7 +476,7 @@ mod tests {
 pub type RefUrl = (bool, Vec<u8>, u16, Vec<u8>);
 
 /// Reference URL parser written from the grammar documented in `src/url.rs`
-/// and the status codes of SPEC.md 3.1, in the most direct way possible.
+/// and the status codes of docs/contract.md#url, in the most direct way possible.
 pub fn ref_url(input: &[u8]) -> Result<RefUrl, Status> {
     use websocket::status::{
         WS_ERR_BAD_PORT, WS_ERR_BAD_SCHEME, WS_ERR_HOST_TOO_LONG, WS_ERR_NO_HOST,
@@ -492,7 +492,10 @@ pub fn ref_url(input: &[u8]) -> Result<RefUrl, Status> {
     let mut rest = &input[skip..];
     // `user:password@`: everything up to the last @ before the path (its
     // content is checked by the request writer, not here).
-    let authority = rest.iter().position(|b| b"/?#".contains(b)).unwrap_or(rest.len());
+    let authority = rest
+        .iter()
+        .position(|b| b"/?#".contains(b))
+        .unwrap_or(rest.len());
     if let Some(at) = rest[..authority].iter().rposition(|&b| b == b'@') {
         rest = &rest[at + 1..];
     }
@@ -551,7 +554,7 @@ pub enum RefResponse {
     NeedMore,
     /// A valid 101 response of this many bytes, and its trimmed protocol value.
     Done(usize, Vec<u8>),
-    /// Failed with this status (SPEC.md 3.5 and the header's -27).
+    /// Failed with this status (docs/contract.md#response and the header's -27).
     Failed(Status),
 }
 
@@ -734,7 +737,7 @@ pub fn ref_response(d: &[u8], accept: &[u8; 28]) -> RefResponse {
 // Handshake request reference
 // ---------------------------------------------------------------------------
 
-/// The opening handshake request SPEC.md 3.4 prescribes, built directly:
+/// The opening handshake request docs/contract.md#request prescribes, built directly:
 /// request line, `Host`, the mandatory four, the extra headers, then the
 /// defaults `User-Agent` and `Sec-WebSocket-Protocol` (`protocols`, `None` =
 /// "chat", empty = no header), leaving out any name (case-insensitive) seen

@@ -133,7 +133,7 @@ fn main() -> ExitCode {
         if w.messages == 1 {
             // One frame: one exact buffer. Joined fragments: the total is not
             // known in advance and the engine grows by half again (at most
-            // 50 % slack, to keep reassembly linear -- SPEC section 6).
+            // 50 % slack, to keep reassembly linear -- docs/contract.md#defect-quadratic-receive).
             let fragmented = w.name.contains("frag");
             let bound = if fragmented {
                 w.payload_bytes * 3 / 2 + 1 + SLACK
