@@ -287,6 +287,20 @@ impl Buf {
         Some(unsafe { core::slice::from_raw_parts_mut(self.ptr.add(self.len), n) })
     }
 
+    /// Drops the contents and returns the first `n` bytes, now the
+    /// contents, to be overwritten; the memory is reused when it holds
+    /// `n` bytes, else replaced by exactly `n` bytes (nothing is copied).
+    /// `None` (and empty) when that allocation fails.
+    pub fn refill(&mut self, n: usize) -> Option<&mut [u8]> {
+        self.len = 0;
+        if self.cap < n {
+            self.free();
+            self.grow_to(n, false).ok()?;
+        }
+        self.len = n;
+        Some(self.as_mut_slice())
+    }
+
     /// Drops everything after the first `len` bytes (keeps the capacity).
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);

@@ -442,9 +442,10 @@ pub(super) fn drive_at(ws: *mut ws_info, mut p: *mut Engine) {
                 }
             }
             Do::Send(b, n) => {
-                // SAFETY: `b..b+n` lies in the engine's send queue, which is
-                // not touched until the port returns (it copies the data and
-                // calls no event before returning).
+                // SAFETY: `b..b+n` lies in the engine's send queue, which
+                // keeps it unchanged until its sent event (or past
+                // `ws_port_close` if held); the port calls no event before
+                // returning.
                 let r = unsafe { ws_port_send(ws, b, n) };
                 with_engine_at(ws, p, None, |e| e.client.send_result(r));
             }

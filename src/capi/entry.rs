@@ -273,14 +273,16 @@ pub unsafe extern "C" fn ws_send_long(
         // the slice is only used inside this call, before any callback.
         unsafe { core::slice::from_raw_parts(message as *const u8, length) }
     };
-    // A small frame with nothing queued goes from the stack straight to the
-    // port (no heap); anything else through the send queue.
+    // A small frame with nothing queued is written into the send queue's
+    // (usually kept) buffer and handed to the port at once; anything else
+    // goes through the drive loop.
     let p = lookup(ws);
     let r = with_engine_at(ws, p, None, |e| {
         let r = e.client.send_via(op, payload, |frame| {
-            // SAFETY: valid ws; `frame` (at most 128 bytes) is readable for
-            // the call. The port copies it, calls no event before returning
-            // and never touches `ws->engine`, borrowed here.
+            // SAFETY: valid ws; `frame` (at most 128 bytes) lies in the
+            // send queue, which keeps it unchanged until its sent event
+            // (or past `ws_port_close` if held). The port calls no event
+            // before returning and never touches `ws->engine`, borrowed here.
             unsafe { ws_port_send(ws, frame.as_ptr(), frame.len() as u16) }
         });
         if opCode == 9 && r.is_ok() {
@@ -625,7 +627,12 @@ impl Segment {
 /// `ws` as for every entry point (see [`ws_info`]).
 #[no_mangle]
 pub unsafe extern "C" fn ws_event_sent(ws: *mut ws_info) {
-    run(ws, |c| c.sent());
+    // Once per chunk sent: the hot path's lookup, and the client says
+    // whether actions are due (cheaper than `has_actions` while open).
+    let p = lookup(ws);
+    if with_engine_at(ws, p, None, |e| e.client.sent()) == Some(true) {
+        drive_at(ws, p);
+    }
 }
 
 /// Port event: TCP gone; `err` 0 = closed by the peer, else the espconn error.

@@ -849,3 +849,50 @@ fn chunk_in_flight_held_past_close_until_freed() {
     assert!(unsafe { ws_hold_sending(&mut *ws) }.is_null());
     fake(|f| *f = Fake::default());
 }
+
+/// The send buffer kept for the next small send (see `KEEP_OUT`): a chunk
+/// in it still in flight at `ws_port_close` is held like any other until
+/// `ws_free_held`; kept and idle at the teardown, it is freed with the
+/// engine. Every byte comes back.
+#[test]
+fn kept_send_buffer_in_flight_at_close_and_teardown() {
+    let mut ws = new_ws();
+    open(&mut ws);
+    let idle = stats::live_bytes();
+    let send = |ws: &mut ws_info, m: &[u8]| {
+        let r = unsafe { ws_send_long(ws, 2, m.as_ptr() as *const c_char, m.len()) };
+        assert_eq!(r, WS_OK);
+    };
+    send(&mut ws, b"first");
+    ack_all(&mut *ws);
+    assert_eq!(stats::live_bytes(), idle + 11, "kept after its sent event");
+    // The next small send goes out of the kept buffer and is in flight
+    // when the connection is released: the port holds it.
+    fake(|f| f.hold_on_close = true);
+    send(&mut ws, b"second");
+    let (at, copy) = fake(|f| f.last_chunk.clone()).expect("a chunk in flight");
+    unsafe { ws_release(&mut *ws) };
+    let held = fake(|f| f.held.clone());
+    assert_eq!(held.len(), 1);
+    let (h, chunk) = &held[0];
+    assert_ne!(*h, 0, "the chunk in flight is held");
+    assert_eq!(chunk.as_ref().map(|c| c.0), Some(at));
+    // SAFETY: the library keeps the held bytes valid until ws_free_held.
+    let now = unsafe { core::slice::from_raw_parts(at as *const u8, copy.len()) };
+    assert_eq!(now, &copy[..], "held bytes unchanged after close");
+    unsafe { ws_free_held(*h as *mut c_void) };
+    assert_eq!(stats::live(), 0);
+    // Kept, nothing in flight, at the teardown: nothing held, all freed.
+    fake(|f| {
+        *f = Fake::default();
+        f.hold_on_close = true;
+    });
+    open(&mut ws);
+    send(&mut ws, b"third");
+    ack_all(&mut *ws);
+    assert!(stats::live_bytes() > idle);
+    unsafe { ws_release(&mut *ws) };
+    assert_eq!(fake(|f| f.held.clone()), vec![(0, None)]);
+    assert_eq!(stats::live(), 0);
+    fake(|f| *f = Fake::default());
+}

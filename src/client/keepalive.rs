@@ -41,7 +41,10 @@ impl Client {
     /// thereby alive: no ping is owed and the keep-alive timer starts over,
     /// for the returned number of ms, which the driver arms itself at once
     /// (once per segment: cheaper than going through `poll`).
+    /// The send buffer kept for the next send goes (a segment ends the
+    /// send-only stretch it was kept for).
     pub fn segment_arrived(&mut self) -> Option<u32> {
+        self.queue.release_idle();
         if matches!(self.phase, Phase::Open) && self.opts.ping_interval_ms > 0 {
             self.pings = 0;
             return Some(self.opts.ping_interval_ms);

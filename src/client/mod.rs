@@ -38,7 +38,7 @@ use crate::url::Url;
 pub use closing::Wait;
 pub use receive::{Rx, Whole};
 use send_queue::SendQueue;
-pub use send_queue::{UserOpcode, DIRECT_FRAME, MAX_CHUNK, PONG_QUEUE_MAX, PORT_BUSY};
+pub use send_queue::{UserOpcode, DIRECT_FRAME, KEEP_OUT, MAX_CHUNK, PONG_QUEUE_MAX, PORT_BUSY};
 
 /// Tunables (mirrors `ws_options`).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -400,6 +400,7 @@ impl Client {
 
     /// `ws_event_timer`. True if a keep-alive ping was queued.
     pub fn timer(&mut self) -> bool {
+        self.queue.release_idle();
         match self.phase {
             Phase::Connecting | Phase::Handshake => self.end(status::WS_ERR_CONNECT_TIMEOUT),
             Phase::Open => return self.keepalive_tick(),

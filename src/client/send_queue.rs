@@ -8,7 +8,10 @@
 //! unsent bytes late): a buffer with chunks in flight is never moved,
 //! shifted or freed; when it must grow it becomes the `front` buffer and a
 //! new one takes the frames after it. Small user frames are handed to the
-//! port at once ([`Client::send_via`]). Waiting pongs hold at most
+//! port at once ([`Client::send_via`]). A drained buffer of at most
+//! [`KEEP_OUT`] bytes is kept, empty, for the next send (no allocation per
+//! small message) until a segment arrives or the timer fires
+//! ([`SendQueue::release_idle`]). Waiting pongs hold at most
 //! [`PONG_QUEUE_MAX`] bytes ([`SendQueue::push_pong`]).
 
 use super::{Client, Phase, Rng};
@@ -29,6 +32,10 @@ pub const DIRECT_FRAME: usize = 128;
 /// the most recent ping (RFC 6455 5.5.3). One replacement may go past it
 /// by the difference of two pong sizes (< 125 bytes).
 pub const PONG_QUEUE_MAX: usize = 1024;
+/// Largest drained send buffer kept for the next send instead of freed at
+/// its sent event: a direct frame's (at most one per connection, freed
+/// when a segment arrives or the timer fires, [`SendQueue::release_idle`]).
+pub const KEEP_OUT: usize = DIRECT_FRAME;
 
 /// An opcode a user may send: text (1), binary (2), ping (9) or pong (10).
 /// Checked once where it comes in (the C API).
@@ -149,6 +156,7 @@ impl SendQueue {
     }
 
     /// Bytes are queued and the port is not busy (a chunk may be due).
+    #[inline(always)]
     pub(super) fn has_unsent(&self) -> bool {
         !self.busy
             && (self.head < self.out.len()
@@ -187,7 +195,10 @@ impl SendQueue {
     /// `ws_event_sent`: one accepted chunk has gone out. Once none is in
     /// flight, what has gone out is freed: `front` (when all of it has been
     /// handed over), `out` when drained (the request stays until the
-    /// response is checked against it).
+    /// response is checked against it). A drained `out` of at most
+    /// [`KEEP_OUT`] bytes is only emptied: the next small send reuses it
+    /// (see [`SendQueue::release_idle`] for when it goes).
+    #[inline(always)]
     fn sent(&mut self) {
         self.inflight = self.inflight.saturating_sub(1);
         self.busy = false;
@@ -196,9 +207,39 @@ impl SendQueue {
                 self.front = None;
             }
             if self.head >= self.out.len() && !self.gated {
-                self.out.free();
-                self.forget_sent();
+                if self.out.capacity() <= KEEP_OUT {
+                    self.out.clear();
+                } else {
+                    self.out.free();
+                }
+                // What `forget_sent` does here: `pong_end` and (not gated:
+                // unused) `gate` lie within `out`, all of which has gone.
+                self.head = 0;
+                self.pong_end = 0;
             }
+        }
+    }
+
+    /// Bytes of `out` kept, empty, for the next send (tests).
+    #[cfg(test)]
+    pub(super) fn kept(&self) -> usize {
+        if self.out.is_empty() && self.inflight == 0 {
+            self.out.capacity()
+        } else {
+            0
+        }
+    }
+
+    /// Frees `out` when it is kept empty for the next send (see
+    /// [`SendQueue::sent`]) and the port reads none of it: called when a
+    /// segment arrives and when the timer fires, so a connection holds it
+    /// only while it sends and nothing comes back (at most one keep-alive
+    /// interval when keep-alive is on: its ping's pong frees it).
+    #[inline(always)]
+    pub(super) fn release_idle(&mut self) {
+        // Usually nothing is kept: one test on the receive path.
+        if self.out.capacity() != 0 && self.out.is_empty() && self.inflight == 0 {
+            self.out.free();
         }
     }
 
@@ -373,31 +414,35 @@ impl Client {
             }
             return Ok(false);
         }
-        // Idle and nothing in flight: everything in `out` has gone out.
+        // Idle and nothing in flight: everything in `out` has gone out
+        // (usually `out` is empty, kept from the last small send).
         let q = &mut self.queue;
         if q.head != 0 {
-            q.out.clear();
             q.forget_sent();
         }
-        let Some(dst) = q
+        // The frame is written straight into `out` (reused when it holds
+        // `total` bytes, else exactly that big: small enough to be kept).
+        let Some((h, body)) = q
             .out
-            .reserve_exact(total)
-            .ok()
-            .and_then(|()| q.out.spare(total))
+            .refill(total)
+            .and_then(|dst| dst.split_first_chunk_mut::<{ frame::SHORT_HEADER }>())
         else {
+            q.out.clear();
             self.end(status::WS_ERR_NO_MEMORY_SEND);
             return Err(status::WS_ERR_NO_MEMORY_SEND);
-        };
-        let Some((h, body)) = dst.split_first_chunk_mut::<{ frame::SHORT_HEADER }>() else {
-            return Err(status::WS_ERR_OTHER);
         };
         let mask = self.rng.mask();
         frame::write_short_header(h, true, opcode, payload.len() as u8, mask);
         frame::mask_into(body, payload, mask, 0);
-        q.out.commit(total);
         let r = port(q.out.as_slice());
+        if r == 0 {
+            // Accepted (as `accepted`): all of `out`, the only chunk in flight.
+            q.head = total;
+            q.inflight = 1;
+            return Ok(true);
+        }
         self.send_result(r);
-        Ok(r == 0)
+        Ok(false)
     }
 
     /// Result of the `ws_port_send` for the chunk last returned by `poll`.
@@ -438,9 +483,17 @@ impl Client {
         self.queue.sending()
     }
 
-    /// `ws_event_sent`: one accepted chunk has gone out.
-    pub fn sent(&mut self) {
+    /// `ws_event_sent`: one accepted chunk has gone out. True when actions
+    /// are due ([`Client::has_actions`]).
+    pub fn sent(&mut self) -> bool {
         self.queue.sent();
+        if matches!(self.phase, Phase::Open) {
+            // Every entry point carries out the actions it causes, so none
+            // was due before this event; while open it can cause only the
+            // next chunk (the timer and the phase stay as they are).
+            return self.queue.has_unsent();
+        }
         self.end_if_sent();
+        self.has_actions()
     }
 }

@@ -202,7 +202,12 @@ impl H {
                     "chunk in flight moved, changed or freed before its sent event"
                 );
             }
-            self.c.sent();
+            let due = self.c.sent();
+            assert_eq!(
+                due,
+                self.c.has_actions(),
+                "sent() says whether actions are due"
+            );
         }
         self.pump();
     }
@@ -788,13 +793,14 @@ fn small_sends_go_to_the_port_at_once_and_keep_order() {
     assert_eq!(h.c.heap_bytes(), 11);
     assert!(h.c.sending());
     h.ack();
-    assert_eq!(h.c.heap_bytes(), 0, "freed at the sent event");
+    assert_eq!(h.c.heap_bytes(), 11, "kept, empty, for the next send");
     assert!(!h.c.sending());
     assert_eq!(direct(&mut h, OP_PING, b"", 0), Ok(6));
+    assert_eq!(h.c.heap_bytes(), 11, "the ping reused it");
     // A frame behind one in flight waits for its sent event (the bytes
     // in flight do not move), then goes joined with what followed.
     assert_eq!(direct(&mut h, OP_BINARY, &[1; 122], 0), Ok(0));
-    assert_eq!(h.c.heap_bytes(), 6 + 128);
+    assert_eq!(h.c.heap_bytes(), 11 + 128);
     assert_eq!(direct(&mut h, OP_BINARY, &[2; 123], 0), Ok(0));
     assert_eq!(direct(&mut h, OP_TEXT, b"queued", 0), Ok(0));
     let chunks = h.chunks.len();
@@ -827,7 +833,11 @@ fn small_sends_go_to_the_port_at_once_and_keep_order() {
     assert!(f.iter().all(|(fin, _, _)| *fin));
     assert_eq!(h.c.heap_bytes(), 24, "the last chunk until its sent event");
     h.ack();
-    assert_eq!(h.c.heap_bytes(), 0, "queue freed when drained");
+    let kept = h.c.heap_bytes();
+    assert!(kept <= KEEP_OUT, "{kept} B kept when drained");
+    // A segment arriving frees it (here an empty pong).
+    h.rx(&[0x8A, 0]);
+    assert_eq!(h.c.heap_bytes(), 0, "queue freed when a segment arrives");
     // Opcode checks as `send`; before the handshake finished the frame
     // is held in the queue.
     assert_eq!(direct(&mut h, 3, b"", 0), Err(status::WS_ERR_BAD_OPCODE));
@@ -844,6 +854,68 @@ fn small_sends_go_to_the_port_at_once_and_keep_order() {
     assert!(h.c.sending());
     h.pump();
     assert_eq!(h.finished, Some(Status::espconn(-9)));
+}
+
+/// The send buffer a small send leaves is kept, empty, for the next one:
+/// reused while nothing comes back, never touched while a chunk in it is
+/// in flight, freed when a segment arrives or the timer fires; a buffer
+/// above `KEEP_OUT` goes at its sent event.
+#[test]
+fn small_send_buffer_kept_until_a_segment_or_the_timer() {
+    let opts = Options {
+        ping_interval_ms: 0,
+        ..Options::DEFAULT
+    };
+    let mut h = H::try_new(opts).unwrap();
+    h.open();
+    h.auto_ack = false;
+    assert_eq!(direct(&mut h, OP_TEXT, b"abc", 0), Ok(9));
+    let at = h.flight[0].0;
+    h.ack();
+    assert_eq!(h.c.heap_bytes(), 9, "kept after its sent event");
+    let allocs = stats::total();
+    assert_eq!(direct(&mut h, OP_TEXT, b"de", 0), Ok(8));
+    assert_eq!(h.flight[0].0, at, "the kept buffer is reused");
+    assert_eq!(stats::total(), allocs, "without an allocation");
+    // In flight: the next small send queues behind it (the ack checks the
+    // bytes in flight stayed put), and neither a segment nor the timer
+    // frees it.
+    assert_eq!(direct(&mut h, OP_TEXT, b"fghi", 0), Ok(0));
+    h.rx(&[0x8A, 0]);
+    assert!(!h.c.timer());
+    assert!(h.c.sending());
+    assert!(
+        h.c.holds(at, 8).is_some(),
+        "the chunk in flight is still there"
+    );
+    h.ack();
+    h.ack();
+    let f = h.frames();
+    let tail: Vec<&[u8]> = f[f.len() - 3..].iter().map(|x| x.2.as_slice()).collect();
+    assert_eq!(tail, vec![&b"abc"[..], b"de", b"fghi"]);
+    assert!(h.c.heap_bytes() <= KEEP_OUT);
+    // The timer frees the kept buffer (no keep-alive: nothing else to do).
+    assert!(h.c.heap_bytes() > 0);
+    assert!(!h.c.timer());
+    assert_eq!(h.c.heap_bytes(), 0, "freed by the timer");
+    // A segment frees it too.
+    assert_eq!(direct(&mut h, OP_BINARY, &[7; 122], 0), Ok(128));
+    h.ack();
+    assert_eq!(
+        h.c.heap_bytes(),
+        KEEP_OUT,
+        "the largest direct frame is kept"
+    );
+    h.rx(&[0x8A, 0]);
+    assert_eq!(h.c.heap_bytes(), 0, "freed by a segment");
+    // A buffer grown past KEEP_OUT goes at its sent event.
+    assert_eq!(direct(&mut h, OP_TEXT, b"x", 0), Ok(7));
+    h.ack();
+    h.auto_ack = true;
+    h.c.send(OP_BINARY, &[1; 200]).unwrap();
+    h.pump();
+    assert_eq!(h.c.heap_bytes(), 0, "a big buffer is not kept");
+    assert_eq!(h.finished, None);
 }
 
 #[test]
@@ -1436,7 +1508,9 @@ proptest! {
         }
         prop_assert!(!open);
         prop_assert_eq!(&got, &msgs);
-        prop_assert_eq!(h.c.heap_bytes(), 0, "nothing buffered");
+        // Nothing buffered but the send buffer a pong of ours may have
+        // left, kept for the next send.
+        prop_assert_eq!(h.c.heap_bytes(), h.c.queue.kept(), "nothing buffered");
     }
 
     #[test]
