@@ -288,20 +288,20 @@ pub unsafe extern "C" fn ws_send_long(
         if opCode == 9 && r.is_ok() {
             e.stamp_ping();
         }
-        // A frame the port took directly leaves nothing to do.
-        let act = r != Ok(true) && e.client.has_actions();
-        (r, act)
+        match r {
+            // The port took the frame directly: nothing else to do.
+            Ok(true) => (WS_OK, false),
+            Ok(false) => (WS_OK, e.client.has_actions()),
+            Err(st) => (st, e.client.has_actions()),
+        }
     });
-    let Some((r, act)) = r else {
+    let Some((st, act)) = r else {
         return WS_ERR_NOT_CONNECTED;
     };
     if act {
         drive_at(ws, p);
     }
-    match r {
-        Ok(_) => WS_OK,
-        Err(e) => e,
-    }
+    st
 }
 
 /// Sends a ping with `len` <= 125 bytes of `payload` (NULL with `len` 0:

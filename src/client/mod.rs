@@ -400,7 +400,6 @@ impl Client {
 
     /// `ws_event_timer`. True if a keep-alive ping was queued.
     pub fn timer(&mut self) -> bool {
-        self.queue.release_idle();
         match self.phase {
             Phase::Connecting | Phase::Handshake => self.end(status::WS_ERR_CONNECT_TIMEOUT),
             Phase::Open => return self.keepalive_tick(),

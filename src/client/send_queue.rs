@@ -10,9 +10,9 @@
 //! new one takes the frames after it. Small user frames are handed to the
 //! port at once ([`Client::send_via`]). A drained buffer of at most
 //! [`KEEP_OUT`] bytes is kept, empty, for the next send (no allocation per
-//! small message) until a segment arrives or the timer fires
-//! ([`SendQueue::release_idle`]). Waiting pongs hold at most
-//! [`PONG_QUEUE_MAX`] bytes ([`SendQueue::push_pong`]).
+//! small message) until a segment arrives ([`SendQueue::release_idle`]).
+//! Waiting pongs hold at most [`PONG_QUEUE_MAX`] bytes
+//! ([`SendQueue::push_pong`]).
 
 use super::{Client, Phase, Rng};
 use crate::buffer::{Boxed, Buf};
@@ -34,7 +34,7 @@ pub const DIRECT_FRAME: usize = 128;
 pub const PONG_QUEUE_MAX: usize = 1024;
 /// Largest drained send buffer kept for the next send instead of freed at
 /// its sent event: a direct frame's (at most one per connection, freed
-/// when a segment arrives or the timer fires, [`SendQueue::release_idle`]).
+/// when a segment arrives: `SendQueue::release_idle`).
 pub const KEEP_OUT: usize = DIRECT_FRAME;
 
 /// An opcode a user may send: text (1), binary (2), ping (9) or pong (10).
@@ -197,9 +197,10 @@ impl SendQueue {
     /// handed over), `out` when drained (the request stays until the
     /// response is checked against it). A drained `out` of at most
     /// [`KEEP_OUT`] bytes is only emptied: the next small send reuses it
-    /// (see [`SendQueue::release_idle`] for when it goes).
+    /// (see [`SendQueue::release_idle`] for when it goes). False when
+    /// nothing waits for the port now (true may still find nothing).
     #[inline(always)]
-    fn sent(&mut self) {
+    fn sent(&mut self) -> bool {
         self.inflight = self.inflight.saturating_sub(1);
         self.busy = false;
         if self.inflight == 0 {
@@ -216,8 +217,10 @@ impl SendQueue {
                 // unused) `gate` lie within `out`, all of which has gone.
                 self.head = 0;
                 self.pong_end = 0;
+                return self.front.is_some();
             }
         }
+        true
     }
 
     /// Bytes of `out` kept, empty, for the next send (tests).
@@ -231,14 +234,17 @@ impl SendQueue {
     }
 
     /// Frees `out` when it is kept empty for the next send (see
-    /// [`SendQueue::sent`]) and the port reads none of it: called when a
-    /// segment arrives and when the timer fires, so a connection holds it
-    /// only while it sends and nothing comes back (at most one keep-alive
-    /// interval when keep-alive is on: its ping's pong frees it).
+    /// [`SendQueue::sent`]): called when a segment arrives, so a
+    /// connection holds it only while it sends and nothing comes back. An
+    /// idle connection with keep-alive holds it at most one interval (the
+    /// ping reuses it, its pong frees it); without keep-alive until the
+    /// next segment or the end, at most [`KEEP_OUT`] bytes.
     #[inline(always)]
     pub(super) fn release_idle(&mut self) {
-        // Usually nothing is kept: one test on the receive path.
-        if self.out.capacity() != 0 && self.out.is_empty() && self.inflight == 0 {
+        // Usually nothing is kept: one test on the receive path. An empty
+        // `out` has no chunk in flight (those lie in `out[..head]`, and
+        // `head <= len`); `front`'s are not touched.
+        if self.out.capacity() != 0 && self.out.is_empty() {
             self.out.free();
         }
     }
@@ -401,19 +407,17 @@ impl Client {
         let total = payload.len().saturating_add(frame::SHORT_HEADER);
         // Open implies no final status yet (`end` leaves Open) and no
         // response parser (freed when the connection opens).
-        if total > DIRECT_FRAME || !matches!(self.phase, Phase::Open) || !self.queue.idle() {
+        // Behind a chunk in flight (pinned) a frame is queued too: it goes
+        // after its sent event.
+        if total > DIRECT_FRAME
+            || !matches!(self.phase, Phase::Open)
+            || !self.queue.idle()
+            || self.queue.pinned()
+        {
             return self.send(opcode, payload).map(|()| false);
         }
         // No opcode check: a `UserOpcode` is valid, and a direct payload
         // (at most 122 bytes) is short enough for a ping or pong.
-        if self.queue.pinned() {
-            // Behind a chunk in flight: queued, it goes after its sent event.
-            if let Err(e) = self.queue.push(&mut self.rng, opcode, payload, &[]) {
-                self.end(e);
-                return Err(e);
-            }
-            return Ok(false);
-        }
         // Idle and nothing in flight: everything in `out` has gone out
         // (usually `out` is empty, kept from the last small send).
         let q = &mut self.queue;
@@ -422,19 +426,17 @@ impl Client {
         }
         // The frame is written straight into `out` (reused when it holds
         // `total` bytes, else exactly that big: small enough to be kept).
-        let Some((h, body)) = q
-            .out
-            .refill(total)
-            .and_then(|dst| dst.split_first_chunk_mut::<{ frame::SHORT_HEADER }>())
-        else {
-            q.out.clear();
+        let Some(dst) = q.out.refill(total) else {
             self.end(status::WS_ERR_NO_MEMORY_SEND);
             return Err(status::WS_ERR_NO_MEMORY_SEND);
+        };
+        let Some((h, body)) = dst.split_first_chunk_mut::<{ frame::SHORT_HEADER }>() else {
+            return Err(status::WS_ERR_OTHER); // unreachable: total >= SHORT_HEADER
         };
         let mask = self.rng.mask();
         frame::write_short_header(h, true, opcode, payload.len() as u8, mask);
         frame::mask_into(body, payload, mask, 0);
-        let r = port(q.out.as_slice());
+        let r = port(dst);
         if r == 0 {
             // Accepted (as `accepted`): all of `out`, the only chunk in flight.
             q.head = total;
@@ -485,13 +487,14 @@ impl Client {
 
     /// `ws_event_sent`: one accepted chunk has gone out. True when actions
     /// are due ([`Client::has_actions`]).
+    #[inline]
     pub fn sent(&mut self) -> bool {
-        self.queue.sent();
+        let more = self.queue.sent();
         if matches!(self.phase, Phase::Open) {
             // Every entry point carries out the actions it causes, so none
             // was due before this event; while open it can cause only the
             // next chunk (the timer and the phase stay as they are).
-            return self.queue.has_unsent();
+            return more;
         }
         self.end_if_sent();
         self.has_actions()
