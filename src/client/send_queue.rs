@@ -195,12 +195,9 @@ impl SendQueue {
     /// `ws_event_sent`: one accepted chunk has gone out. Once none is in
     /// flight, what has gone out is freed: `front` (when all of it has been
     /// handed over), `out` when drained (the request stays until the
-    /// response is checked against it). A drained `out` of at most
-    /// [`KEEP_OUT`] bytes is only emptied: the next small send reuses it
-    /// (see [`SendQueue::release_idle`] for when it goes). False when
-    /// nothing waits for the port now (true may still find nothing).
-    #[inline(always)]
-    fn sent(&mut self) -> bool {
+    /// response is checked against it). The usual case while open keeps a
+    /// small `out` instead ([`SendQueue::sent_all_drained`]).
+    fn sent(&mut self) {
         self.inflight = self.inflight.saturating_sub(1);
         self.busy = false;
         if self.inflight == 0 {
@@ -208,18 +205,31 @@ impl SendQueue {
                 self.front = None;
             }
             if self.head >= self.out.len() && !self.gated {
-                if self.out.capacity() <= KEEP_OUT {
-                    self.out.clear();
-                } else {
-                    self.out.free();
-                }
-                // What `forget_sent` does here: `pong_end` and (not gated:
-                // unused) `gate` lie within `out`, all of which has gone.
-                self.head = 0;
-                self.pong_end = 0;
-                return self.front.is_some();
+                self.out.free();
+                self.forget_sent();
             }
         }
+    }
+
+    /// `sent` in the usual case: the only chunk in flight, the rest of
+    /// `out` (not gated), has gone out. `out` is kept, emptied, for the
+    /// next send when it holds at most [`KEEP_OUT`] bytes (no allocation
+    /// per small message; see [`SendQueue::release_idle`] for when it
+    /// goes), else freed. False (nothing done) in any other case.
+    #[inline(always)]
+    fn sent_all_drained(&mut self) -> bool {
+        if self.inflight != 1 || self.front.is_some() || self.head < self.out.len() || self.gated {
+            return false;
+        }
+        if self.out.capacity() > KEEP_OUT {
+            self.out.free();
+        } else {
+            self.out.clear();
+        }
+        self.inflight = 0;
+        self.busy = false;
+        self.head = 0;
+        self.pong_end = 0;
         true
     }
 
@@ -418,12 +428,13 @@ impl Client {
         }
         // No opcode check: a `UserOpcode` is valid, and a direct payload
         // (at most 122 bytes) is short enough for a ping or pong.
-        // Idle and nothing in flight: everything in `out` has gone out
-        // (usually `out` is empty, kept from the last small send).
+        // Idle and nothing in flight: everything in `out` has gone out and
+        // the sent event that ended the last flight rebased the offsets
+        // (`head` only grows with a chunk accepted, `sent` resets it once
+        // none is in flight and all has gone, and open means not gated).
+        // Usually `out` is empty, kept from the last small send.
         let q = &mut self.queue;
-        if q.head != 0 {
-            q.forget_sent();
-        }
+        debug_assert!(q.head == 0 && q.pong_end == 0);
         // The frame is written straight into `out` (reused when it holds
         // `total` bytes, else exactly that big: small enough to be kept).
         let Some(dst) = q.out.refill(total) else {
@@ -489,13 +500,19 @@ impl Client {
     /// are due ([`Client::has_actions`]).
     #[inline]
     pub fn sent(&mut self) -> bool {
-        let more = self.queue.sent();
-        if matches!(self.phase, Phase::Open) {
-            // Every entry point carries out the actions it causes, so none
-            // was due before this event; while open it can cause only the
-            // next chunk (the timer and the phase stay as they are).
-            return more;
+        // The usual case inline, without a call: open, and the queue now
+        // empty. Every entry point carries out the actions it causes, so
+        // none was due before this event, and emptying the queue causes
+        // none (the timer and the phase stay as they are).
+        if matches!(self.phase, Phase::Open) && self.queue.sent_all_drained() {
+            return false;
         }
+        self.sent_other()
+    }
+
+    #[inline(never)]
+    fn sent_other(&mut self) -> bool {
+        self.queue.sent();
         self.end_if_sent();
         self.has_actions()
     }
