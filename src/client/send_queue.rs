@@ -500,18 +500,13 @@ impl Client {
     /// are due ([`Client::has_actions`]).
     #[inline]
     pub fn sent(&mut self) -> bool {
-        // The usual case inline, without a call: open, and the queue now
+        // The usual case first, without a call: open, and the queue now
         // empty. Every entry point carries out the actions it causes, so
         // none was due before this event, and emptying the queue causes
         // none (the timer and the phase stay as they are).
         if matches!(self.phase, Phase::Open) && self.queue.sent_all_drained() {
             return false;
         }
-        self.sent_other()
-    }
-
-    #[inline(never)]
-    fn sent_other(&mut self) -> bool {
         self.queue.sent();
         self.end_if_sent();
         self.has_actions()
