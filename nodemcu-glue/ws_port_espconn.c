@@ -45,6 +45,8 @@
  *   - Heap: one allocation per connection (this struct): espconn, esp_tcp
  *     (which also keeps the resolved address until the connect), one
  *     os_timer_t (the library's timer, then the deferral) and a few words.
+ *     A reconnection's wait (ws_port_resolve with host NULL) makes the
+ *     struct early for its timer; the next connection then resolves on it.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -300,16 +302,23 @@ int ws_port_resolve(ws_info *ws, const char *host) {
   if (ws == NULL) {
     return WS_ERR_DNS;
   }
-  pc = (ws_port_conn *)os_zalloc(sizeof(ws_port_conn));
-  ws->port = pc;
+  /* NULL (the library clears it before a connection's first port call),
+   * or the state a reconnection waited on (made below with host NULL):
+   * its timer is over, the connection resolves on it. */
+  pc = (ws_port_conn *)ws->port;
   if (pc == NULL) {
-    return WS_ERR_NO_MEMORY_HANDSHAKE; /* the library reports -10 */
+    pc = (ws_port_conn *)os_zalloc(sizeof(ws_port_conn));
+    ws->port = pc;
+    if (pc == NULL) {
+      return WS_ERR_NO_MEMORY_HANDSHAKE; /* the library reports -10 */
+    }
+    pc->ws = ws;
   }
-  if (host == NULL) {
-    return WS_ERR_DNS;
-  }
-  pc->ws = ws;
   os_timer_disarm(&pc->timer);
+  pc->u.timer_rest = 0;
+  if (host == NULL) {
+    return WS_PORT_DONE; /* a reconnection's wait: the timer needs the state */
+  }
   addr.addr = 0;
   e = dns_gethostbyname(host, &addr, port_dns_found, pc);
   if (e == ERR_OK) {

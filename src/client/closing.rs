@@ -156,11 +156,14 @@ impl Client {
 
     /// User close with a code and reason. A code an endpoint may not send,
     /// a reason over 123 bytes or not UTF-8 is replaced by 1000 and no
-    /// reason. Before the connection is open: over at once, status 0 (no
-    /// frame may be sent before the handshake).
+    /// reason. Before the connection is open (or while a reconnection
+    /// waits): over at once, status 0 (no frame may be sent before the
+    /// handshake).
     pub fn close_with(&mut self, code: u16, reason: &[u8]) {
         match self.phase {
-            Phase::Resolving | Phase::Connecting | Phase::Handshake => self.end(status::WS_OK),
+            Phase::Waiting | Phase::Resolving | Phase::Connecting | Phase::Handshake => {
+                self.end(status::WS_OK)
+            }
             Phase::Open => {
                 let (code, reason) = if message::close_code_allowed(code)
                     && reason.len() <= frame::MAX_CONTROL_PAYLOAD - 2

@@ -13,14 +13,17 @@
 //! | `keepalive.rs` | keep-alive pings and their timeout |
 //! | `receive.rs` | received bytes: the opening handshake response, the frame-by-frame path and the whole-message fast path, control frames |
 //! | `closing.rs` | how a connection ends: the closing handshake ([`Phase::Closing`]) and the final status ([`Phase::Done`]) |
+//! | `reconnect.rs` | automatic reconnection: the backoff and what a connection keeps for the next one ([`Phase::Waiting`]) |
 //!
 //! Phases and `connectionState`: resolving 1, TCP connecting 2, opening
 //! handshake, open and closing handshake 3; 4 once the connection has
-//! ended (the driver tears it down before the final callback).
+//! ended (the driver tears it down before the final callback); 5 while a
+//! reconnection waits for its turn.
 
 mod closing;
 mod keepalive;
 mod receive;
+mod reconnect;
 mod send_queue;
 
 #[cfg(test)]
@@ -37,6 +40,7 @@ use crate::url::Url;
 
 pub use closing::Wait;
 pub use receive::{Rx, Whole};
+pub use reconnect::{Backoff, Redial};
 use send_queue::SendQueue;
 pub use send_queue::{UserOpcode, DIRECT_FRAME, MAX_CHUNK, PONG_QUEUE_MAX, PORT_BUSY};
 
@@ -86,10 +90,22 @@ struct Handshaking {
     secure: bool,
 }
 
+/// Where a connection goes and how it behaves: what a reconnection
+/// needs besides the request.
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub port: u16,
+    pub secure: bool,
+    pub opts: Options,
+}
+
 /// Where a connection is in its life.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(any(test, feature = "std"), derive(Debug))]
 pub enum Phase {
+    /// Automatic reconnection: the next connection waits for the backoff
+    /// timer (`Redial`); nothing of it has started.
+    Waiting,
     Resolving,
     Connecting,
     /// TCP up: the request goes out, the response is parsed.
@@ -221,15 +237,32 @@ impl Client {
             return Err(status::WS_ERR_OTHER);
         }
         out.commit(written);
-        let hs = Boxed::new(Handshaking {
-            parser: ResponseParser::new(handshake::accept_for(&key)),
-            connect_timeout_ms: opts.connect_timeout_ms,
+        let target = Target {
             port: url.port,
             secure: url.secure,
+            opts,
+        };
+        Client::with_request(out, &key, &target, Phase::Resolving, mask_seed)
+    }
+
+    /// A client whose request `out` (with `key` in it) is built.
+    fn with_request(
+        out: Buf,
+        key: &[u8; handshake::KEY_LEN],
+        t: &Target,
+        phase: Phase,
+        mask_seed: [u8; 16],
+    ) -> Result<Client, Status> {
+        let opts = t.opts;
+        let hs = Boxed::new(Handshaking {
+            parser: ResponseParser::new(handshake::accept_for(key)),
+            connect_timeout_ms: opts.connect_timeout_ms,
+            port: t.port,
+            secure: t.secure,
         })
         .map_err(|_| status::WS_ERR_NO_MEMORY_HANDSHAKE)?;
         Ok(Client {
-            phase: Phase::Resolving,
+            phase,
             want_connect: false,
             want_opened: false,
             timer: TimerCmd::Keep,
@@ -254,6 +287,7 @@ impl Client {
     /// The value for `ws_info.connectionState`.
     pub fn connection_state(&self) -> i32 {
         match self.phase {
+            Phase::Waiting => 5,
             Phase::Resolving => 1,
             Phase::Connecting => 2,
             Phase::Handshake | Phase::Open | Phase::Closing { .. } => 3,
@@ -404,9 +438,19 @@ impl Client {
             Phase::Connecting | Phase::Handshake => self.end(status::WS_ERR_CONNECT_TIMEOUT),
             Phase::Open => return self.keepalive_tick(),
             Phase::Closing { status, .. } => self.end(status),
-            Phase::Resolving | Phase::Done(_) => {}
+            Phase::Waiting | Phase::Resolving | Phase::Done(_) => {}
         }
         false
+    }
+
+    /// A waiting reconnection's turn has come: it resolves now (the driver
+    /// calls `ws_port_resolve`). False if it was not waiting.
+    pub fn begin(&mut self) -> bool {
+        if !matches!(self.phase, Phase::Waiting) {
+            return false;
+        }
+        self.phase = Phase::Resolving;
+        true
     }
 
     /// The 101 response was accepted: the connection is open.

@@ -20,7 +20,9 @@ mod oracle;
 mod tests;
 
 pub use digest::{accept_for, make_key};
-pub use request::{protocol_offered, request_len, write_request, write_sized, DEFAULT_PROTOCOL};
+pub use request::{
+    key_offset, protocol_offered, request_len, write_request, write_sized, DEFAULT_PROTOCOL,
+};
 pub use response::{Parsed, ResponseParser};
 
 /// Length of `Sec-WebSocket-Key` (base64 of 16 bytes).
