@@ -108,6 +108,8 @@ LUA_TESTS = [
     ("auth", "auth.lua", {}, 30),
     # the pong event and ws:ping (issue 14, item 4)
     ("pong", "pong.lua", {}, 30),
+    # automatic reconnection (issue 14, item 1)
+    ("reconnect", "reconnect.lua", {}, 60),
 ]
 # Lua tests (names as in LUA_TESTS) that need more device heap than an
 # ESP8266 running NodeMCU has (about 40 KB free), on purpose, with the reason.
