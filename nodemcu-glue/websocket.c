@@ -460,21 +460,20 @@ static void number_option(lua_State *L, ws_client_cfg *o, int which, const char 
 }
 
 /* Field `key` (seconds, > 0 and <= WS_MAX_TIMEOUT_S) of the reconnect table
- * at the top of the stack, in ms; `dflt` when absent. */
+ * at the top of the stack, in ms; `dflt` when absent (0: required). */
 static uint32_t reconnect_seconds(lua_State *L, const char *key, uint32_t dflt) {
   lua_Number s;
   uint32_t ms = dflt;
   lua_getfield(L, -1, key);
-  if (!lua_isnil(L, -1)) {
-    s = lua_tonumber(L, -1);
-    if (lua_type(L, -1) != LUA_TNUMBER || !(s > 0) || s > WS_MAX_TIMEOUT_S) {
-      luaL_error(L, "config: reconnect.%s must be a number of seconds > 0", key);
-      return 0;
-    }
+  s = lua_tonumber(L, -1);
+  if (lua_isnil(L, -1) && dflt > 0) {
+    /* absent: the default */
+  } else if (lua_type(L, -1) != LUA_TNUMBER || !(s > 0) || s > WS_MAX_TIMEOUT_S) {
+    luaL_error(L, "config: reconnect.%s must be a number of seconds > 0", key);
+    return 0;
+  } else {
     ms = (uint32_t)(s * 1000 + 0.5);
-    if (ms == 0) {
-      ms = 1;
-    }
+    ms += ms == 0; /* a fraction of a millisecond: 1 ms */
   }
   lua_pop(L, 1);
   return ms;
@@ -492,9 +491,6 @@ static void reconnect_option(lua_State *L, ws_client_cfg *o) {
   }
   o->reconnect_initial_ms = reconnect_seconds(L, "initial", 0);
   o->reconnect_max_ms = reconnect_seconds(L, "max", WS_DEFAULT_RECONNECT_MAX_MS);
-  if (o->reconnect_initial_ms == 0) {
-    luaL_error(L, "config: reconnect.initial must be a number of seconds > 0");
-  }
 }
 
 /* Whether `n` bytes at `s` are a header name (is_name: not empty, visible

@@ -190,14 +190,43 @@ pub(super) fn lookup(ws: *mut ws_info) -> *mut Engine {
     find(ws)
 }
 
-/// Links a new engine into the registry.
-pub(super) fn link(e: *mut Engine) {
+/// Makes `ws`'s live engine of a new connection with `client` (state
+/// `state`, the engine's `serial` fresh). Returns the serial, or `None`
+/// without memory (nothing made). `ws` must have no live engine.
+pub(super) fn attach(
+    ws: *mut ws_info,
+    client: Client,
+    on_close: ws_onCloseCallback,
+    on_fragment: ws_onFragmentCallback,
+    extra: Option<Boxed<Extra>>,
+    state: c_int,
+) -> Option<u32> {
+    let serial = next_serial();
+    let e = Boxed::new(Engine {
+        ws,
+        next: ptr::null_mut(),
+        serial,
+        on_close,
+        on_fragment,
+        extra,
+        client,
+    })
+    .ok()?
+    .into_raw();
     registry(|r| {
         // SAFETY: `e` is a live engine made by `Boxed::into_raw`, not yet in
         // the registry, and no reference to it is alive.
         unsafe { (*e).next = r.head.get() };
         r.head.set(e);
     });
+    // SAFETY: valid ws; the engine is its live engine from now on; the
+    // port finds `port` NULL at its first call for this connection.
+    unsafe {
+        (*ws).engine = e as *mut c_void;
+        (*ws).port = ptr::null_mut();
+        (*ws).connectionState = state;
+    }
+    Some(serial)
 }
 
 /// Removes `e` from the registry (before it is freed).
@@ -499,6 +528,7 @@ pub(super) fn resolve(ws: *mut ws_info, host: *const c_char) {
 /// is set up first (so the final callback sees `connectionState` 5 and
 /// may cancel it with `ws_close`), and its wait starts after the callback
 /// if it is still pending.
+#[inline(never)]
 fn finish(ws: *mut ws_info, st: Status, end: &Ending) {
     let kept = with_engine(ws, None, |e| {
         let redial = e.extra.as_ref().is_some_and(|x| x.redial.is_some());
@@ -524,47 +554,43 @@ fn finish(ws: *mut ws_info, st: Status, end: &Ending) {
     }
 }
 
+/// 16 random bytes from the port.
+pub(super) fn random16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    // SAFETY: `b` is a writable buffer of 16 bytes.
+    unsafe { ws_port_random(b.as_mut_ptr(), b.len()) };
+    b
+}
+
 /// Makes the next connection of `ws` (its engine waiting, live, with
 /// `connectionState` 5) and the port state for its timer. Returns its
 /// serial and the wait, or `None` (nothing made: no reconnection) without
 /// memory.
+#[inline(never)]
 fn redial(
     ws: *mut ws_info,
     mut extra: Boxed<Extra>,
     on_close: ws_onCloseCallback,
     on_fragment: ws_onFragmentCallback,
 ) -> Option<(u32, u32)> {
-    let mut seed = [0u8; 36];
-    // SAFETY: `seed` is a writable buffer of its length.
-    unsafe { ws_port_random(seed.as_mut_ptr(), seed.len()) };
-    let (key, rest) = seed.split_first_chunk::<16>()?;
-    let (mask, jitter) = rest.split_first_chunk::<16>()?;
-    let jitter = u32::from_le_bytes(*jitter.first_chunk::<4>()?);
+    let (key, mask) = (random16(), random16());
     let r = extra.redial.as_mut()?;
-    let wait = r.backoff.next_wait(jitter);
-    let client = r.next_client(key, *mask).ok()?;
-    let serial = next_serial();
-    let engine = Boxed::new(Engine {
+    // The jitter from the key's random bytes (the key is no secret).
+    let wait = r
+        .backoff
+        .next_wait(u32::from_le_bytes([key[0], key[1], key[2], key[3]]));
+    let client = r.next_client(&key, mask).ok()?;
+    let serial = attach(
         ws,
-        next: ptr::null_mut(),
-        serial,
+        client,
         on_close,
         on_fragment,
-        extra: Some(extra),
-        client,
-    })
-    .ok()?
-    .into_raw();
-    link(engine);
-    // SAFETY: valid ws; the engine is its live engine from now on; the
-    // port state of the lost connection is gone (`ws_port_close`).
-    let r = unsafe {
-        (*ws).engine = engine as *mut c_void;
-        (*ws).port = ptr::null_mut();
-        (*ws).connectionState = WS_STATE_RECONNECT_WAIT;
-        ws_port_resolve(ws, ptr::null())
-    };
-    if r != WS_PORT_DONE {
+        Some(extra),
+        WS_STATE_RECONNECT_WAIT,
+    )?;
+    // SAFETY: valid ws, plain port call (the lost connection's port state
+    // is gone: `ws_port_close`).
+    if unsafe { ws_port_resolve(ws, ptr::null()) } != WS_PORT_DONE {
         teardown(ws);
         return None;
     }

@@ -48,13 +48,6 @@ impl<'a> Iterator for HeaderIter<'a> {
     }
 }
 
-fn random16() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    // SAFETY: `b` is a writable buffer of 16 bytes.
-    unsafe { ws_port_random(b.as_mut_ptr(), b.len()) };
-    b
-}
-
 /// Fills `options` with the defaults.
 ///
 /// # Safety
@@ -131,12 +124,8 @@ pub unsafe extern "C" fn ws_connect_with(
         None => {}
     }
     // SAFETY: non-NULL caller-owned ws_info without a live connection:
-    // `engine` and `port` are garbage or stale pointers, overwrite them
-    // (the port finds NULL at its first call).
-    unsafe {
-        (*ws).engine = ptr::null_mut();
-        (*ws).port = ptr::null_mut();
-    }
+    // `engine` is garbage or a stale pointer, overwrite it.
+    unsafe { (*ws).engine = ptr::null_mut() };
     // SAFETY: NULL or a caller-owned ws_options, read during this call only.
     let o = unsafe { options.as_ref() };
     let on_close = o.and_then(|o| o.onClose);
@@ -222,24 +211,8 @@ pub unsafe extern "C" fn ws_connect_with(
             Err(_) => return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE),
         }
     };
-    let engine = match Boxed::new(Engine {
-        ws,
-        next: ptr::null_mut(),
-        serial: next_serial(),
-        on_close,
-        on_fragment,
-        extra,
-        client,
-    }) {
-        Ok(b) => b,
-        Err(_) => return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE),
-    };
-    let engine = engine.into_raw();
-    link(engine);
-    // SAFETY: valid ws; the engine is the live engine of ws from now on.
-    unsafe {
-        (*ws).engine = engine as *mut c_void;
-        (*ws).connectionState = 1;
+    if attach(ws, client, on_close, on_fragment, extra, 1).is_none() {
+        return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE);
     }
     resolve(ws, host.as_ptr() as *const c_char);
 }

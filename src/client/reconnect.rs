@@ -7,6 +7,8 @@
 //! and arms the timer for [`Backoff::next_wait`]; the client waits in
 //! [`Phase::Waiting`] until then ([`Client::begin`]).
 
+use core::num::NonZeroU32;
+
 use super::{Client, Phase, Target};
 use crate::buffer::Buf;
 use crate::handshake::{self, KEY_LEN};
@@ -45,8 +47,9 @@ impl Backoff {
         let s = self.step_ms;
         self.step_ms = s.saturating_mul(2).min(self.max_ms);
         let half = s / 2;
-        // `random % (s - half + 1)` is in 0..=s-half; s - half + 1 >= 1.
-        half + random % (s - half + 1)
+        // In 0..=s-half (s - half + 1 is at least 1: no division by zero).
+        let span = NonZeroU32::new(s - half + 1).unwrap_or(NonZeroU32::MIN);
+        half + random % span
     }
 
     /// A connection opened: the next loss waits from `initial_ms` again.
