@@ -126,6 +126,11 @@ impl Decoder {
         }
     }
 
+    /// True once the decoder has failed (every later call gives the error).
+    pub fn failed(&self) -> bool {
+        matches!(self.state, State::Error(_))
+    }
+
     /// True between frames: the next byte starts a header (used by the
     /// client's whole-message fast path).
     pub fn between_frames(&self) -> bool {

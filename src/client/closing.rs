@@ -31,11 +31,17 @@ pub enum Wait {
     /// messages are dropped, pings unanswered).
     ForServer,
     /// Reading stopped (the server's close frame came after the user's
-    /// close, or a protocol error): received bytes are discarded while
-    /// waiting for TCP to close. After a protocol error this lets a server
-    /// still writing (a message over the limit, say) read our close frame
-    /// instead of meeting a reset: it answers and closes TCP.
+    /// close, or a protocol error that broke the framing): received bytes
+    /// are discarded while waiting for TCP to close. After a protocol
+    /// error this lets a server still writing (a message over the limit,
+    /// say) read our close frame instead of meeting a reset: it answers
+    /// and closes TCP.
     ForTcp,
+    /// A protocol error with the framing intact (a message over the
+    /// limit, invalid UTF-8, a bad close payload, fragmentation or a
+    /// reserved opcode): frames are skipped unread, as with `ForTcp`, but
+    /// the server's close frame (its answer to ours) ends the wait too.
+    ForServerClose,
     /// Reading stopped; our close frame answers the server's or reports a
     /// protocol error: over once it has been sent.
     ForSent,
@@ -105,13 +111,21 @@ impl Client {
     }
 
     /// A protocol error: while open, close with `code`, discard what
-    /// follows and report `st` once the server closes TCP (or the close
-    /// timer fires); during our closing handshake just stop reading; else
-    /// end at once.
+    /// follows and report `st` once the server answers with its close
+    /// frame (framing intact only) or closes TCP, or the close timer
+    /// fires; during our closing handshake just stop reading; else end at
+    /// once.
     fn protocol_error(&mut self, st: Status, code: u16) {
         match self.phase {
             Phase::Open => {
-                self.start_close(st, Wait::ForTcp, &code.to_be_bytes(), &[]);
+                let wait = if self.decoder.failed() {
+                    Wait::ForTcp
+                } else {
+                    // Skipping needs no message buffer: free it now.
+                    self.asm = crate::message::Assembler::new(0, false);
+                    Wait::ForServerClose
+                };
+                self.start_close(st, wait, &code.to_be_bytes(), &[]);
             }
             Phase::Closing { .. } => self.stop_reading(),
             _ => self.end(st),

@@ -6,12 +6,12 @@
 //! [`frame::final_data_header`]). Control frames: pings are answered (a pong
 //! through the send queue), close frames go to `closing.rs`.
 
-use super::{Client, Phase};
+use super::{Client, Phase, Wait};
 use crate::buffer::Buf;
-use crate::frame::{self, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
+use crate::frame::{self, Decoded, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
 use crate::handshake::{self, Parsed};
 use crate::message::{valid_utf8, Item, Payload};
-use crate::status;
+use crate::status::{self, Status};
 
 /// One step of [`Client::receive`].
 pub enum Rx {
@@ -61,6 +61,10 @@ impl Client {
     pub fn receive(&mut self, data: &mut [u8], pos: &mut usize) -> Rx {
         loop {
             match self.phase {
+                Phase::Closing {
+                    status,
+                    wait: Wait::ForServerClose,
+                } => return self.skip_to_close(data, pos, status),
                 _ if !self.reading() => {
                     *pos = data.len();
                     return Rx::Done;
@@ -135,6 +139,31 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// After a protocol error with the framing intact ([`Wait::ForServerClose`]):
+    /// frames are skipped unread until the header of the server's close
+    /// frame, which ends the connection with `status` (the server has read
+    /// our close frame). A framing error makes it wait for TCP instead.
+    fn skip_to_close(&mut self, data: &[u8], pos: &mut usize, status: Status) -> Rx {
+        while let Some(d) = self.decoder.next(data, pos) {
+            match d {
+                Decoded::Header(h) if h.opcode == OP_CLOSE => {
+                    self.end(status);
+                    return Rx::Again;
+                }
+                Decoded::Error(_) => {
+                    self.phase = Phase::Closing {
+                        status,
+                        wait: Wait::ForTcp,
+                    };
+                    *pos = data.len();
+                    return Rx::Done;
+                }
+                _ => {}
+            }
+        }
+        Rx::Done
     }
 
     /// The opening handshake's response in `data[*pos..]`, parsed byte by

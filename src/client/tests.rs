@@ -1541,3 +1541,67 @@ fn keepalive_ping_count_saturates_as_late() {
     h.timer_fires();
     assert_eq!(h.finished, Some(status::WS_ERR_PING_TIMEOUT));
 }
+
+/// After a protocol error with the framing intact, frames are skipped
+/// unread until the server's close frame, whose header ends the
+/// connection (the server has read our close); after a framing error only
+/// TCP (or the close timer) ends it.
+#[test]
+fn protocol_error_waits_for_the_servers_close_frame_or_tcp() {
+    let close = |c: u16| vec![(true, OP_CLOSE, c.to_be_bytes().to_vec())];
+    let too_big = || {
+        let mut h = H::try_new(Options {
+            max_message: 100,
+            ..Options::DEFAULT
+        })
+        .unwrap();
+        h.open();
+        h.rx(&[0x82, 126, 0x00, 200]);
+        assert_eq!(h.frames(), close(1009));
+        h
+    };
+    // The oversized message's rest, pings and a data frame are skipped
+    // (nothing answered, nothing delivered); the close header ends it,
+    // even split from its payload and from the header before it.
+    let mut h = too_big();
+    let n = stats::total();
+    h.rx(&[0; 150]);
+    h.rx(&[
+        [0; 50].as_slice(),
+        &sframe(true, OP_PING, b"p"),
+        &sframe(true, OP_TEXT, b"t"),
+    ]
+    .concat());
+    assert_eq!(stats::total(), n, "skipping allocates nothing");
+    let c = sframe(true, OP_CLOSE, &[0x03, 0xF1]);
+    h.rx(&c[..1]);
+    assert_eq!(h.finished, None);
+    h.rx(&c[1..]);
+    assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
+    assert!(h.msgs.is_empty());
+    assert_eq!(h.frames(), close(1009), "no pong, nothing after our close");
+    // Invalid UTF-8: the same.
+    let mut h = opened();
+    h.rx(&sframe(true, OP_TEXT, &[0xC3, 0x28]));
+    assert_eq!(h.finished, None);
+    h.rx(&sframe(true, OP_CLOSE, &[]));
+    assert_eq!(h.finished, Some(status::WS_ERR_INVALID_UTF8));
+    // A frame whose header breaks the framing (masked): the decoder is
+    // lost, so a close frame after it means nothing; TCP ends it.
+    let mut h = opened();
+    h.rx(&[0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1]);
+    h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8]));
+    assert_eq!(
+        h.finished, None,
+        "a close frame after a framing error is not trusted"
+    );
+    h.tcp_closed();
+    assert_eq!(h.finished, Some(status::WS_ERR_MASKED_FRAME));
+    // Skipping, then a header that breaks the framing: wait for TCP.
+    let mut h = too_big();
+    h.rx(&[[0; 200].as_slice(), &[0x81, 0x81, 1, 2, 3, 4, 0]].concat());
+    h.rx(&sframe(true, OP_CLOSE, &[]));
+    assert_eq!(h.finished, None);
+    h.timer_fires();
+    assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
+}
