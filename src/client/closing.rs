@@ -121,8 +121,6 @@ impl Client {
                 let wait = if self.decoder.failed() {
                     Wait::ForTcp
                 } else {
-                    // Skipping needs no message buffer: free it now.
-                    self.asm = crate::message::Assembler::new(0, false);
                     Wait::ForServerClose
                 };
                 self.start_close(st, wait, &code.to_be_bytes(), &[]);
@@ -133,7 +131,7 @@ impl Client {
     }
 
     /// During the closing handshake: no more reading, wait for TCP.
-    fn stop_reading(&mut self) {
+    pub(super) fn stop_reading(&mut self) {
         if let Phase::Closing { wait, .. } = &mut self.phase {
             *wait = Wait::ForTcp;
         }

@@ -8,10 +8,10 @@
 
 use super::{Client, Phase, Wait};
 use crate::buffer::Buf;
-use crate::frame::{self, Decoded, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
+use crate::frame::{self, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
 use crate::handshake::{self, Parsed};
 use crate::message::{valid_utf8, Item, Payload};
-use crate::status::{self, Status};
+use crate::status;
 
 /// One step of [`Client::receive`].
 pub enum Rx {
@@ -61,14 +61,7 @@ impl Client {
     pub fn receive(&mut self, data: &mut [u8], pos: &mut usize) -> Rx {
         loop {
             match self.phase {
-                Phase::Closing {
-                    status,
-                    wait: Wait::ForServerClose,
-                } => return self.skip_to_close(data, pos, status),
-                _ if !self.reading() => {
-                    *pos = data.len();
-                    return Rx::Done;
-                }
+                _ if !self.reading() => return self.not_reading(data, pos),
                 Phase::Handshake => return self.response(data, pos),
                 Phase::Open | Phase::Closing { .. } => {}
                 _ => {
@@ -141,28 +134,43 @@ impl Client {
         }
     }
 
-    /// After a protocol error with the framing intact ([`Wait::ForServerClose`]):
-    /// frames are skipped unread until the header of the server's close
-    /// frame, which ends the connection with `status` (the server has read
-    /// our close frame). A framing error makes it wait for TCP instead.
-    fn skip_to_close(&mut self, data: &[u8], pos: &mut usize, status: Status) -> Rx {
-        while let Some(d) = self.decoder.next(data, pos) {
-            match d {
-                Decoded::Header(h) if h.opcode == OP_CLOSE => {
-                    self.end(status);
-                    return Rx::Again;
-                }
-                Decoded::Error(_) => {
-                    self.phase = Phase::Closing {
-                        status,
-                        wait: Wait::ForTcp,
-                    };
-                    *pos = data.len();
+    /// Received bytes while not reading: discarded. After a protocol error
+    /// with the framing intact ([`Wait::ForServerClose`]) frames are
+    /// skipped unread until the header of the server's close frame, which
+    /// ends the connection with the error's status (the server has read
+    /// our close frame). A header split across segments is not followed:
+    /// then only TCP or the close timer end the wait.
+    #[cold]
+    #[inline(never)]
+    fn not_reading(&mut self, data: &[u8], pos: &mut usize) -> Rx {
+        if let Phase::Closing {
+            status,
+            wait: Wait::ForServerClose,
+        } = self.phase
+        {
+            while self.decoder.skip_payload(data, pos) {
+                let rest = data.get(*pos..).unwrap_or(&[]);
+                if rest.is_empty() {
                     return Rx::Done;
                 }
-                _ => {}
+                match frame::header_span(rest) {
+                    Some((OP_CLOSE, _, _)) => {
+                        self.end(status);
+                        return Rx::Again;
+                    }
+                    Some((_, n, len)) => {
+                        *pos += n;
+                        self.decoder.skip_frame(len);
+                    }
+                    None => break,
+                }
             }
+            if *pos >= data.len() {
+                return Rx::Done;
+            }
+            self.stop_reading();
         }
+        *pos = data.len();
         Rx::Done
     }
 
