@@ -58,6 +58,14 @@ fn random16() -> [u8; 16] {
     b
 }
 
+/// SHA-1 through the port (`ws_port_sha1`: the ESP8266 ROM's on the device).
+fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut d = [0u8; 20];
+    // SAFETY: `data` is readable for `data.len()` bytes, `d` writable for 20.
+    unsafe { ws_port_sha1(data.as_ptr(), data.len(), d.as_mut_ptr()) };
+    d
+}
+
 /// Fills `options` with the defaults.
 ///
 /// # Safety
@@ -182,7 +190,7 @@ pub unsafe extern "C" fn ws_connect_with(
         p: unsafe { (*ws).extraHeaders },
         _life: PhantomData,
     };
-    let client = match Client::new(&u, headers, protocols, opts, &random16(), random16()) {
+    let client = match Client::new(&u, headers, protocols, opts, &random16(), random16(), sha1) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

@@ -171,8 +171,9 @@ const _: () = {
 // Rules: a port function never calls a ws_event_* function before it
 // returns (events come from the platform's event loop only). For one
 // connection the first port call is ws_port_resolve and the last is
-// ws_port_close; no event follows ws_port_close and the port no longer
-// touches *ws after it. ws->port belongs to the port (set from
+// ws_port_close (ws_port_random and ws_port_sha1 take no ws: ws_connect
+// calls them before ws_port_resolve); no event follows ws_port_close and
+// the port no longer touches *ws after it. ws->port belongs to the port (set from
 // ws_port_resolve on, garbage before); ws->engine belongs to the library.
 // The bytes handed to ws_port_send stay the library's and valid until that
 // chunk's ws_event_sent (or ws_port_close; see ws_hold_sending), so the
@@ -210,4 +211,13 @@ extern "C" {
     pub fn ws_port_timer_disarm(ws: *mut ws_info);
     /// Port: fill `buf` with `len` random bytes (`os_random` on the device).
     pub fn ws_port_random(buf: *mut u8, len: usize);
+    /// Port: write the SHA-1 digest (FIPS 180-4) of the `len` bytes at
+    /// `data` to `digest[0..20)` (the ROM's `SHA1Init`/`SHA1Update`/
+    /// `SHA1Final` on the ESP8266). For the handshake check only:
+    /// `ws_connect` calls it once per connection, over the 60 bytes of the
+    /// `Sec-WebSocket-Key` sent and the RFC 6455 GUID, for the
+    /// `Sec-WebSocket-Accept` value the server must answer (a wrong digest
+    /// fails every handshake with -7). It must not call any `ws_*` function
+    /// (no event from inside it).
+    pub fn ws_port_sha1(data: *const u8, len: usize, digest: *mut u8);
 }

@@ -195,8 +195,10 @@ pub struct Client {
 impl Client {
     /// Builds the opening handshake request into the send queue.
     /// `protocols`: the `Sec-WebSocket-Protocol` value offered (`None` =
-    /// `chat`, empty = no header). Errors: `WS_ERR_BAD_HEADER`
-    /// (unsendable extra header or protocols), `WS_ERR_NO_MEMORY_HANDSHAKE`.
+    /// `chat`, empty = no header). `sha1`: the SHA-1 digest of its input
+    /// (the port's), called once for the accept value the server must
+    /// answer. Errors: `WS_ERR_BAD_HEADER` (unsendable extra header or
+    /// protocols), `WS_ERR_NO_MEMORY_HANDSHAKE`.
     pub fn new<'h, I>(
         url: &Url,
         extra: I,
@@ -204,6 +206,7 @@ impl Client {
         opts: Options,
         key_random: &[u8; 16],
         mask_seed: [u8; 16],
+        sha1: impl FnOnce(&[u8]) -> [u8; 20],
     ) -> Result<Client, Status>
     where
         I: Iterator<Item = Header<'h>> + Clone,
@@ -222,7 +225,7 @@ impl Client {
         }
         out.commit(written);
         let hs = Boxed::new(Handshaking {
-            parser: ResponseParser::new(handshake::accept_for(&key)),
+            parser: ResponseParser::new(handshake::accept_for(&key, sha1)),
             connect_timeout_ms: opts.connect_timeout_ms,
             port: url.port,
             secure: url.secure,
