@@ -173,8 +173,9 @@ const _: () = {
 // connection the first port call is ws_port_resolve and the last is
 // ws_port_close (ws_port_random and ws_port_sha1 take no ws: ws_connect
 // calls them before ws_port_resolve); no event follows ws_port_close and
-// the port no longer touches *ws after it. ws->port belongs to the port (set from
-// ws_port_resolve on, garbage before); ws->engine belongs to the library.
+// the port no longer touches *ws after it. ws->port belongs to the port
+// (set from ws_port_resolve on, garbage before); ws->engine belongs to the
+// library.
 // The bytes handed to ws_port_send stay the library's and valid until that
 // chunk's ws_event_sent (or ws_port_close; see ws_hold_sending), so the
 // port need not copy them.
