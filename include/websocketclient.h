@@ -458,6 +458,18 @@ extern void ws_port_timer_disarm(struct ws_info *ws);
 extern void ws_port_random(uint8_t *buf, size_t len);
 
 /*
+ Port: write the SHA-1 digest (FIPS 180-4) of the `len` bytes at
+ `data` to `digest[0..20)` (the ROM's `SHA1Init`/`SHA1Update`/
+ `SHA1Final` on the ESP8266). For the handshake check only:
+ `ws_connect` calls it once per connection, over the 60 bytes of the
+ `Sec-WebSocket-Key` sent and the RFC 6455 GUID, for the
+ `Sec-WebSocket-Accept` value the server must answer (a wrong digest
+ fails every handshake with -7). It must not call any `ws_*` function
+ (no event from inside it).
+ */
+extern void ws_port_sha1(const uint8_t *data, size_t len, uint8_t *digest);
+
+/*
  Fills `options` with the defaults.
 
  # Safety

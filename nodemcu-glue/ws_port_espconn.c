@@ -2,8 +2,9 @@
  * ws_port_espconn.c - the libwebsocket port for the ESP8266 NonOS SDK.
  *
  * Implements the ws_port_* functions declared in websocket/websocketclient.h
- * on top of espconn (TCP and TLS), lwIP DNS, os_timer and os_random, and
- * feeds the platform's events back into the library through ws_event_*.
+ * on top of espconn (TCP and TLS), lwIP DNS, os_timer, os_random and the
+ * ROM's SHA-1, and feeds the platform's events back into the library
+ * through ws_event_*.
  *
  * The same file is compiled unchanged for the host against the fake SDK in
  * nodemcu-glue/host/.
@@ -63,6 +64,9 @@
 /* After osapi.h: the SDK's osapi.h includes user_config.h, which sets
  * TIMER_SUSPEND_ENABLE (without it SWTIMER_REG_CB is empty). */
 #include "pm/swtimer.h"
+/* The ESP8266 ROM's SHA1Init/SHA1Update/SHA1Final and SHA1_CTX (the
+ * firmware's osapi.h includes it as well; the include guard keeps it once). */
+#include "rom.h"
 
 #include "websocket/websocketclient.h"
 
@@ -501,4 +505,14 @@ void ws_port_random(uint8_t *buf, size_t len) {
       buf[i] = (uint8_t)(r >> (8 * k));
     }
   }
+}
+
+/* The handshake's SHA-1, from the ROM: costs no flash (the old client used
+ * the same routines). The context lives on the stack for the one call; the
+ * library passes 60 bytes. */
+void ws_port_sha1(const uint8_t *data, size_t len, uint8_t *digest) {
+  SHA1_CTX ctx;
+  SHA1Init(&ctx);
+  SHA1Update(&ctx, data, (unsigned int)len);
+  SHA1Final(digest, &ctx);
 }

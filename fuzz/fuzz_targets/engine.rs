@@ -327,6 +327,20 @@ pub extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
     });
 }
 
+#[no_mangle]
+pub extern "C" fn ws_port_sha1(data: *const u8, len: usize, digest: *mut u8) {
+    let _c = Count::set(false);
+    // SAFETY: the library passes `len` readable bytes at `data` and 20
+    // writable ones at `digest`.
+    let (input, out) = unsafe {
+        (
+            std::slice::from_raw_parts(data, len),
+            std::slice::from_raw_parts_mut(digest, 20),
+        )
+    };
+    out.copy_from_slice(&sha1_smol::Sha1::from(input).digest().bytes());
+}
+
 // ---------------------------------------------------------------------------
 // Callbacks.
 // ---------------------------------------------------------------------------

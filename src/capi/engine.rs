@@ -562,6 +562,14 @@ pub(super) fn random16() -> [u8; 16] {
     b
 }
 
+/// SHA-1 through the port (`ws_port_sha1`: the ESP8266 ROM's on the device).
+pub(super) fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut d = [0u8; 20];
+    // SAFETY: `data` is readable for `data.len()` bytes, `d` writable for 20.
+    unsafe { ws_port_sha1(data.as_ptr(), data.len(), d.as_mut_ptr()) };
+    d
+}
+
 /// Makes the next connection of `ws` (its engine waiting, live, with
 /// `connectionState` 5) and the port state for its timer. Returns its
 /// serial and the wait, or `None` (nothing made: no reconnection) without
@@ -579,7 +587,7 @@ fn redial(
     let wait = r
         .backoff
         .next_wait(u32::from_le_bytes([key[0], key[1], key[2], key[3]]));
-    let client = r.next_client(&key, mask).ok()?;
+    let client = r.next_client(&key, mask, sha1).ok()?;
     let serial = attach(
         ws,
         client,

@@ -178,7 +178,7 @@ pub unsafe extern "C" fn ws_connect_with(
         p: unsafe { (*ws).extraHeaders },
         _life: PhantomData,
     };
-    let client = match Client::new(&u, headers, protocols, opts, &random16(), random16()) {
+    let client = match Client::new(&u, headers, protocols, opts, &random16(), random16(), sha1) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

@@ -58,6 +58,10 @@ struct Fake {
     last_chunk: Option<Chunk>,
     /// Handles from ws_hold_sending (NULL included) with the chunk then.
     held: Vec<(usize, Option<Chunk>)>,
+    /// What ws_port_sha1 was asked to hash, call by call.
+    sha1_inputs: Vec<Vec<u8>>,
+    /// ws_port_sha1 answers a wrong digest (one bit flipped).
+    sha1_wrong: bool,
 }
 
 thread_local! {
@@ -143,6 +147,21 @@ extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
         // SAFETY: the library passes `len` writable bytes.
         unsafe { *buf.add(i) = (i as u8).wrapping_mul(37).wrapping_add(11) ^ n };
     }
+}
+
+#[no_mangle]
+extern "C" fn ws_port_sha1(data: *const u8, len: usize, digest: *mut u8) {
+    // SAFETY: the library passes `len` readable bytes.
+    let d = unsafe { core::slice::from_raw_parts(data, len) }.to_vec();
+    let mut h = crate::testkit::sha1(&d);
+    if fake(|f| {
+        f.sha1_inputs.push(d);
+        f.sha1_wrong
+    }) {
+        h[19] ^= 1;
+    }
+    // SAFETY: the library passes 20 writable bytes.
+    unsafe { ptr::copy_nonoverlapping(h.as_ptr(), digest, 20) };
 }
 
 unsafe extern "C" fn on_conn(_ws: *mut ws_info) {
@@ -333,6 +352,34 @@ fn refusing_http_status_reaches_on_failure() {
     assert_eq!(frames_after(skip).len(), 1);
     assert_eq!(fake(|f| f.failures.clone()), vec![-17, -1, -6]);
     assert_eq!(fake(|f| f.http.clone()), vec![403, 0, 0]);
+}
+
+#[test]
+fn accept_is_checked_against_the_port_sha1() {
+    // One ws_port_sha1 call per connection, over the key sent and the GUID.
+    let mut ws = new_ws();
+    open(&mut ws);
+    let req = String::from_utf8(fake(|f| f.sent.clone())).unwrap();
+    let key = req
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .expect("a key in the request");
+    let want = [key.as_bytes(), b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"].concat();
+    assert_eq!(fake(|f| f.sha1_inputs.clone()), vec![want]);
+    unsafe { ws_release(&mut *ws) };
+    // A port whose SHA-1 is wrong: the server's correct answer is refused.
+    fake(|f| {
+        f.sha1_wrong = true;
+        f.sent.clear();
+    });
+    unsafe { ws_connect(&mut *ws, c"ws://h/".as_ptr()) };
+    unsafe { ws_event_connected(&mut *ws) };
+    ack_all(&mut *ws);
+    let req = fake(|f| f.sent.clone());
+    let mut r = response_for(&req);
+    unsafe { ws_event_received(&mut *ws, r.as_mut_ptr(), r.len()) };
+    assert_eq!(fake(|f| f.failures.clone()), vec![-7]);
+    assert_eq!(fake(|f| (f.opened, f.sha1_inputs.len())), (1, 2));
 }
 
 #[test]

@@ -196,10 +196,11 @@ const _: () = {
 // Rules: a port function never calls a ws_event_* function before it
 // returns (events come from the platform's event loop only). For one
 // connection the first port call is ws_port_resolve and the last is
-// ws_port_close; no event follows ws_port_close and the port no longer
-// touches *ws after it. ws->port belongs to the port (the library sets it
-// to NULL before a connection's first port call, the port sets it from
-// ws_port_resolve on); ws->engine belongs to the library.
+// ws_port_close (ws_port_random and ws_port_sha1 take no ws: ws_connect
+// calls them before ws_port_resolve); no event follows ws_port_close and
+// the port no longer touches *ws after it. ws->port belongs to the port
+// (the library sets it to NULL before a connection's first port call, the
+// port sets it from ws_port_resolve on); ws->engine belongs to the library.
 // Reconnection (ws_options.reconnect_initial_ms) waits between two
 // connections on the port's timer: after ws_port_close of the lost
 // connection the library calls ws_port_resolve(ws, NULL) (port state for
@@ -246,4 +247,13 @@ extern "C" {
     pub fn ws_port_timer_disarm(ws: *mut ws_info);
     /// Port: fill `buf` with `len` random bytes (`os_random` on the device).
     pub fn ws_port_random(buf: *mut u8, len: usize);
+    /// Port: write the SHA-1 digest (FIPS 180-4) of the `len` bytes at
+    /// `data` to `digest[0..20)` (the ROM's `SHA1Init`/`SHA1Update`/
+    /// `SHA1Final` on the ESP8266). For the handshake check only:
+    /// `ws_connect` calls it once per connection, over the 60 bytes of the
+    /// `Sec-WebSocket-Key` sent and the RFC 6455 GUID, for the
+    /// `Sec-WebSocket-Accept` value the server must answer (a wrong digest
+    /// fails every handshake with -7). It must not call any `ws_*` function
+    /// (no event from inside it).
+    pub fn ws_port_sha1(data: *const u8, len: usize, digest: *mut u8);
 }

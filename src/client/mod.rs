@@ -211,8 +211,10 @@ pub struct Client {
 impl Client {
     /// Builds the opening handshake request into the send queue.
     /// `protocols`: the `Sec-WebSocket-Protocol` value offered (`None` =
-    /// `chat`, empty = no header). Errors: `WS_ERR_BAD_HEADER`
-    /// (unsendable extra header or protocols), `WS_ERR_NO_MEMORY_HANDSHAKE`.
+    /// `chat`, empty = no header). `sha1`: the SHA-1 digest of its input
+    /// (the port's), called once for the accept value the server must
+    /// answer. Errors: `WS_ERR_BAD_HEADER` (unsendable extra header or
+    /// protocols), `WS_ERR_NO_MEMORY_HANDSHAKE`.
     pub fn new<'h, I>(
         url: &Url,
         extra: I,
@@ -220,6 +222,7 @@ impl Client {
         opts: Options,
         key_random: &[u8; 16],
         mask_seed: [u8; 16],
+        sha1: impl FnOnce(&[u8]) -> [u8; 20],
     ) -> Result<Client, Status>
     where
         I: Iterator<Item = Header<'h>> + Clone,
@@ -242,20 +245,22 @@ impl Client {
             secure: url.secure,
             opts,
         };
-        Client::with_request(out, &key, &target, Phase::Resolving, mask_seed)
+        let accept = handshake::accept_for(&key, sha1);
+        Client::with_request(out, accept, &target, Phase::Resolving, mask_seed)
     }
 
-    /// A client whose request `out` (with `key` in it) is built.
+    /// A client whose request `out` is built; `accept`: the
+    /// `Sec-WebSocket-Accept` its key asks for.
     fn with_request(
         out: Buf,
-        key: &[u8; handshake::KEY_LEN],
+        accept: [u8; handshake::ACCEPT_LEN],
         t: &Target,
         phase: Phase,
         mask_seed: [u8; 16],
     ) -> Result<Client, Status> {
         let opts = t.opts;
         let hs = Boxed::new(Handshaking {
-            parser: ResponseParser::new(handshake::accept_for(key)),
+            parser: ResponseParser::new(accept),
             connect_timeout_ms: opts.connect_timeout_ms,
             port: t.port,
             secure: t.secure,

@@ -102,12 +102,13 @@ impl Redial {
     }
 
     /// The next connection: the same request with a key made from
-    /// `key_random`, waiting ([`Phase::Waiting`]).
-    /// `WS_ERR_NO_MEMORY_HANDSHAKE` without memory for it.
+    /// `key_random`, waiting ([`Phase::Waiting`]); `sha1` as for
+    /// [`Client::new`]. `WS_ERR_NO_MEMORY_HANDSHAKE` without memory for it.
     pub fn next_client(
         &self,
         key_random: &[u8; 16],
         mask_seed: [u8; 16],
+        sha1: impl FnOnce(&[u8]) -> [u8; 20],
     ) -> Result<Client, Status> {
         let key = handshake::make_key(key_random);
         let mut out = Buf::new();
@@ -120,7 +121,8 @@ impl Redial {
         for (d, s) in slot.iter_mut().zip(key) {
             *d = s;
         }
-        Client::with_request(out, &key, &self.target, Phase::Waiting, mask_seed)
+        let accept = handshake::accept_for(&key, sha1);
+        Client::with_request(out, accept, &self.target, Phase::Waiting, mask_seed)
     }
 }
 
@@ -165,8 +167,16 @@ mod tests {
             value: b"1",
         }];
         let opts = super::super::Options::DEFAULT;
-        let first =
-            Client::new(&url, extra.iter().copied(), None, opts, &[1; 16], [2; 16]).unwrap();
+        let first = Client::new(
+            &url,
+            extra.iter().copied(),
+            None,
+            opts,
+            &[1; 16],
+            [2; 16],
+            crate::testkit::sha1,
+        )
+        .unwrap();
         let target = Target {
             port: url.port,
             secure: url.secure,
@@ -175,7 +185,9 @@ mod tests {
         let backoff = Backoff::new(10, 20).unwrap();
         let r = Redial::new(&first, &url, target, backoff).unwrap();
         assert_eq!(r.host(), b"example.com\0");
-        let next = r.next_client(&[9; 16], [3; 16]).unwrap();
+        let next = r
+            .next_client(&[9; 16], [3; 16], crate::testkit::sha1)
+            .unwrap();
         assert_eq!(next.phase(), Phase::Waiting);
         assert_eq!(next.connection_state(), 5);
         let (a, b) = (first.queue.request(), next.queue.request());

@@ -105,6 +105,7 @@ impl H {
             opts,
             &[7; 16],
             [3; 16],
+            crate::testkit::sha1,
         )?;
         Ok(H {
             c,
@@ -1277,6 +1278,7 @@ fn bad_extra_header_is_minus_28() {
         Options::DEFAULT,
         &[0; 16],
         [0; 16],
+        crate::testkit::sha1,
     );
     assert_eq!(r.err(), Some(status::WS_ERR_BAD_HEADER));
 }

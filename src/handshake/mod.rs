@@ -2,7 +2,7 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `digest.rs` | SHA-1 and base64: the request's key and the accept value the server must answer |
+//! | `digest.rs` | base64: the request's key and the accept value the server must answer (its SHA-1 from the caller) |
 //! | `request.rs` | the request writer (one writer for both its length and its bytes), the protocol offer |
 //! | `response.rs` | the incremental parser for the server's response |
 //!

@@ -107,6 +107,7 @@ PIN_FN(ws_port_close, void (*)(struct ws_info *));
 PIN_FN(ws_port_timer_arm, void (*)(struct ws_info *, uint32_t));
 PIN_FN(ws_port_timer_disarm, void (*)(struct ws_info *));
 PIN_FN(ws_port_random, void (*)(uint8_t *, size_t));
+PIN_FN(ws_port_sha1, void (*)(const uint8_t *, size_t, uint8_t *));
 PIN_FN(ws_options_init, void (*)(struct ws_options *));
 PIN_FN(ws_connect, void (*)(struct ws_info *, const char *));
 PIN_FN(ws_connect_with, void (*)(struct ws_info *, const char *, const struct ws_options *));

@@ -56,7 +56,6 @@ static void sha1_block(uint32_t h[5], const uint8_t *p) {
   h[4] += e;
 }
 
-#ifndef CG_SHA1_BLOCK_ONLY /* tools/oldclient/rom_sha1.c needs only the block function */
 static void sha1(const uint8_t *msg, size_t len, uint8_t out[20]) {
   uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
   uint8_t block[64];
@@ -165,5 +164,4 @@ static uint8_t *build(const char *name, size_t *len, unsigned long long *msgs,
   return s;
 }
 
-#endif /* CG_SHA1_BLOCK_ONLY */
 #endif
