@@ -582,6 +582,8 @@ fn redial(
     on_fragment: ws_onFragmentCallback,
 ) -> Option<(u32, u32)> {
     let (key, mask) = (random16(), random16());
+    // No ping of the new connection is out yet.
+    extra.pong.ping_out = false;
     let r = extra.redial.as_mut()?;
     // The jitter from the key's random bytes (the key is no secret).
     let wait = r

@@ -1140,3 +1140,29 @@ fn no_memory_for_the_reconnection_ends_it() {
     assert!(k > 3, "the next connection takes a few allocations");
     fake(|f| *f = Fake::default());
 }
+
+#[test]
+fn a_reconnection_forgets_the_lost_connections_ping() {
+    let mut ws = new_ws();
+    let mut o = reconnect_options(10, 0);
+    o.onPong = Some(on_pong);
+    o.clock_us = Some(clock);
+    fake(|f| f.resolve_ret = WS_PORT_DONE);
+    unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+    handshake(&mut ws);
+    assert_eq!(unsafe { ws_ping(&mut *ws, ptr::null(), 0) }, WS_OK);
+    ack_all(&mut *ws);
+    // Lost before its pong; the next connection's first pong is not timed.
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    unsafe { ws_event_timer(&mut *ws) };
+    handshake(&mut ws);
+    let mut p = sframe(true, 10, b"late");
+    unsafe { ws_event_received(&mut *ws, p.as_mut_ptr(), p.len()) };
+    assert_eq!(fake(|f| f.pongs.clone()), vec![(b"late".to_vec(), -1)]);
+    unsafe { ws_close(&mut *ws) };
+    ack_all(&mut *ws);
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    assert_eq!(fake(|f| f.ends.last().copied()), Some((0, 4)));
+    assert_eq!(stats::live(), 0);
+    fake(|f| *f = Fake::default());
+}
