@@ -987,7 +987,13 @@ fn reconnects_with_backoff_until_closed() {
     assert_eq!(ws.connectionState, 5);
     assert_eq!(fake(|f| (f.closes, f.waits, f.resolves)), (1, 1, 1));
     wait_in(500, 1000);
-    // Not connected while waiting.
+    // Stray events while waiting change nothing; not connected.
+    unsafe { ws_event_disconnected(&mut *ws, -9) };
+    unsafe { ws_event_connected(&mut *ws) };
+    unsafe { ws_event_resolved(&mut *ws, 1) };
+    unsafe { ws_event_sent(&mut *ws) };
+    assert_eq!(fake(|f| f.ends.len()), 1);
+    assert_eq!(ws.connectionState, 5);
     let m = b"x";
     assert_eq!(
         unsafe { ws_send_long(&mut *ws, 1, m.as_ptr() as *const c_char, 1) },

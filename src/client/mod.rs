@@ -429,7 +429,8 @@ impl Client {
     /// `ws_event_disconnected`.
     pub fn disconnected(&mut self, err: i32) {
         let st = match self.phase {
-            Phase::Done(_) => return,
+            // Waiting: no TCP connection exists that could end.
+            Phase::Done(_) | Phase::Waiting => return,
             _ if err < 0 => Status::espconn(err),
             Phase::Closing { status, .. } => status,
             _ => status::WS_ERR_TCP_CLOSED,
