@@ -169,10 +169,17 @@ SEQUENCES = {
     # the timer from inside the state-5 callback (before the arm)
     "reconnect_timer_in_final": bytes([RECONNECT_ONCLOSE, 0x02, DONE, CONNECTED])
         + lost(TIMER, PENDING) + bytes([0x05, 0x01, CONNECTED, ANSWER, IDLE, IDLE]),
-    # resolve failures chain waits with a growing backoff (max below initial)
-    "reconnect_backoff_chain": bytes([RECONNECT_ONCLOSE, 0x0B, FAIL, ACCEPT_WAIT, TIMER,
-                                      FAIL, ACCEPT_WAIT, TIMER, FAIL, ACCEPT_WAIT, IDLE,
-                                      TIMER, FAIL, ACCEPT_WAIT, IDLE, IDLE]),
+    # resolve failures chain waits, each armed: the backoff doubles (1, 2, 4, 8
+    # ms steps); then the same from the state-5 callbacks (max below initial)
+    "reconnect_backoff_chain": bytes([RECONNECT_ONCLOSE, 0x00, FAIL, ACCEPT_WAIT, IDLE, IDLE]
+                                     + [TIMER, FAIL, ACCEPT_WAIT, IDLE, IDLE] * 3
+                                     + [RECONNECT_ONCLOSE, 0x0B, FAIL, ACCEPT_WAIT, TIMER,
+                                        FAIL, ACCEPT_WAIT, TIMER, FAIL, ACCEPT_WAIT, IDLE,
+                                        TIMER, FAIL, ACCEPT_WAIT, IDLE, IDLE]),
+    # two waits (steps 1, 2), opened (back to 1), lost: the third wait's step is 1
+    "reconnect_backoff_reset": bytes([RECONNECT, 0x00, DONE, CONNECTED]) + lost()
+        + bytes([TIMER, FAIL, ACCEPT_WAIT, IDLE, IDLE, TIMER, DONE, CONNECTED, ANSWER,
+                 IDLE, IDLE]) + lost(),
     # both ws_infos waiting; each one's callback acts on the other
     "reconnect_two": bytes([RECONNECT, 0x00, DONE, RECONNECT | 0x80, 0x05, DONE,
                             CONNECTED, CONNECTED | 0x80]) + lost(CLOSE | 0x80, IDLE)
@@ -366,7 +373,7 @@ def main():
         v2("fragmented_ping", "stream_onclose_oom%d" % n, b1=n, mode=0x43)
 
     print("wrote %d seed files under %s" % (count, OUT))
-    # (250 until the sequence programs: 7 seeds, each also for engine)
+    # (250 until the sequence programs: 8 seeds, each also for engine)
     if count >= 270:
         sys.exit("corpus too large: keep it under 270 files")
 
