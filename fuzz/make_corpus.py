@@ -11,6 +11,8 @@ Input layouts (see fuzz/src/lib.rs `split_input` and the targets):
   frame_decoder       split header + server frame stream
   engine              flags byte + re-entrancy/fail-nth byte + v2 mode byte +
                       mode parameters + split header + server stream
+  sequence            a program of operations (fuzz/README.md "Sequence
+                      program"); the engine target runs it too
 The split header is: 1 byte n (low nibble), then n little-endian u16 cut
 positions, then the body.
 """
@@ -134,6 +136,62 @@ def engine_v2(flags, b1, mode, headers, offer, choice, close):
     return out
 
 
+# Sequence programs (fuzz/README.md "Sequence program"): operation bytes
+# (bit 7 = second ws_info, bits 0-6 mod 20 = the operation), with the bytes
+# the port fakes and the callbacks read in between.
+RECONNECT = 0x52          # ws_connect_with, reconnection on (next: settings)
+RECONNECT_ONCLOSE = 0x66  # the same with onClose
+CONNECTED, ANSWER, FRAME, LOST, TIMER = 0x06, 0x07, 0x08, 0x0A, 0x0B
+CLOSE, RELEASE, IDLE = 0x0D, 0x0F, 0x10
+DONE, PENDING, FAIL = 0x00, 0x01, 0x06   # ws_port_resolve(host) answers
+ACCEPT_WAIT, REFUSE_WAIT = 0x00, 0x03    # ws_port_resolve(NULL) answers
+
+
+def lost(*nested):
+    """TCP lost (-9), the wait accepted, the state-5 callback's two operations."""
+    return bytes([LOST, 0x01, ACCEPT_WAIT]) + bytes((list(nested) + [IDLE, IDLE])[:2])
+
+
+SEQUENCES = {
+    # lost, the wait's timer, opened, the server closes, lost again, refused
+    "reconnect_cycle": bytes([RECONNECT, 0x00, DONE, CONNECTED]) + lost()
+        + bytes([TIMER, DONE, CONNECTED, ANSWER, IDLE, IDLE, FRAME, 0x02, LOST, 0x00,
+                 IDLE, IDLE, RECONNECT, 0x04, DONE, CONNECTED, LOST, 0x02, REFUSE_WAIT,
+                 IDLE, IDLE]),
+    # ws_close from the state-5 callback ends the wait (status 0, nested final)
+    "reconnect_close_in_final": bytes([RECONNECT, 0x00, DONE, CONNECTED]) + lost(CLOSE)
+        + bytes([IDLE, IDLE]),
+    # ws_connect with reconnection from the state-5 callback: its resolve
+    # fails, its own wait's callback releases it
+    "reconnect_connect_in_final": bytes([RECONNECT, 0x00, DONE, CONNECTED, LOST, 0x01,
+                                         ACCEPT_WAIT, RECONNECT, 0x01, FAIL, ACCEPT_WAIT,
+                                         RELEASE, IDLE, IDLE]),
+    # the timer from inside the state-5 callback (before the arm)
+    "reconnect_timer_in_final": bytes([RECONNECT_ONCLOSE, 0x02, DONE, CONNECTED])
+        + lost(TIMER, PENDING) + bytes([0x05, 0x01, CONNECTED, ANSWER, IDLE, IDLE]),
+    # resolve failures chain waits, each armed: the backoff doubles (1, 2, 4, 8
+    # ms steps); then the same from the state-5 callbacks (max below initial)
+    "reconnect_backoff_chain": bytes([RECONNECT_ONCLOSE, 0x00, FAIL, ACCEPT_WAIT, IDLE, IDLE]
+                                     + [TIMER, FAIL, ACCEPT_WAIT, IDLE, IDLE] * 3
+                                     + [RECONNECT_ONCLOSE, 0x0B, FAIL, ACCEPT_WAIT, TIMER,
+                                        FAIL, ACCEPT_WAIT, TIMER, FAIL, ACCEPT_WAIT, IDLE,
+                                        TIMER, FAIL, ACCEPT_WAIT, IDLE, IDLE]),
+    # two waits (steps 1, 2), opened (back to 1), lost: the third wait's step is 1
+    "reconnect_backoff_reset": bytes([RECONNECT, 0x00, DONE, CONNECTED]) + lost()
+        + bytes([TIMER, FAIL, ACCEPT_WAIT, IDLE, IDLE, TIMER, DONE, CONNECTED, ANSWER,
+                 IDLE, IDLE]) + lost(),
+    # both ws_infos waiting; each one's callback acts on the other
+    "reconnect_two": bytes([RECONNECT, 0x00, DONE, RECONNECT | 0x80, 0x05, DONE,
+                            CONNECTED, CONNECTED | 0x80]) + lost(CLOSE | 0x80, IDLE)
+        + bytes([LOST | 0x80, 0x01, ACCEPT_WAIT, RELEASE | 0x80, 0x00 | 0x80, DONE,
+                 TIMER, DONE]),
+    # the second ws_info starts with a stale state 5 (byte 0 = 0x45: bits 0
+    # and 2, a no-op); the caller writes 5 over a wait; stray events
+    "reconnect_state5_stray": bytes([0x45, RECONNECT, 0x00, DONE, CONNECTED]) + lost()
+        + bytes([0x03, 0x05, 0x11, 0x00, 0x12, 0x13, 0x0C, 0x83, 0x05, 0x80, 0x00]),
+}
+
+
 def write(target, name, data):
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
@@ -253,6 +311,11 @@ def main():
         for mode in (0x80, 0x40):
             put("engine", "%s_reentry%02x" % (name, mode), bytes([0x20, mode, 0]) + split(s, [2]))
 
+    # sequence programs with reconnection, also run by the engine target
+    for name, prog in sorted(SEQUENCES.items()):
+        put("sequence", name, prog)
+        put("engine", "seq_" + name, prog)
+
     # v2 modes (byte 2): see engine_v2() for the layout.
     def v2(name, label, flags=0, b1=0, mode=0, headers=None, offer=None, choice=None,
            close=None, stream=None, cuts=None):
@@ -310,8 +373,9 @@ def main():
         v2("fragmented_ping", "stream_onclose_oom%d" % n, b1=n, mode=0x43)
 
     print("wrote %d seed files under %s" % (count, OUT))
-    if count >= 250:
-        sys.exit("corpus too large: keep it under 250 files")
+    # (250 until the sequence programs: 8 seeds, each also for engine)
+    if count >= 270:
+        sys.exit("corpus too large: keep it under 270 files")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,17 @@ typedef void (*ws_onFragmentCallback)(struct ws_info *ws, const char *chunk, int
 #define WS_PORT_DONE 1
 
 /*
+ `connectionState` while a reconnection waits (see
+ `ws_options.reconnect_initial_ms`).
+ */
+#define WS_STATE_RECONNECT_WAIT 5
+
+/*
+ Default `ws_options.reconnect_max_ms`.
+ */
+#define WS_DEFAULT_RECONNECT_MAX_MS 60000
+
+/*
  `ws_port_send`: refused for now, retry after the next `ws_event_sent`.
  */
 #define WS_PORT_BUSY 1
@@ -86,8 +97,8 @@ typedef struct header_t {
  points to a `ws_info` readable and writable during the call, used from
  one thread (the platform's event loop) only. A connection belongs to
  the address it was started at: the `ws_info` must stay there, and not
- be freed, until the connection has ended (its final callback, or
- `ws_release`).
+ be freed, until the connection has ended (its final callback with
+ `connectionState` 4, or `ws_release`).
  */
 typedef struct ws_info {
   /*
@@ -107,6 +118,9 @@ typedef struct ws_info {
      Set right before the final `onFailure`/`onClose` call, by
      `ws_release`, and by `ws_connect` for a URL error (reported at
      once through `onFailure`).
+   * 5 reconnection pending (only with `ws_options.reconnect_initial_ms`):
+     the connection ended and the next one waits for its turn; set
+     right before the final call of the lost connection, instead of 4.
 
    The library decides nothing on this field: a caller that rewrites it
    cannot make the library start a second connection on a `ws_info`
@@ -130,7 +144,8 @@ typedef struct ws_info {
    */
   void *engine;
   /*
-   Port private: set by the port from `ws_port_resolve` on.
+   Port private: NULL from `ws_connect`, then set by the port from
+   `ws_port_resolve` on.
    */
   void *port;
 } ws_info;
@@ -202,6 +217,26 @@ typedef struct ws_options {
    time is reported as -1).
    */
   ws_clockCallback clock_us;
+  /*
+   Automatic reconnection (default 0: off). When > 0, a connection
+   that ends with a non-zero status (anything but `ws_close`; a URL
+   error of `ws_connect` itself excepted) is made again after a wait:
+   the final callback reports the end as usual, with
+   `connectionState` 5 (reconnection pending) during and after it;
+   the wait is drawn from [s/2, s], s starting at this value and
+   doubling after each attempt up to `reconnect_max_ms`, back to this
+   value once a connection opens. `ws_close` during the wait (also
+   from inside that callback) ends it: the final callback follows with
+   status 0. `ws_connect` during the wait starts the new connection at
+   once instead. Each attempt sends the same request (extra headers
+   and protocols as read by `ws_connect_with`) with a fresh key.
+   */
+  uint32_t reconnect_initial_ms;
+  /*
+   Longest wait between reconnection attempts (default 60000; raised
+   to `reconnect_initial_ms` if below it).
+   */
+  uint32_t reconnect_max_ms;
 } ws_options;
 
 /*
@@ -372,6 +407,10 @@ extern "C" {
  the connection fails with -10) or any other value < 0 (the name
  cannot be resolved: -5). No event follows a failure. The first port
  call of a connection; sets `ws->port` (NULL when it has no state).
+ `host` NULL (a reconnection's wait): only set up the port state, so
+ that the timer runs; `WS_PORT_DONE`, or `WS_ERR_NO_MEMORY_HANDSHAKE`
+ (then no reconnection). A later call with a host for the same `ws`
+ finds that state in `ws->port` and resolves on it.
  */
 extern int ws_port_resolve(struct ws_info *ws, const char *host);
 
@@ -419,6 +458,18 @@ extern void ws_port_timer_disarm(struct ws_info *ws);
 extern void ws_port_random(uint8_t *buf, size_t len);
 
 /*
+ Port: write the SHA-1 digest (FIPS 180-4) of the `len` bytes at
+ `data` to `digest[0..20)` (the ROM's `SHA1Init`/`SHA1Update`/
+ `SHA1Final` on the ESP8266). For the handshake check only:
+ `ws_connect` calls it once per connection, over the 60 bytes of the
+ `Sec-WebSocket-Key` sent and the RFC 6455 GUID, for the
+ `Sec-WebSocket-Accept` value the server must answer (a wrong digest
+ fails every handshake with -7). It must not call any `ws_*` function
+ (no event from inside it).
+ */
+extern void ws_port_sha1(const uint8_t *data, size_t len, uint8_t *digest);
+
+/*
  Fills `options` with the defaults.
 
  # Safety
@@ -434,7 +485,9 @@ void ws_options_init(struct ws_options *options);
  then nothing happens (no callback, no port call, no allocation; the live
  connection is untouched) except that `connectionState` is set back to
  the live connection's state (1, 2 or 3). From `onFailure`/`onClose` the
- old connection is already gone, so a new one may start there.
+ old connection is already gone, so a new one may start there. A
+ reconnection waiting for its turn (`connectionState` 5) is dropped
+ without a callback and this connection starts instead.
 
  # Safety
  `ws` as for every entry point (see [`ws_info`]); `url` is NULL or a

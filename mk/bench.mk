@@ -67,8 +67,8 @@ bench-heap:
 
 bench-heap32: | $(BENCH_DIR)
 	$(CARGO) rustc -q --release --lib --crate-type staticlib --target $(HEAP32_TARGET)
-	$(CC) -m32 -std=c99 -O2 -Wall -Wextra -Werror -DCOUNT_HEAP -Iinclude tools/callgrind/cg_bench.c \
-	  target/$(HEAP32_TARGET)/release/libwebsocket.a -Wl,--wrap=malloc,--wrap=realloc,--wrap=free \
+	$(CC) -m32 -std=c99 -O2 -Wall -Wextra -Werror -DCOUNT_HEAP -Iinclude -Inodemcu-glue/host/sdk \
+	  tools/callgrind/cg_bench.c nodemcu-glue/host/fake/rom.c target/$(HEAP32_TARGET)/release/libwebsocket.a -Wl,--wrap=malloc,--wrap=realloc,--wrap=free \
 	  -o $(HEAP32_BIN)
 	@echo "== heap on 32-bit ($(HEAP32_TARGET), release archive) =="
 	tools/callgrind/heap32.sh $(HEAP32_BIN)
@@ -77,9 +77,10 @@ $(BENCH_DIR):
 	@mkdir -p $@
 
 $(CG_BIN): tools/callgrind/cg_bench.c tools/callgrind/harness.h tools/callgrind/workloads.h \
-  include/websocketclient.h $(BUILD)/libwebsocket.a
+  nodemcu-glue/host/fake/rom.c include/websocketclient.h $(BUILD)/libwebsocket.a
 	@mkdir -p $(@D)
-	$(CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Iinclude $< $(BUILD)/libwebsocket.a -o $@
+	$(CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Iinclude -Inodemcu-glue/host/sdk $< \
+	  nodemcu-glue/host/fake/rom.c $(BUILD)/libwebsocket.a -o $@
 
 bench-callgrind: $(CG_BIN)
 	@echo "== callgrind (release archive, instructions in run_workload) =="

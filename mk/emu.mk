@@ -87,11 +87,11 @@ CG_WORKLOADS := recv_16B_x100k recv_64KiB recv_64KiB_16frag send_16B send_1000B
 CG_LX106_ELFS := $(CG_WORKLOADS:%=$(EMU_DIR)/cg_bench-lx106-%.elf)
 
 $(EMU_DIR)/cg_bench-lx106-%.elf: tools/callgrind/lx106_bench.c tools/callgrind/cg_bench.c \
-  tools/callgrind/workloads.h tools/callgrind/harness.h \
+  tools/callgrind/workloads.h tools/callgrind/harness.h nodemcu-glue/host/fake/rom.c \
   include/websocketclient.h $(EMU_XTENSA_LIB) $(LX106_RT) $(LX106_DIR)/lx106.ld
 	@mkdir -p $(@D)
-	$(LX106_CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Iinclude -Itools/callgrind \
-	  '-DCG_WORKLOAD="$*"' $(LX106_RT) $< $(EMU_XTENSA_LIB) $(LX106_LDFLAGS) -o $@
+	$(LX106_CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Iinclude -Itools/callgrind -Inodemcu-glue/host/sdk \
+	  '-DCG_WORKLOAD="$*"' $(LX106_RT) $< nodemcu-glue/host/fake/rom.c $(EMU_XTENSA_LIB) $(LX106_LDFLAGS) -o $@
 
 bench-lx106: $(CG_LX106_ELFS)
 	@echo "== LX106 (qemu-system-xtensa -cpu lx106 -icount shift=0, CCOUNT around run_workload) =="

@@ -5,7 +5,7 @@
  *   ws:on("connection" | "receive" | "close" | "fragment" | "pong", function | nil)
  *   ws:config{ headers = {...}, connect_timeout = s, ping_interval = s,
  *              pong_timeout = s, close_timeout = s, max_message = bytes,
- *              protocols = {"a", "b"} }
+ *              protocols = {"a", "b"}, reconnect = {initial = s, max = s} | false }
  *   ws:connect(url)
  *   ws:send(msg[, opcode])
  *   ws:ping([payload])
@@ -21,6 +21,12 @@
  * is not called for them; pong(ws, payload, rtt) for each pong, rtt the
  * milliseconds since our latest ping (ws:ping, ws:send(p, 9), keep-alive)
  * or nil.
+ *
+ * Reconnection (ws:config{reconnect = ...}, off by default): a connection
+ * lost with a non-zero status is made again after a growing, jittered wait;
+ * the close callback runs for each lost connection, ws:close() (also from
+ * inside it) stops it with one more close callback (status 0), and
+ * ws:connect(url) during the wait connects there at once instead.
  *
  * Builds in a NodeMCU tree with either Lua flavour (5.1 or 5.3) and, unchanged,
  * on the host against nodemcu-glue/host/.
@@ -70,15 +76,19 @@ typedef struct ws_client_cfg {
   uint32_t ping_interval_ms;
   uint32_t pong_timeout_ms;
   uint32_t close_timeout_ms;
+  /* ws:config's reconnect (0: off), then the end of the head below */
+  uint32_t reconnect_initial_ms;
+  uint32_t reconnect_max_ms;
 } ws_client_cfg;
 
-/* ws_client_cfg is the head of ws_options (same fields, same offsets): the
- * numbers are copied between them as one block. */
+/* The five numbers of ws_client_cfg are the head of ws_options (same
+ * fields, same offsets): they are copied between them as one block. */
+#define WS_CFG_HEAD offsetof(ws_client_cfg, reconnect_initial_ms)
 #define WS_CFG_SAME(f) (offsetof(ws_client_cfg, f) == offsetof(ws_options, f))
 typedef char ws_client_cfg_is_the_head_of_ws_options
     [(WS_CFG_SAME(max_message) && WS_CFG_SAME(connect_timeout_ms) &&
       WS_CFG_SAME(ping_interval_ms) && WS_CFG_SAME(pong_timeout_ms) &&
-      WS_CFG_SAME(close_timeout_ms) && sizeof(ws_client_cfg) == 20)
+      WS_CFG_SAME(close_timeout_ms) && WS_CFG_HEAD == 20)
          ? 1
          : -1];
 
@@ -214,15 +224,21 @@ static uint32_t clock_us(void) {
 static void on_close(ws_info *ws, int status, int code, const char *reason, int reason_len) {
   ws_client *c = (ws_client *)ws->reservedData;
   lua_State *L = lua_getstate();
-  int ref, base;
+  int ref, base, pending;
   int http = ws_http_status(ws); /* only valid during this call */
   if (c == NULL) {
     return;
   }
   /* The connection is over; the callback may connect again, which takes a
-   * new self reference. The old one is dropped after the callback. */
+   * new self reference. The old one is dropped after the callback, unless
+   * a reconnection is pending (state 5): the library still holds the
+   * client then, and the reference stays until the reconnection ends (in
+   * a later close callback, maybe one nested in this call by ws:close). */
+  pending = ws->connectionState == WS_STATE_RECONNECT_WAIT;
   ref = c->ref[R_SELF];
-  c->ref[R_SELF] = LUA_NOREF;
+  if (!pending) {
+    c->ref[R_SELF] = LUA_NOREF;
+  }
   base = push_callback(L, ws, R_CLOSE, ref);
   if (base >= 0) {
     lua_pushinteger(L, status);
@@ -239,7 +255,9 @@ static void on_close(ws_info *ws, int status, int code, const char *reason, int 
       call_lua(L, base, 2);
     }
   }
-  unref(L, &ref);
+  if (!pending) {
+    unref(L, &ref);
+  }
 }
 
 /* Only used if a connection is ever started without our options. */
@@ -288,20 +306,27 @@ static int ws_client_connect(lua_State *L) {
   ws_client *c = check_client(L);
   const char *url = luaL_checkstring(L, 2);
   ws_options o;
+  /* A reconnection waiting: this connection replaces it (the library drops
+   * the wait) and keeps its self reference. */
+  int waiting = c->ws.connectionState == WS_STATE_RECONNECT_WAIT && LIVE(c);
 
   /* LIVE also covers state 4 while a close is still in progress: the old
    * connection's close callback has not run yet. */
-  if ((c->ws.connectionState != 0 && c->ws.connectionState != 4) || LIVE(c)) {
+  if (!waiting && ((c->ws.connectionState != 0 && c->ws.connectionState != 4) || LIVE(c))) {
     return luaL_error(L, "Websocket already connecting or connected.");
   }
-  lua_pushvalue(L, 1);
-  c->ref[R_SELF] = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (!waiting) {
+    lua_pushvalue(L, 1);
+    c->ref[R_SELF] = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
   c->ws.reservedData = c;
   c->ws.extraHeaders = c->headers; /* read only during this call */
   unref(L, &c->ref[R_PROTO]);
   ws_options_init(&o);
   if (c->cfg != NULL) {
-    memcpy(&o, c->cfg, sizeof(*c->cfg));
+    memcpy(&o, c->cfg, WS_CFG_HEAD);
+    o.reconnect_initial_ms = c->cfg->reconnect_initial_ms;
+    o.reconnect_max_ms = c->cfg->reconnect_max_ms;
   }
   o.onClose = on_close;
   /* Pong events, like streaming, are chosen per connection: only a client
@@ -394,11 +419,21 @@ static int ws_client_protocol(lua_State *L) {
   return 1;
 }
 
-/* The options of ws:config, in the order of the number options' fields
- * (OPT_MAX_MESSAGE onwards). */
-static const char *const options[] = {"headers", "protocols", "max_message", "connect_timeout",
-                                      "ping_interval", "pong_timeout", "close_timeout", NULL};
-enum { OPT_HEADERS, OPT_PROTOCOLS, OPT_MAX_MESSAGE, OPT_CONNECT, OPT_PING, OPT_PONG, OPT_CLOSE };
+/* The options of ws:config: the tables, then the number options in the
+ * order of their fields (OPT_MAX_MESSAGE onwards). */
+static const char *const options[] = {"headers",       "protocols",       "reconnect",
+                                      "max_message",   "connect_timeout", "ping_interval",
+                                      "pong_timeout",  "close_timeout",   NULL};
+enum {
+  OPT_HEADERS,
+  OPT_PROTOCOLS,
+  OPT_RECONNECT,
+  OPT_MAX_MESSAGE,
+  OPT_CONNECT,
+  OPT_PING,
+  OPT_PONG,
+  OPT_CLOSE
+};
 static const uint8_t option_field[] = {
     offsetof(ws_client_cfg, max_message),      offsetof(ws_client_cfg, connect_timeout_ms),
     offsetof(ws_client_cfg, ping_interval_ms), offsetof(ws_client_cfg, pong_timeout_ms),
@@ -422,6 +457,40 @@ static void number_option(lua_State *L, ws_client_cfg *o, int which, const char 
   }
   *(uint32_t *)((char *)o + option_field[which - OPT_MAX_MESSAGE]) =
       bytes ? (uint32_t)s : (uint32_t)(s * 1000 + 0.5);
+}
+
+/* Field `key` (seconds, > 0 and <= WS_MAX_TIMEOUT_S) of the reconnect table
+ * at the top of the stack, in ms; `dflt` when absent (0: required). */
+static uint32_t reconnect_seconds(lua_State *L, const char *key, uint32_t dflt) {
+  lua_Number s;
+  uint32_t ms = dflt;
+  lua_getfield(L, -1, key);
+  s = lua_tonumber(L, -1);
+  if (lua_isnil(L, -1) && dflt > 0) {
+    /* absent: the default */
+  } else if (lua_type(L, -1) != LUA_TNUMBER || !(s > 0) || s > WS_MAX_TIMEOUT_S) {
+    luaL_error(L, "config: reconnect.%s must be a number of seconds > 0", key);
+    return 0;
+  } else {
+    ms = (uint32_t)(s * 1000 + 0.5);
+    ms += ms == 0; /* a fraction of a millisecond: 1 ms */
+  }
+  lua_pop(L, 1);
+  return ms;
+}
+
+/* reconnect = {initial = s[, max = s]} (max defaults to 60 s) or false. */
+static void reconnect_option(lua_State *L, ws_client_cfg *o) {
+  if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+    o->reconnect_initial_ms = 0;
+    return;
+  }
+  if (lua_type(L, -1) != LUA_TTABLE) {
+    luaL_error(L, "config: reconnect must be a table {initial = s, max = s} or false");
+    return;
+  }
+  o->reconnect_initial_ms = reconnect_seconds(L, "initial", 0);
+  o->reconnect_max_ms = reconnect_seconds(L, "max", WS_DEFAULT_RECONNECT_MAX_MS);
 }
 
 /* Whether `n` bytes at `s` are a header name (is_name: not empty, visible
@@ -554,7 +623,9 @@ static int ws_client_config(lua_State *L) {
   } else {
     ws_options d;
     ws_options_init(&d);
-    memcpy(&o, &d, sizeof(o));
+    memcpy(&o, &d, WS_CFG_HEAD);
+    o.reconnect_initial_ms = d.reconnect_initial_ms;
+    o.reconnect_max_ms = d.reconnect_max_ms;
   }
   /* Pass 1: validate everything before changing anything. */
   lua_pushnil(L);
@@ -579,6 +650,9 @@ static int ws_client_config(lua_State *L) {
         pbytes = protocols_walk(L, lua_gettop(L), NULL);
         protocols_set = 1;
       }
+    } else if (which == OPT_RECONNECT) {
+      reconnect_option(L, &o);
+      numbers_set = 1;
     } else if (options[which] != NULL) {
       number_option(L, &o, which, key);
       numbers_set = 1;

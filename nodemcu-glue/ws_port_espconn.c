@@ -2,8 +2,9 @@
  * ws_port_espconn.c - the libwebsocket port for the ESP8266 NonOS SDK.
  *
  * Implements the ws_port_* functions declared in websocket/websocketclient.h
- * on top of espconn (TCP and TLS), lwIP DNS, os_timer and os_random, and
- * feeds the platform's events back into the library through ws_event_*.
+ * on top of espconn (TCP and TLS), lwIP DNS, os_timer, os_random and the
+ * ROM's SHA-1, and feeds the platform's events back into the library
+ * through ws_event_*.
  *
  * The same file is compiled unchanged for the host against the fake SDK in
  * nodemcu-glue/host/.
@@ -45,6 +46,8 @@
  *   - Heap: one allocation per connection (this struct): espconn, esp_tcp
  *     (which also keeps the resolved address until the connect), one
  *     os_timer_t (the library's timer, then the deferral) and a few words.
+ *     A reconnection's wait (ws_port_resolve with host NULL) makes the
+ *     struct early for its timer; the next connection then resolves on it.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -61,6 +64,9 @@
 /* After osapi.h: the SDK's osapi.h includes user_config.h, which sets
  * TIMER_SUSPEND_ENABLE (without it SWTIMER_REG_CB is empty). */
 #include "pm/swtimer.h"
+/* The ESP8266 ROM's SHA1Init/SHA1Update/SHA1Final and SHA1_CTX (the
+ * firmware's osapi.h includes it as well; the include guard keeps it once). */
+#include "rom.h"
 
 #include "websocket/websocketclient.h"
 
@@ -300,16 +306,23 @@ int ws_port_resolve(ws_info *ws, const char *host) {
   if (ws == NULL) {
     return WS_ERR_DNS;
   }
-  pc = (ws_port_conn *)os_zalloc(sizeof(ws_port_conn));
-  ws->port = pc;
+  /* NULL (the library clears it before a connection's first port call),
+   * or the state a reconnection waited on (made below with host NULL):
+   * its timer is over, the connection resolves on it. */
+  pc = (ws_port_conn *)ws->port;
   if (pc == NULL) {
-    return WS_ERR_NO_MEMORY_HANDSHAKE; /* the library reports -10 */
+    pc = (ws_port_conn *)os_zalloc(sizeof(ws_port_conn));
+    ws->port = pc;
+    if (pc == NULL) {
+      return WS_ERR_NO_MEMORY_HANDSHAKE; /* the library reports -10 */
+    }
+    pc->ws = ws;
   }
-  if (host == NULL) {
-    return WS_ERR_DNS;
-  }
-  pc->ws = ws;
   os_timer_disarm(&pc->timer);
+  pc->u.timer_rest = 0;
+  if (host == NULL) {
+    return WS_PORT_DONE; /* a reconnection's wait: the timer needs the state */
+  }
   addr.addr = 0;
   e = dns_gethostbyname(host, &addr, port_dns_found, pc);
   if (e == ERR_OK) {
@@ -492,4 +505,14 @@ void ws_port_random(uint8_t *buf, size_t len) {
       buf[i] = (uint8_t)(r >> (8 * k));
     }
   }
+}
+
+/* The handshake's SHA-1, from the ROM: costs no flash (the old client used
+ * the same routines). The context lives on the stack for the one call; the
+ * library passes 60 bytes. */
+void ws_port_sha1(const uint8_t *data, size_t len, uint8_t *digest) {
+  SHA1_CTX ctx;
+  SHA1Init(&ctx);
+  SHA1Update(&ctx, data, (unsigned int)len);
+  SHA1Final(digest, &ctx);
 }

@@ -126,6 +126,44 @@ impl Decoder {
         }
     }
 
+    /// True once the decoder has failed (every later call gives the error).
+    pub fn failed(&self) -> bool {
+        matches!(self.state, State::Error(_))
+    }
+
+    /// Skipping frames unread (after a protocol error): consumes what is
+    /// left of the current frame's payload from `data[*pos..]`. True once
+    /// between frames (the next byte starts a header).
+    pub fn skip_payload(&mut self, data: &[u8], pos: &mut usize) -> bool {
+        if self.state == State::Payload {
+            let avail = data.len().saturating_sub(*pos);
+            let n = usize::try_from(self.remaining).map_or(avail, |r| r.min(avail));
+            *pos += n;
+            self.remaining -= n as u64;
+            if self.remaining > 0 {
+                return false;
+            }
+            self.state = State::End;
+        }
+        if self.state == State::End {
+            self.state = State::Header;
+            self.hlen = 0;
+        }
+        self.between_frames()
+    }
+
+    /// Skipping frames unread: a frame whose header was read elsewhere
+    /// (`parse_header`), with `len` payload bytes to skip next.
+    pub fn skip_frame(&mut self, len: u64) {
+        self.remaining = len;
+        self.hlen = 0;
+        self.state = if len > 0 {
+            State::Payload
+        } else {
+            State::Header
+        };
+    }
+
     /// True between frames: the next byte starts a header (used by the
     /// client's whole-message fast path).
     pub fn between_frames(&self) -> bool {
@@ -246,7 +284,16 @@ pub fn parse_header(data: &[u8]) -> Option<Result<(FrameHeader, usize), Status>>
     if let Some(e) = check_second(b0, b1) {
         return Some(Err(e));
     }
-    let (len, n) = match b1 & 0x7F {
+    let (len, n) = length_field(b1, ext)?;
+    Some(header(b0, len).map(|h| (h, n)))
+}
+
+/// The payload length of second header byte `b1` and the bytes after it,
+/// and the header's length without a mask; `None` if `ext` ends inside
+/// the length.
+#[inline(always)]
+fn length_field(b1: u8, ext: &[u8]) -> Option<(u64, usize)> {
+    Some(match b1 & 0x7F {
         126 => {
             let &[a, b, ..] = ext else { return None };
             (u64::from(u16::from_be_bytes([a, b])), 4)
@@ -256,8 +303,20 @@ pub fn parse_header(data: &[u8]) -> Option<Result<(FrameHeader, usize), Status>>
             (u64::from_be_bytes(*l), 10)
         }
         n => (u64::from(n), 2),
+    })
+}
+
+/// Skipping frames unread: the opcode, header length and payload length
+/// of the whole header at the start of `data`, unchecked (`None` if
+/// `data` ends inside it). Not inlined: cold.
+#[inline(never)]
+pub fn header_span(data: &[u8]) -> Option<(u8, usize, u64)> {
+    let &[b0, b1, ..] = data else {
+        return None;
     };
-    Some(header(b0, len).map(|h| (h, n)))
+    let (len, n) = length_field(b1, data.get(2..)?)?;
+    let n = if b1 & 0x80 != 0 { n + 4 } else { n };
+    (data.len() >= n).then_some((b0 & 0x0F, n, len))
 }
 
 /// The header of a final text or binary frame with a 7- or 16-bit length
@@ -863,6 +922,28 @@ mod tests {
                 Some(_) => unreachable!("a header or an error comes first"),
             };
             prop_assert_eq!(parse_header(&bytes), streamed);
+        }
+
+        /// `header_span` (skipping after a protocol error) measures every
+        /// header `parse_header` accepts the same way, masked or not, and
+        /// never reads past `data`.
+        #[test]
+        fn header_span_agrees_with_parse_header(
+            bytes in proptest::collection::vec(any::<u8>(), 0..16),
+        ) {
+            if let Some(Ok((h, n))) = parse_header(&bytes) {
+                prop_assert_eq!(header_span(&bytes), Some((h.opcode, n, h.len)));
+            }
+            let mut masked = bytes.clone();
+            if let Some(b1) = masked.get_mut(1) {
+                *b1 |= 0x80;
+            }
+            if let Some((_, n, _)) = header_span(&masked) {
+                prop_assert!(n <= masked.len());
+                let plain = masked[1] & 0x7F;
+                let want = 6 + match plain { 126 => 2, 127 => 8, _ => 0 };
+                prop_assert_eq!(n, want);
+            }
         }
 
         #[test]

@@ -3,7 +3,8 @@
 //! the fuzz targets and the benchmarks (feature `std`). One copy of the
 //! loops they all need: delivering the `ws_event_sent` events the port owes,
 //! handing the library a segment it may modify, and the server's 101 answer
-//! to the request the library sent.
+//! to the request the library sent (its SHA-1 from sha1_smol, so a port
+//! whose `ws_port_sha1` is wrong fails the handshake, as on a real server).
 
 use crate::capi::{ws_event_received, ws_event_sent, ws_info};
 use crate::handshake::{accept_for, KEY_LEN};
@@ -45,6 +46,11 @@ pub unsafe fn feed_segment(ws: *mut ws_info, segment: &[u8], scratch: &mut Vec<u
     unsafe { ws_event_received(ws, scratch.as_mut_ptr(), scratch.len()) };
 }
 
+/// SHA-1 (sha1_smol, independent of the port's `ws_port_sha1`).
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    sha1_smol::Sha1::from(data).digest().bytes()
+}
+
 /// The server's 101 answer to the handshake request at the start of `sent`,
 /// with `extra` header lines (each ending in CRLF); `None` while the
 /// request is incomplete or has no `Sec-WebSocket-Key`.
@@ -57,7 +63,7 @@ pub fn response_to(sent: &[u8], extra: &str) -> Option<Vec<u8>> {
             .then(|| value.trim())
     })?;
     let key: &[u8; KEY_LEN] = key.as_bytes().try_into().ok()?;
-    let accept = accept_for(key);
+    let accept = accept_for(key, sha1);
     let mut r = Vec::with_capacity(160 + extra.len());
     r.extend_from_slice(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",

@@ -134,6 +134,18 @@ extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
     });
 }
 
+#[no_mangle]
+extern "C" fn ws_port_sha1(data: *const u8, len: usize, digest: *mut u8) {
+    // SAFETY: the engine passes `len` readable bytes and 20 writable ones.
+    let (input, out) = unsafe {
+        (
+            std::slice::from_raw_parts(data, len),
+            std::slice::from_raw_parts_mut(digest, 20),
+        )
+    };
+    out.copy_from_slice(&websocket::testkit::sha1(input));
+}
+
 /// An open libwebsocket connection over the fake port.
 pub struct Client {
     conn: Box<Conn>,

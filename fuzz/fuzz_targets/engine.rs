@@ -26,7 +26,9 @@
 //!
 //! Then the same input runs again as a program of public calls on two
 //! `ws_info`s whose callers rewrite `connectionState` between calls
-//! (`sequence.rs`): never two live connections on one `ws_info`.
+//! (`sequence.rs`): never two live connections on one `ws_info`, and the
+//! reconnection of connections started with `reconnect_initial_ms`. The
+//! `sequence` target (`sequence_main.rs`) runs that program alone.
 #![no_main]
 
 mod sequence;
@@ -158,6 +160,9 @@ struct State {
     conn: usize,
     random: u32,
     port_cookie: usize,
+    /// What `ws->port` must hold: NULL from each `ws_connect` (the library
+    /// clears it for the port), then what `ws_port_resolve` set.
+    port_set: usize,
     // callbacks
     opened: [usize; 2],
     finals: Vec<Final>,
@@ -203,7 +208,7 @@ fn port_call(name: &'static str) {
 #[no_mangle]
 pub extern "C" fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_int {
     if sequence::active() {
-        return sequence::resolve(ws);
+        return sequence::resolve(ws, host);
     }
     let _c = Count::set(false);
     let first = st(|s| s.port.calls == 0);
@@ -214,6 +219,7 @@ pub extern "C" fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_in
     // SAFETY: `ws` is the caller's live ws_info; `port` belongs to the port.
     unsafe { (*ws).port = cookie as *mut c_void };
     st(|s| {
+        s.port_set = cookie;
         s.port.resolve_calls += 1;
         if !first {
             s.problems
@@ -293,7 +299,7 @@ pub extern "C" fn ws_port_close(_ws: *mut ws_info) {
 #[no_mangle]
 pub extern "C" fn ws_port_timer_arm(_ws: *mut ws_info, ms: u32) {
     if sequence::active() {
-        return sequence::timer(_ws);
+        return sequence::timer_arm(_ws, ms);
     }
     let _c = Count::set(false);
     port_call("timer_arm");
@@ -304,7 +310,7 @@ pub extern "C" fn ws_port_timer_arm(_ws: *mut ws_info, ms: u32) {
 #[no_mangle]
 pub extern "C" fn ws_port_timer_disarm(_ws: *mut ws_info) {
     if sequence::active() {
-        return sequence::timer(_ws);
+        return sequence::timer_disarm(_ws);
     }
     let _c = Count::set(false);
     port_call("timer_disarm");
@@ -325,6 +331,20 @@ pub extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
             *b = (s.random >> 16) as u8;
         }
     });
+}
+
+#[no_mangle]
+pub extern "C" fn ws_port_sha1(data: *const u8, len: usize, digest: *mut u8) {
+    let _c = Count::set(false);
+    // SAFETY: the library passes `len` readable bytes at `data` and 20
+    // writable ones at `digest`.
+    let (input, out) = unsafe {
+        (
+            std::slice::from_raw_parts(data, len),
+            std::slice::from_raw_parts_mut(digest, 20),
+        )
+    };
+    out.copy_from_slice(&sha1_smol::Sha1::from(input).digest().bytes());
 }
 
 // ---------------------------------------------------------------------------
@@ -570,6 +590,7 @@ fn on_final(ws: *mut ws_info, code: c_int, close: Option<(i32, Option<Vec<u8>>, 
             s.want_proto = None;
         });
         let opts = full as *const ws_options;
+        st(|s| s.port_set = 0);
         engine(|| unsafe { capi::ws_connect_with(ws, URL.as_ptr(), opts) });
     } else if reconnect {
         // An empty host fails at once (-4) with a nested final callback and
@@ -579,6 +600,7 @@ fn on_final(ws: *mut ws_info, code: c_int, close: Option<(i32, Option<Vec<u8>>, 
             s.use_on_close = false;
             s.port.calls
         });
+        st(|s| s.port_set = 0);
         engine(|| unsafe { capi::ws_connect(ws, c"ws://:80/".as_ptr()) });
         st(|s| {
             if s.finals.len() != 2 || s.finals[1].status != status::WS_ERR_NO_HOST {
@@ -1005,6 +1027,7 @@ fn run(data: &[u8]) {
     let bad_header = render(&[b'A'; 24]).is_err();
 
     websocket::buffer::stats::fail_nth(fail_nth);
+    st(|s| s.port_set = 0);
     engine(|| unsafe { capi::ws_connect_with(ws, URL.as_ptr(), &opts) });
     open_tcp(ws, 0);
 
@@ -1209,12 +1232,10 @@ fn run(data: &[u8]) {
     assert!(s.opened[0] <= 1, "onConnection {} times", s.opened[0]);
     assert_eq!(info.connectionState, 4, "final state");
     assert!(info.engine.is_null(), "engine pointer left set");
-    if s.port.resolve_calls > 0 || port2.as_ref().is_some_and(|p| p.resolve_calls > 0) {
-        assert_eq!(
-            info.port as usize, s.port_cookie,
-            "library touched ws->port"
-        );
-    }
+    assert_eq!(
+        info.port as usize, s.port_set,
+        "ws->port: NULL from ws_connect, then as the port set it"
+    );
     assert_eq!(LIVE_BLOCKS.load(Relaxed), 0, "engine blocks leaked");
     assert_eq!(LIVE_BYTES.load(Relaxed), 0, "engine bytes leaked");
     // Streaming: no reassembly, so the heap does not grow with the messages.
@@ -1585,6 +1606,10 @@ fn check_second(
 }
 
 fuzz_target!(|data: &[u8]| {
-    run(data);
+    // The `sequence` target (sequence_main.rs, this file as a module) runs
+    // the program only.
+    if option_env!("CARGO_BIN_NAME") != Some("sequence") {
+        run(data);
+    }
     sequence::run(data);
 });

@@ -3,13 +3,13 @@
 //! its actions through the port, teardown, and the user callbacks.
 
 use core::cell::Cell;
-use core::ffi::{c_char, c_int};
+use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
 
 use super::types::*;
 use crate::buffer::{Boxed, Buf};
-use crate::client::{Action, Client};
-use crate::status::Status;
+use crate::client::{Action, Client, Phase, Redial};
+use crate::status::{Status, WS_ERR_NO_MEMORY_HANDSHAKE, WS_OK};
 
 /// The engine of one connection. `ws_info.engine` points at it for the
 /// caller's information only: the library finds a connection's engine by
@@ -26,8 +26,8 @@ pub(super) struct Engine {
     pub(super) serial: u32,
     pub(super) on_close: ws_onCloseCallback,
     pub(super) on_fragment: ws_onFragmentCallback,
-    /// With `onPong` only.
-    pub(super) pong: Option<Boxed<Pong>>,
+    /// With `onPong` or reconnection only.
+    pub(super) extra: Option<Boxed<Extra>>,
     pub(super) client: Client,
 }
 
@@ -37,13 +37,20 @@ pub(super) struct Engine {
 // handshake allocation, the timer command became one byte, the mask PRNG
 // two words, the send queue's rarely used front buffer an allocation of
 // its own and the keep-alive ping count 16 bits).
-// The pong state (`Engine::pong`) adds one pointer (8 bytes with the
-// alignment).
+// The pong and reconnection state (`Engine::extra`) adds one pointer (8
+// bytes with the alignment).
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(core::mem::size_of::<Engine>() <= 176 + 8);
 
-/// What a connection with `onPong` keeps (its own allocation: none for the
-/// others).
+/// What a connection with `onPong` or reconnection keeps (its own
+/// allocation: none for the others).
+pub(super) struct Extra {
+    pub(super) pong: Pong,
+    /// Reconnection on (`reconnect_initial_ms` > 0).
+    pub(super) redial: Option<Redial>,
+}
+
+/// The pong event's state (`on_pong` NULL: pongs are not reported).
 pub(super) struct Pong {
     pub(super) on_pong: ws_onPongCallback,
     pub(super) clock_us: ws_clockCallback,
@@ -63,9 +70,11 @@ pub(super) fn now_us(clock: ws_clockCallback) -> u32 {
 impl Engine {
     /// Our ping went into the send queue: the next pong is timed from now.
     pub(super) fn stamp_ping(&mut self) {
-        if let Some(p) = self.pong.as_mut() {
-            p.ping_at = now_us(p.clock_us);
-            p.ping_out = true;
+        if let Some(p) = self.extra.as_mut().map(|x| &mut x.pong) {
+            if p.on_pong.is_some() {
+                p.ping_at = now_us(p.clock_us);
+                p.ping_out = true;
+            }
         }
     }
 }
@@ -181,14 +190,43 @@ pub(super) fn lookup(ws: *mut ws_info) -> *mut Engine {
     find(ws)
 }
 
-/// Links a new engine into the registry.
-pub(super) fn link(e: *mut Engine) {
+/// Makes `ws`'s live engine of a new connection with `client` (state
+/// `state`, the engine's `serial` fresh). Returns the serial, or `None`
+/// without memory (nothing made). `ws` must have no live engine.
+pub(super) fn attach(
+    ws: *mut ws_info,
+    client: Client,
+    on_close: ws_onCloseCallback,
+    on_fragment: ws_onFragmentCallback,
+    extra: Option<Boxed<Extra>>,
+    state: c_int,
+) -> Option<u32> {
+    let serial = next_serial();
+    let e = Boxed::new(Engine {
+        ws,
+        next: ptr::null_mut(),
+        serial,
+        on_close,
+        on_fragment,
+        extra,
+        client,
+    })
+    .ok()?
+    .into_raw();
     registry(|r| {
         // SAFETY: `e` is a live engine made by `Boxed::into_raw`, not yet in
         // the registry, and no reference to it is alive.
         unsafe { (*e).next = r.head.get() };
         r.head.set(e);
     });
+    // SAFETY: valid ws; the engine is its live engine from now on; the
+    // port finds `port` NULL at its first call for this connection.
+    unsafe {
+        (*ws).engine = e as *mut c_void;
+        (*ws).port = ptr::null_mut();
+        (*ws).connectionState = state;
+    }
+    Some(serial)
 }
 
 /// Removes `e` from the registry (before it is freed).
@@ -372,7 +410,7 @@ pub(super) fn call_connection(ws: *mut ws_info) {
 /// `onPong` with the pong's payload and the time since our ping.
 pub(super) fn call_pong(ws: *mut ws_info, payload: *const u8, len: usize) {
     let Some(Some((cb, clock, at, out))) = with_engine(ws, None, |e| {
-        let p = e.pong.as_mut()?;
+        let p = &mut e.extra.as_mut()?.pong;
         let out = core::mem::replace(&mut p.ping_out, false);
         Some((p.on_pong, p.clock_us, p.ping_at, out))
     }) else {
@@ -454,16 +492,120 @@ pub(super) fn drive_at(ws: *mut ws_info, mut p: *mut Engine) {
             // SAFETY: valid ws, plain port call.
             Do::Disarm => unsafe { ws_port_timer_disarm(ws) },
             Do::Opened => {
+                with_engine_at(ws, p, None, |e| {
+                    if let Some(r) = e.extra.as_mut().and_then(|x| x.redial.as_mut()) {
+                        r.backoff.reset();
+                    }
+                });
                 call_connection(ws);
                 p = find(ws);
             }
             Do::Finish(st, end) => {
-                teardown(ws);
-                call_failure(ws, st, &end);
+                finish(ws, st, &end);
                 return;
             }
         }
     }
+}
+
+/// Starts resolving `host` (NUL-terminated) for the connection of `ws`,
+/// then carries out what follows.
+pub(super) fn resolve(ws: *mut ws_info, host: *const c_char) {
+    // SAFETY: valid ws and a NUL-terminated host name, alive during the
+    // call (the port copies what it keeps and calls no event back).
+    let r = unsafe { ws_port_resolve(ws, host) };
+    if r == WS_ERR_NO_MEMORY_HANDSHAKE.code() {
+        with_engine(ws, None, |e| {
+            e.client.resolve_failed(WS_ERR_NO_MEMORY_HANDSHAKE)
+        });
+    } else if r != WS_PORT_PENDING {
+        with_engine(ws, None, |e| e.client.resolved(r == WS_PORT_DONE));
+    }
+    drive(ws);
+}
+
+/// The connection of `ws` is over with `st`: tears it down and reports
+/// it. With reconnection on and a non-zero status, the next connection
+/// is set up first (so the final callback sees `connectionState` 5 and
+/// may cancel it with `ws_close`), and its wait starts after the callback
+/// if it is still pending.
+#[inline(never)]
+fn finish(ws: *mut ws_info, st: Status, end: &Ending) {
+    let kept = with_engine(ws, None, |e| {
+        let redial = e.extra.as_ref().is_some_and(|x| x.redial.is_some());
+        let extra = if redial && st != WS_OK {
+            e.extra.take()
+        } else {
+            None
+        };
+        (extra, e.on_close, e.on_fragment)
+    });
+    teardown(ws);
+    let next = match kept {
+        Some((Some(extra), on_close, on_fragment)) => redial(ws, extra, on_close, on_fragment),
+        _ => None,
+    };
+    call_failure(ws, st, end);
+    if let Some((serial, wait)) = next {
+        let waiting = with_engine(ws, Some(serial), |e| e.client.phase() == Phase::Waiting);
+        if waiting == Some(true) {
+            // SAFETY: valid ws, plain port call.
+            unsafe { ws_port_timer_arm(ws, wait) };
+        }
+    }
+}
+
+/// 16 random bytes from the port.
+pub(super) fn random16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    // SAFETY: `b` is a writable buffer of 16 bytes.
+    unsafe { ws_port_random(b.as_mut_ptr(), b.len()) };
+    b
+}
+
+/// SHA-1 through the port (`ws_port_sha1`: the ESP8266 ROM's on the device).
+pub(super) fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut d = [0u8; 20];
+    // SAFETY: `data` is readable for `data.len()` bytes, `d` writable for 20.
+    unsafe { ws_port_sha1(data.as_ptr(), data.len(), d.as_mut_ptr()) };
+    d
+}
+
+/// Makes the next connection of `ws` (its engine waiting, live, with
+/// `connectionState` 5) and the port state for its timer. Returns its
+/// serial and the wait, or `None` (nothing made: no reconnection) without
+/// memory.
+#[inline(never)]
+fn redial(
+    ws: *mut ws_info,
+    mut extra: Boxed<Extra>,
+    on_close: ws_onCloseCallback,
+    on_fragment: ws_onFragmentCallback,
+) -> Option<(u32, u32)> {
+    let (key, mask) = (random16(), random16());
+    // No ping of the new connection is out yet.
+    extra.pong.ping_out = false;
+    let r = extra.redial.as_mut()?;
+    // The jitter from the key's random bytes (the key is no secret).
+    let wait = r
+        .backoff
+        .next_wait(u32::from_le_bytes([key[0], key[1], key[2], key[3]]));
+    let client = r.next_client(&key, mask, sha1).ok()?;
+    let serial = attach(
+        ws,
+        client,
+        on_close,
+        on_fragment,
+        Some(extra),
+        WS_STATE_RECONNECT_WAIT,
+    )?;
+    // SAFETY: valid ws, plain port call (the lost connection's port state
+    // is gone: `ws_port_close`).
+    if unsafe { ws_port_resolve(ws, ptr::null()) } != WS_PORT_DONE {
+        teardown(ws);
+        return None;
+    }
+    Some((serial, wait))
 }
 
 /// Runs `f` on the client of `ws` (if it has one), then carries out the

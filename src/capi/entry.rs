@@ -9,12 +9,9 @@ use core::ptr;
 use super::engine::*;
 use super::types::*;
 use crate::buffer::Boxed;
-use crate::client::{Client, Options, Rx, UserOpcode};
+use crate::client::{Backoff, Client, Options, Phase, Redial, Rx, Target, UserOpcode};
 use crate::handshake::Header;
-use crate::status::{
-    self, Status, WS_ERR_BAD_OPCODE, WS_ERR_NOT_CONNECTED, WS_ERR_NO_MEMORY_HANDSHAKE,
-    WS_ERR_OTHER, WS_OK,
-};
+use crate::status::{self, Status, WS_ERR_BAD_OPCODE, WS_ERR_NOT_CONNECTED, WS_ERR_OTHER, WS_OK};
 use crate::url;
 
 /// Extra headers read from a C `header_t` array.
@@ -51,13 +48,6 @@ impl<'a> Iterator for HeaderIter<'a> {
     }
 }
 
-fn random16() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    // SAFETY: `b` is a writable buffer of 16 bytes.
-    unsafe { ws_port_random(b.as_mut_ptr(), b.len()) };
-    b
-}
-
 /// Fills `options` with the defaults.
 ///
 /// # Safety
@@ -81,6 +71,8 @@ pub unsafe extern "C" fn ws_options_init(options: *mut ws_options) {
             onFragment: None,
             onPong: None,
             clock_us: None,
+            reconnect_initial_ms: 0,
+            reconnect_max_ms: WS_DEFAULT_RECONNECT_MAX_MS,
         })
     };
 }
@@ -92,7 +84,9 @@ pub unsafe extern "C" fn ws_options_init(options: *mut ws_options) {
 /// then nothing happens (no callback, no port call, no allocation; the live
 /// connection is untouched) except that `connectionState` is set back to
 /// the live connection's state (1, 2 or 3). From `onFailure`/`onClose` the
-/// old connection is already gone, so a new one may start there.
+/// old connection is already gone, so a new one may start there. A
+/// reconnection waiting for its turn (`connectionState` 5) is dropped
+/// without a callback and this connection starts instead.
 ///
 /// # Safety
 /// `ws` as for every entry point (see [`ws_info`]); `url` is NULL or a
@@ -124,8 +118,10 @@ pub unsafe extern "C" fn ws_connect_with(
     // `connectionState` says: refused without a callback (the old caller
     // would take an onFailure for the end of its live connection), the
     // live connection untouched and its true state written back.
-    if with_engine(ws, None, |_| ()).is_some() {
-        return;
+    match with_engine(ws, None, |e| e.client.phase() == Phase::Waiting) {
+        Some(true) => teardown(ws),
+        Some(false) => return,
+        None => {}
     }
     // SAFETY: non-NULL caller-owned ws_info without a live connection:
     // `engine` is garbage or a stale pointer, overwrite it.
@@ -182,51 +178,43 @@ pub unsafe extern "C" fn ws_connect_with(
         p: unsafe { (*ws).extraHeaders },
         _life: PhantomData,
     };
-    let client = match Client::new(&u, headers, protocols, opts, &random16(), random16()) {
+    let client = match Client::new(&u, headers, protocols, opts, &random16(), random16(), sha1) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let pong = match on_pong {
+    let backoff = o.and_then(|o| Backoff::new(o.reconnect_initial_ms, o.reconnect_max_ms));
+    let redial = match backoff {
         None => None,
-        Some(_) => match Boxed::new(Pong {
+        Some(b) => {
+            let target = Target {
+                port: u.port,
+                secure: u.secure,
+                opts,
+            };
+            match Redial::new(&client, &u, target, b) {
+                Ok(r) => Some(r),
+                Err(e) => return fail(e),
+            }
+        }
+    };
+    let extra = if on_pong.is_none() && redial.is_none() {
+        None
+    } else {
+        let pong = Pong {
             on_pong,
             clock_us,
             ping_at: 0,
             ping_out: false,
-        }) {
+        };
+        match Boxed::new(Extra { pong, redial }) {
             Ok(b) => Some(b),
             Err(_) => return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE),
-        },
+        }
     };
-    let engine = match Boxed::new(Engine {
-        ws,
-        next: ptr::null_mut(),
-        serial: next_serial(),
-        on_close,
-        on_fragment,
-        pong,
-        client,
-    }) {
-        Ok(b) => b,
-        Err(_) => return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE),
-    };
-    let engine = engine.into_raw();
-    link(engine);
-    // SAFETY: valid ws; the engine is the live engine of ws from now on.
-    unsafe {
-        (*ws).engine = engine as *mut c_void;
-        (*ws).connectionState = 1;
+    if attach(ws, client, on_close, on_fragment, extra, 1).is_none() {
+        return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE);
     }
-    // SAFETY: valid ws and a NUL-terminated host name.
-    let r = unsafe { ws_port_resolve(ws, host.as_ptr() as *const c_char) };
-    if r == WS_ERR_NO_MEMORY_HANDSHAKE.code() {
-        with_engine(ws, None, |e| {
-            e.client.resolve_failed(WS_ERR_NO_MEMORY_HANDSHAKE)
-        });
-    } else if r != WS_PORT_PENDING {
-        with_engine(ws, None, |e| e.client.resolved(r == WS_PORT_DONE));
-    }
-    drive(ws);
+    resolve(ws, host.as_ptr() as *const c_char);
 }
 
 /// Sends a message of at most 65535 bytes (the original API; errors ignored).
@@ -652,12 +640,20 @@ pub unsafe extern "C" fn ws_event_disconnected(ws: *mut ws_info, err: c_int) {
 pub unsafe extern "C" fn ws_event_timer(ws: *mut ws_info) {
     let p = find(ws);
     let act = with_engine_at(ws, p, None, |e| {
+        if e.client.begin() {
+            // A reconnection's turn: its host name, in the engine's
+            // reconnection state, which lives as long as the engine.
+            let host = e.extra.as_ref().and_then(|x| x.redial.as_ref());
+            return host.map(|r| r.host().as_ptr() as *const c_char);
+        }
         if e.client.timer() {
             e.stamp_ping();
         }
-        e.client.has_actions()
+        e.client.has_actions().then_some(ptr::null())
     });
-    if act == Some(true) {
-        drive_at(ws, p);
+    match act {
+        Some(Some(host)) if !host.is_null() => resolve(ws, host),
+        Some(Some(_)) => drive_at(ws, p),
+        _ => {}
     }
 }

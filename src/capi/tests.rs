@@ -23,6 +23,17 @@ struct Fake {
     pending_sent: usize,
     closes: u32,
     resolves: u32,
+    /// `ws_port_resolve` with host NULL (a reconnection's wait).
+    waits: u32,
+    /// `ws_port_random` calls.
+    randoms: u8,
+    /// Refuse those (no memory for the port state).
+    refuse_waits: bool,
+    /// onClose calls: status and `connectionState` then.
+    ends: Vec<(c_int, c_int)>,
+    /// onClose calls `ws_close` (first) or connects to this URL.
+    close_in_on_close: bool,
+    connect_in_on_close: Option<&'static core::ffi::CStr>,
     connects: Vec<(u16, c_int)>,
     timer: Option<u32>,
     hosts: Vec<Vec<u8>>,
@@ -47,6 +58,10 @@ struct Fake {
     last_chunk: Option<Chunk>,
     /// Handles from ws_hold_sending (NULL included) with the chunk then.
     held: Vec<(usize, Option<Chunk>)>,
+    /// What ws_port_sha1 was asked to hash, call by call.
+    sha1_inputs: Vec<Vec<u8>>,
+    /// ws_port_sha1 answers a wrong digest (one bit flipped).
+    sha1_wrong: bool,
 }
 
 thread_local! {
@@ -59,6 +74,16 @@ fn fake<R>(f: impl FnOnce(&mut Fake) -> R) -> R {
 
 #[no_mangle]
 extern "C" fn ws_port_resolve(_ws: *mut ws_info, host: *const c_char) -> c_int {
+    if host.is_null() {
+        return fake(|f| {
+            f.waits += 1;
+            if f.refuse_waits {
+                WS_ERR_NO_MEMORY_HANDSHAKE.code()
+            } else {
+                WS_PORT_DONE
+            }
+        });
+    }
     // SAFETY: the library passes a NUL-terminated host name.
     let h = unsafe { CStr::from_ptr(host) }.to_bytes().to_vec();
     fake(|f| {
@@ -113,10 +138,30 @@ extern "C" fn ws_port_timer_disarm(_ws: *mut ws_info) {
 }
 #[no_mangle]
 extern "C" fn ws_port_random(buf: *mut u8, len: usize) {
+    // A different pattern on each call.
+    let n = fake(|f| {
+        f.randoms = f.randoms.wrapping_add(1);
+        f.randoms
+    });
     for i in 0..len {
         // SAFETY: the library passes `len` writable bytes.
-        unsafe { *buf.add(i) = (i as u8).wrapping_mul(37).wrapping_add(11) };
+        unsafe { *buf.add(i) = (i as u8).wrapping_mul(37).wrapping_add(11) ^ n };
     }
+}
+
+#[no_mangle]
+extern "C" fn ws_port_sha1(data: *const u8, len: usize, digest: *mut u8) {
+    // SAFETY: the library passes `len` readable bytes.
+    let d = unsafe { core::slice::from_raw_parts(data, len) }.to_vec();
+    let mut h = crate::testkit::sha1(&d);
+    if fake(|f| {
+        f.sha1_inputs.push(d);
+        f.sha1_wrong
+    }) {
+        h[19] ^= 1;
+    }
+    // SAFETY: the library passes 20 writable bytes.
+    unsafe { ptr::copy_nonoverlapping(h.as_ptr(), digest, 20) };
 }
 
 unsafe extern "C" fn on_conn(_ws: *mut ws_info) {
@@ -272,14 +317,9 @@ fn open(ws: &mut ws_info) -> usize {
     fake(|f| f.resolve_ret = WS_PORT_DONE);
     unsafe { ws_connect(ws, c"ws://LocalHost:9001/p".as_ptr()) };
     assert_eq!(ws.connectionState, 2);
-    unsafe { ws_event_connected(ws) };
-    ack_all(ws);
-    let req = fake(|f| f.sent.clone());
-    let mut r = response_for(&req);
-    unsafe { ws_event_received(ws, r.as_mut_ptr(), r.len()) };
-    assert_eq!(ws.connectionState, 3);
+    let req = handshake(ws);
     assert_eq!(fake(|f| f.opened), 1);
-    req.len()
+    fake(|f| f.sent.len())
 }
 
 fn frames_after(skip: usize) -> Vec<(bool, u8, Vec<u8>)> {
@@ -312,6 +352,34 @@ fn refusing_http_status_reaches_on_failure() {
     assert_eq!(frames_after(skip).len(), 1);
     assert_eq!(fake(|f| f.failures.clone()), vec![-17, -1, -6]);
     assert_eq!(fake(|f| f.http.clone()), vec![403, 0, 0]);
+}
+
+#[test]
+fn accept_is_checked_against_the_port_sha1() {
+    // One ws_port_sha1 call per connection, over the key sent and the GUID.
+    let mut ws = new_ws();
+    open(&mut ws);
+    let req = String::from_utf8(fake(|f| f.sent.clone())).unwrap();
+    let key = req
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .expect("a key in the request");
+    let want = [key.as_bytes(), b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"].concat();
+    assert_eq!(fake(|f| f.sha1_inputs.clone()), vec![want]);
+    unsafe { ws_release(&mut *ws) };
+    // A port whose SHA-1 is wrong: the server's correct answer is refused.
+    fake(|f| {
+        f.sha1_wrong = true;
+        f.sent.clear();
+    });
+    unsafe { ws_connect(&mut *ws, c"ws://h/".as_ptr()) };
+    unsafe { ws_event_connected(&mut *ws) };
+    ack_all(&mut *ws);
+    let req = fake(|f| f.sent.clone());
+    let mut r = response_for(&req);
+    unsafe { ws_event_received(&mut *ws, r.as_mut_ptr(), r.len()) };
+    assert_eq!(fake(|f| f.failures.clone()), vec![-7]);
+    assert_eq!(fake(|f| (f.opened, f.sha1_inputs.len())), (1, 2));
 }
 
 #[test]
@@ -751,10 +819,13 @@ fn extra_headers_and_options() {
         onFragment: None,
         onPong: Some(on_pong),
         clock_us: Some(clock),
+        reconnect_initial_ms: 7,
+        reconnect_max_ms: 0,
     };
     unsafe { ws_options_init(&mut o) };
     assert!(o.protocols.is_null() && o.onClose.is_none() && o.onFragment.is_none());
     assert!(o.onPong.is_none() && o.clock_us.is_none());
+    assert_eq!(o.reconnect_initial_ms, 0);
     assert_eq!(o.max_message, WS_DEFAULT_MAX_MESSAGE);
     o.connect_timeout_ms = 1234;
     fake(|f| f.resolve_ret = WS_PORT_DONE);
@@ -893,6 +964,258 @@ fn kept_send_buffer_in_flight_at_close_and_teardown() {
     assert!(stats::live_bytes() > idle);
     unsafe { ws_release(&mut *ws) };
     assert_eq!(fake(|f| f.held.clone()), vec![(0, None)]);
+    assert_eq!(stats::live(), 0);
+    fake(|f| *f = Fake::default());
+}
+
+unsafe extern "C" fn on_end(ws: *mut ws_info, st: c_int, _: c_int, _: *const c_char, _: c_int) {
+    // SAFETY: ws is the caller's ws_info.
+    let state = unsafe { (*ws).connectionState };
+    let (close, again) = fake(|f| {
+        f.ends.push((st, state));
+        (
+            core::mem::take(&mut f.close_in_on_close),
+            f.connect_in_on_close.take(),
+        )
+    });
+    if close {
+        unsafe { ws_close(ws) };
+    }
+    if let Some(u) = again {
+        unsafe { ws_connect(ws, u.as_ptr()) };
+    }
+}
+
+fn reconnect_options(initial_ms: u32, max_ms: u32) -> ws_options {
+    let mut o = unsafe {
+        let mut o = core::mem::MaybeUninit::<ws_options>::uninit();
+        ws_options_init(o.as_mut_ptr());
+        o.assume_init()
+    };
+    assert_eq!(
+        (o.reconnect_initial_ms, o.reconnect_max_ms),
+        (0, WS_DEFAULT_RECONNECT_MAX_MS)
+    );
+    o.onClose = Some(on_end);
+    o.reconnect_initial_ms = initial_ms;
+    o.reconnect_max_ms = max_ms;
+    o
+}
+
+/// TCP up, the request answered: the connection opens. Returns the request.
+fn handshake(ws: &mut ws_info) -> Vec<u8> {
+    let before = fake(|f| f.sent.len());
+    unsafe { ws_event_connected(ws) };
+    ack_all(ws);
+    let req = fake(|f| f.sent[before..].to_vec());
+    let mut r = response_for(&req);
+    unsafe { ws_event_received(ws, r.as_mut_ptr(), r.len()) };
+    assert_eq!(ws.connectionState, 3);
+    req
+}
+
+/// The armed timer's wait, which must lie in [lo, hi].
+fn wait_in(lo: u32, hi: u32) -> u32 {
+    let t = fake(|f| f.timer).expect("the reconnection's timer is armed");
+    assert!((lo..=hi).contains(&t), "wait {t} not in [{lo}, {hi}]");
+    t
+}
+
+#[test]
+fn reconnects_with_backoff_until_closed() {
+    let mut ws = new_ws();
+    let o = reconnect_options(1000, 3000);
+    fake(|f| f.resolve_ret = WS_PORT_DONE);
+    unsafe { ws_connect_with(&mut *ws, c"ws://LocalHost:9001/p".as_ptr(), &o) };
+    let first = handshake(&mut ws);
+    // The server goes away: reported, then the wait (state 5).
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    assert_eq!(fake(|f| f.ends.clone()), vec![(-110, 5)]);
+    assert_eq!(ws.connectionState, 5);
+    assert_eq!(fake(|f| (f.closes, f.waits, f.resolves)), (1, 1, 1));
+    wait_in(500, 1000);
+    // Stray events while waiting change nothing; not connected.
+    unsafe { ws_event_disconnected(&mut *ws, -9) };
+    unsafe { ws_event_connected(&mut *ws) };
+    unsafe { ws_event_resolved(&mut *ws, 1) };
+    unsafe { ws_event_sent(&mut *ws) };
+    assert_eq!(fake(|f| f.ends.len()), 1);
+    assert_eq!(ws.connectionState, 5);
+    let m = b"x";
+    assert_eq!(
+        unsafe { ws_send_long(&mut *ws, 1, m.as_ptr() as *const c_char, 1) },
+        WS_ERR_NOT_CONNECTED
+    );
+    // Its turn: the same request with a fresh key.
+    unsafe { ws_event_timer(&mut *ws) };
+    assert_eq!(ws.connectionState, 2);
+    assert_eq!(fake(|f| f.hosts.clone()), vec![b"LocalHost".to_vec(); 2]);
+    assert_eq!(fake(|f| f.connects.clone()), vec![(9001, 0); 2]);
+    let second = handshake(&mut ws);
+    assert_eq!(fake(|f| f.opened), 2);
+    let key = |r: &[u8]| {
+        let t = String::from_utf8(r.to_vec()).unwrap();
+        let at = t.find("Sec-WebSocket-Key: ").unwrap() + 19;
+        (
+            t[at..at + 24].to_string(),
+            t[..at].to_string() + &t[at + 24..],
+        )
+    };
+    let (k1, rest1) = key(&first);
+    let (k2, rest2) = key(&second);
+    assert_ne!(k1, k2, "each connection has its own key");
+    assert_eq!(rest1, rest2, "the same request otherwise");
+    // Lost again after opening: the backoff starts over. Then attempts
+    // that fail (DNS) wait longer each time, up to the maximum.
+    unsafe { ws_event_disconnected(&mut *ws, -9) };
+    wait_in(500, 1000);
+    fake(|f| f.resolve_ret = -1);
+    for (lo, hi) in [(1000, 2000), (1500, 3000), (1500, 3000)] {
+        unsafe { ws_event_timer(&mut *ws) };
+        wait_in(lo, hi);
+        assert_eq!(ws.connectionState, 5);
+    }
+    assert_eq!(
+        fake(|f| f.ends.clone()),
+        vec![(-110, 5), (-109, 5), (-5, 5), (-5, 5), (-5, 5)]
+    );
+    // ws_close ends the wait: status 0, nothing left.
+    unsafe { ws_close(&mut *ws) };
+    assert_eq!(fake(|f| f.ends.last().copied()), Some((0, 4)));
+    assert_eq!(ws.connectionState, 4);
+    assert!(ws.engine.is_null());
+    assert_eq!(fake(|f| f.timer), None);
+    assert_eq!(stats::live(), 0);
+    unsafe { ws_event_timer(&mut *ws) };
+    assert_eq!(fake(|f| f.ends.len()), 6);
+    fake(|f| *f = Fake::default());
+}
+
+#[test]
+fn no_reconnection_after_a_user_close_or_a_url_error() {
+    let mut ws = new_ws();
+    let o = reconnect_options(1000, 0);
+    fake(|f| f.resolve_ret = WS_PORT_DONE);
+    unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+    handshake(&mut ws);
+    unsafe { ws_close(&mut *ws) };
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    unsafe { ws_connect_with(&mut *ws, c"ftp://h/".as_ptr(), &o) };
+    assert_eq!(fake(|f| f.ends.clone()), vec![(0, 4), (-1, 4)]);
+    assert_eq!(fake(|f| (f.waits, f.timer)), (0, None));
+    assert_eq!(stats::live(), 0);
+    fake(|f| *f = Fake::default());
+}
+
+#[test]
+fn the_final_callback_may_cancel_or_replace_the_reconnection() {
+    // ws_close inside the callback: a second final call, status 0, inside it.
+    let mut ws = new_ws();
+    let o = reconnect_options(50, 0);
+    fake(|f| f.resolve_ret = WS_PORT_DONE);
+    unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+    handshake(&mut ws);
+    fake(|f| f.close_in_on_close = true);
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    assert_eq!(fake(|f| f.ends.clone()), vec![(-110, 5), (0, 4)]);
+    assert_eq!(fake(|f| (f.timer, f.closes)), (None, 2));
+    assert_eq!(stats::live(), 0);
+    // ws_connect inside the callback: that connection instead, at once.
+    fake(|f| {
+        *f = Fake::default();
+        f.resolve_ret = WS_PORT_DONE;
+    });
+    unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+    handshake(&mut ws);
+    fake(|f| f.connect_in_on_close = Some(c"ws://other:7/"));
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    assert_eq!(ws.connectionState, 2);
+    assert_eq!(fake(|f| f.ends.clone()), vec![(-110, 5)]);
+    assert_eq!(fake(|f| f.connects.last().copied()), Some((7, 0)));
+    // ws_connect while waiting: the wait is dropped without a callback.
+    unsafe { ws_release(&mut *ws) };
+    fake(|f| {
+        *f = Fake::default();
+        f.resolve_ret = WS_PORT_DONE;
+    });
+    unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+    handshake(&mut ws);
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    assert_eq!(ws.connectionState, 5);
+    unsafe { ws_connect(&mut *ws, c"ws://third:8/".as_ptr()) };
+    assert_eq!(ws.connectionState, 2);
+    assert_eq!(fake(|f| f.ends.len()), 1);
+    assert_eq!(fake(|f| f.connects.last().copied()), Some((8, 0)));
+    // That one was made without reconnection: it ends for good.
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    assert_eq!(fake(|f| f.failures.clone()), vec![-110]);
+    assert_eq!(stats::live(), 0);
+    fake(|f| *f = Fake::default());
+}
+
+#[test]
+fn no_memory_for_the_reconnection_ends_it() {
+    // The port has no memory for the wait's state.
+    let mut ws = new_ws();
+    let o = reconnect_options(50, 0);
+    fake(|f| {
+        f.resolve_ret = WS_PORT_DONE;
+        f.refuse_waits = true;
+    });
+    unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+    handshake(&mut ws);
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    assert_eq!(fake(|f| f.ends.clone()), vec![(-110, 4)]);
+    assert_eq!(fake(|f| (f.waits, f.closes, f.timer)), (1, 2, None));
+    assert_eq!(stats::live(), 0);
+    // The library has none: each of its allocations for the next
+    // connection fails in turn; the end is reported as final, no leak.
+    let mut k = 1;
+    loop {
+        fake(|f| {
+            *f = Fake::default();
+            f.resolve_ret = WS_PORT_DONE;
+        });
+        unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+        handshake(&mut ws);
+        stats::fail_nth(k);
+        unsafe { ws_event_disconnected(&mut *ws, 0) };
+        stats::fail_nth(0);
+        let state = fake(|f| f.ends[0].1);
+        unsafe { ws_release(&mut *ws) };
+        assert_eq!(stats::live(), 0, "leak after failing allocation {k}");
+        if state == 5 {
+            break;
+        }
+        k += 1;
+        assert!(k < 10);
+    }
+    assert!(k > 3, "the next connection takes a few allocations");
+    fake(|f| *f = Fake::default());
+}
+
+#[test]
+fn a_reconnection_forgets_the_lost_connections_ping() {
+    let mut ws = new_ws();
+    let mut o = reconnect_options(10, 0);
+    o.onPong = Some(on_pong);
+    o.clock_us = Some(clock);
+    fake(|f| f.resolve_ret = WS_PORT_DONE);
+    unsafe { ws_connect_with(&mut *ws, c"ws://h/".as_ptr(), &o) };
+    handshake(&mut ws);
+    assert_eq!(unsafe { ws_ping(&mut *ws, ptr::null(), 0) }, WS_OK);
+    ack_all(&mut *ws);
+    // Lost before its pong; the next connection's first pong is not timed.
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    unsafe { ws_event_timer(&mut *ws) };
+    handshake(&mut ws);
+    let mut p = sframe(true, 10, b"late");
+    unsafe { ws_event_received(&mut *ws, p.as_mut_ptr(), p.len()) };
+    assert_eq!(fake(|f| f.pongs.clone()), vec![(b"late".to_vec(), -1)]);
+    unsafe { ws_close(&mut *ws) };
+    ack_all(&mut *ws);
+    unsafe { ws_event_disconnected(&mut *ws, 0) };
+    assert_eq!(fake(|f| f.ends.last().copied()), Some((0, 4)));
     assert_eq!(stats::live(), 0);
     fake(|f| *f = Fake::default());
 }

@@ -70,8 +70,8 @@ pub type ws_clockCallback = Option<unsafe extern "C" fn() -> u32>;
 /// points to a `ws_info` readable and writable during the call, used from
 /// one thread (the platform's event loop) only. A connection belongs to
 /// the address it was started at: the `ws_info` must stay there, and not
-/// be freed, until the connection has ended (its final callback, or
-/// `ws_release`).
+/// be freed, until the connection has ended (its final callback with
+/// `connectionState` 4, or `ws_release`).
 #[repr(C)]
 pub struct ws_info {
     /// Written by the library; the caller sets 0 before the first
@@ -90,6 +90,9 @@ pub struct ws_info {
     ///   Set right before the final `onFailure`/`onClose` call, by
     ///   `ws_release`, and by `ws_connect` for a URL error (reported at
     ///   once through `onFailure`).
+    /// * 5 reconnection pending (only with `ws_options.reconnect_initial_ms`):
+    ///   the connection ended and the next one waits for its turn; set
+    ///   right before the final call of the lost connection, instead of 4.
     ///
     /// The library decides nothing on this field: a caller that rewrites it
     /// cannot make the library start a second connection on a `ws_info`
@@ -105,7 +108,8 @@ pub struct ws_info {
     pub onFailure: ws_onFailureCallback,
     /// Library private: set by `ws_connect`.
     pub engine: *mut c_void,
-    /// Port private: set by the port from `ws_port_resolve` on.
+    /// Port private: NULL from `ws_connect`, then set by the port from
+    /// `ws_port_resolve` on.
     pub port: *mut c_void,
 }
 
@@ -139,6 +143,22 @@ pub struct ws_options {
     /// Microsecond clock for `onPong`'s round-trip time (default NULL: the
     /// time is reported as -1).
     pub clock_us: ws_clockCallback,
+    /// Automatic reconnection (default 0: off). When > 0, a connection
+    /// that ends with a non-zero status (anything but `ws_close`; a URL
+    /// error of `ws_connect` itself excepted) is made again after a wait:
+    /// the final callback reports the end as usual, with
+    /// `connectionState` 5 (reconnection pending) during and after it;
+    /// the wait is drawn from [s/2, s], s starting at this value and
+    /// doubling after each attempt up to `reconnect_max_ms`, back to this
+    /// value once a connection opens. `ws_close` during the wait (also
+    /// from inside that callback) ends it: the final callback follows with
+    /// status 0. `ws_connect` during the wait starts the new connection at
+    /// once instead. Each attempt sends the same request (extra headers
+    /// and protocols as read by `ws_connect_with`) with a fresh key.
+    pub reconnect_initial_ms: u32,
+    /// Longest wait between reconnection attempts (default 60000; raised
+    /// to `reconnect_initial_ms` if below it).
+    pub reconnect_max_ms: u32,
 }
 
 /// Default `max_message`: 1 MiB.
@@ -154,6 +174,11 @@ pub const WS_MAX_PENDING_PONGS: u32 = 1024;
 pub const WS_PORT_PENDING: c_int = 0;
 /// `ws_port_resolve`: resolved at once, no event follows.
 pub const WS_PORT_DONE: c_int = 1;
+/// `connectionState` while a reconnection waits (see
+/// `ws_options.reconnect_initial_ms`).
+pub const WS_STATE_RECONNECT_WAIT: c_int = 5;
+/// Default `ws_options.reconnect_max_ms`.
+pub const WS_DEFAULT_RECONNECT_MAX_MS: u32 = 60000;
 /// `ws_port_send`: refused for now, retry after the next `ws_event_sent`.
 pub const WS_PORT_BUSY: c_int = 1;
 
@@ -171,9 +196,17 @@ const _: () = {
 // Rules: a port function never calls a ws_event_* function before it
 // returns (events come from the platform's event loop only). For one
 // connection the first port call is ws_port_resolve and the last is
-// ws_port_close; no event follows ws_port_close and the port no longer
-// touches *ws after it. ws->port belongs to the port (set from
-// ws_port_resolve on, garbage before); ws->engine belongs to the library.
+// ws_port_close (ws_port_random and ws_port_sha1 take no ws: ws_connect
+// calls them before ws_port_resolve); no event follows ws_port_close and
+// the port no longer touches *ws after it. ws->port belongs to the port
+// (the library sets it to NULL before a connection's first port call, the
+// port sets it from ws_port_resolve on); ws->engine belongs to the library.
+// Reconnection (ws_options.reconnect_initial_ms) waits between two
+// connections on the port's timer: after ws_port_close of the lost
+// connection the library calls ws_port_resolve(ws, NULL) (port state for
+// the timer only), then ws_port_timer_arm; at its ws_event_timer,
+// ws_port_resolve(ws, host) on that state starts the next connection, and
+// ws_port_close ends a wait cut short.
 // The bytes handed to ws_port_send stay the library's and valid until that
 // chunk's ws_event_sent (or ws_port_close; see ws_hold_sending), so the
 // port need not copy them.
@@ -184,6 +217,10 @@ extern "C" {
     /// the connection fails with -10) or any other value < 0 (the name
     /// cannot be resolved: -5). No event follows a failure. The first port
     /// call of a connection; sets `ws->port` (NULL when it has no state).
+    /// `host` NULL (a reconnection's wait): only set up the port state, so
+    /// that the timer runs; `WS_PORT_DONE`, or `WS_ERR_NO_MEMORY_HANDSHAKE`
+    /// (then no reconnection). A later call with a host for the same `ws`
+    /// finds that state in `ws->port` and resolves on it.
     pub fn ws_port_resolve(ws: *mut ws_info, host: *const c_char) -> c_int;
     /// Port: connect TCP (TLS when `secure`). Returns 0 (`ws_event_connected`
     /// or `ws_event_disconnected` follows) or an espconn error (< 0).
@@ -210,4 +247,13 @@ extern "C" {
     pub fn ws_port_timer_disarm(ws: *mut ws_info);
     /// Port: fill `buf` with `len` random bytes (`os_random` on the device).
     pub fn ws_port_random(buf: *mut u8, len: usize);
+    /// Port: write the SHA-1 digest (FIPS 180-4) of the `len` bytes at
+    /// `data` to `digest[0..20)` (the ROM's `SHA1Init`/`SHA1Update`/
+    /// `SHA1Final` on the ESP8266). For the handshake check only:
+    /// `ws_connect` calls it once per connection, over the 60 bytes of the
+    /// `Sec-WebSocket-Key` sent and the RFC 6455 GUID, for the
+    /// `Sec-WebSocket-Accept` value the server must answer (a wrong digest
+    /// fails every handshake with -7). It must not call any `ws_*` function
+    /// (no event from inside it).
+    pub fn ws_port_sha1(data: *const u8, len: usize, digest: *mut u8);
 }

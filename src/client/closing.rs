@@ -31,11 +31,17 @@ pub enum Wait {
     /// messages are dropped, pings unanswered).
     ForServer,
     /// Reading stopped (the server's close frame came after the user's
-    /// close, or a protocol error): received bytes are discarded while
-    /// waiting for TCP to close. After a protocol error this lets a server
-    /// still writing (a message over the limit, say) read our close frame
-    /// instead of meeting a reset: it answers and closes TCP.
+    /// close, or a protocol error that broke the framing): received bytes
+    /// are discarded while waiting for TCP to close. After a protocol
+    /// error this lets a server still writing (a message over the limit,
+    /// say) read our close frame instead of meeting a reset: it answers
+    /// and closes TCP.
     ForTcp,
+    /// A protocol error with the framing intact (a message over the
+    /// limit, invalid UTF-8, a bad close payload, fragmentation or a
+    /// reserved opcode): frames are skipped unread, as with `ForTcp`, but
+    /// the server's close frame (its answer to ours) ends the wait too.
+    ForServerClose,
     /// Reading stopped; our close frame answers the server's or reports a
     /// protocol error: over once it has been sent.
     ForSent,
@@ -105,13 +111,19 @@ impl Client {
     }
 
     /// A protocol error: while open, close with `code`, discard what
-    /// follows and report `st` once the server closes TCP (or the close
-    /// timer fires); during our closing handshake just stop reading; else
-    /// end at once.
+    /// follows and report `st` once the server answers with its close
+    /// frame (framing intact only) or closes TCP, or the close timer
+    /// fires; during our closing handshake just stop reading; else end at
+    /// once.
     fn protocol_error(&mut self, st: Status, code: u16) {
         match self.phase {
             Phase::Open => {
-                self.start_close(st, Wait::ForTcp, &code.to_be_bytes(), &[]);
+                let wait = if self.decoder.failed() {
+                    Wait::ForTcp
+                } else {
+                    Wait::ForServerClose
+                };
+                self.start_close(st, wait, &code.to_be_bytes(), &[]);
             }
             Phase::Closing { .. } => self.stop_reading(),
             _ => self.end(st),
@@ -119,7 +131,7 @@ impl Client {
     }
 
     /// During the closing handshake: no more reading, wait for TCP.
-    fn stop_reading(&mut self) {
+    pub(super) fn stop_reading(&mut self) {
         if let Phase::Closing { wait, .. } = &mut self.phase {
             *wait = Wait::ForTcp;
         }
@@ -156,11 +168,14 @@ impl Client {
 
     /// User close with a code and reason. A code an endpoint may not send,
     /// a reason over 123 bytes or not UTF-8 is replaced by 1000 and no
-    /// reason. Before the connection is open: over at once, status 0 (no
-    /// frame may be sent before the handshake).
+    /// reason. Before the connection is open (or while a reconnection
+    /// waits): over at once, status 0 (no frame may be sent before the
+    /// handshake).
     pub fn close_with(&mut self, code: u16, reason: &[u8]) {
         match self.phase {
-            Phase::Resolving | Phase::Connecting | Phase::Handshake => self.end(status::WS_OK),
+            Phase::Waiting | Phase::Resolving | Phase::Connecting | Phase::Handshake => {
+                self.end(status::WS_OK)
+            }
             Phase::Open => {
                 let (code, reason) = if message::close_code_allowed(code)
                     && reason.len() <= frame::MAX_CONTROL_PAYLOAD - 2

@@ -13,14 +13,17 @@
 //! | `keepalive.rs` | keep-alive pings and their timeout |
 //! | `receive.rs` | received bytes: the opening handshake response, the frame-by-frame path and the whole-message fast path, control frames |
 //! | `closing.rs` | how a connection ends: the closing handshake ([`Phase::Closing`]) and the final status ([`Phase::Done`]) |
+//! | `reconnect.rs` | automatic reconnection: the backoff and what a connection keeps for the next one ([`Phase::Waiting`]) |
 //!
 //! Phases and `connectionState`: resolving 1, TCP connecting 2, opening
 //! handshake, open and closing handshake 3; 4 once the connection has
-//! ended (the driver tears it down before the final callback).
+//! ended (the driver tears it down before the final callback); 5 while a
+//! reconnection waits for its turn.
 
 mod closing;
 mod keepalive;
 mod receive;
+mod reconnect;
 mod send_queue;
 
 #[cfg(test)]
@@ -37,6 +40,7 @@ use crate::url::Url;
 
 pub use closing::Wait;
 pub use receive::{Rx, Whole};
+pub use reconnect::{Backoff, Redial};
 use send_queue::SendQueue;
 pub use send_queue::{UserOpcode, DIRECT_FRAME, KEEP_OUT, MAX_CHUNK, PONG_QUEUE_MAX, PORT_BUSY};
 
@@ -86,10 +90,22 @@ struct Handshaking {
     secure: bool,
 }
 
+/// Where a connection goes and how it behaves: what a reconnection
+/// needs besides the request.
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub port: u16,
+    pub secure: bool,
+    pub opts: Options,
+}
+
 /// Where a connection is in its life.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(any(test, feature = "std"), derive(Debug))]
 pub enum Phase {
+    /// Automatic reconnection: the next connection waits for the backoff
+    /// timer (`Redial`); nothing of it has started.
+    Waiting,
     Resolving,
     Connecting,
     /// TCP up: the request goes out, the response is parsed.
@@ -195,8 +211,10 @@ pub struct Client {
 impl Client {
     /// Builds the opening handshake request into the send queue.
     /// `protocols`: the `Sec-WebSocket-Protocol` value offered (`None` =
-    /// `chat`, empty = no header). Errors: `WS_ERR_BAD_HEADER`
-    /// (unsendable extra header or protocols), `WS_ERR_NO_MEMORY_HANDSHAKE`.
+    /// `chat`, empty = no header). `sha1`: the SHA-1 digest of its input
+    /// (the port's), called once for the accept value the server must
+    /// answer. Errors: `WS_ERR_BAD_HEADER` (unsendable extra header or
+    /// protocols), `WS_ERR_NO_MEMORY_HANDSHAKE`.
     pub fn new<'h, I>(
         url: &Url,
         extra: I,
@@ -204,6 +222,7 @@ impl Client {
         opts: Options,
         key_random: &[u8; 16],
         mask_seed: [u8; 16],
+        sha1: impl FnOnce(&[u8]) -> [u8; 20],
     ) -> Result<Client, Status>
     where
         I: Iterator<Item = Header<'h>> + Clone,
@@ -221,15 +240,34 @@ impl Client {
             return Err(status::WS_ERR_OTHER);
         }
         out.commit(written);
-        let hs = Boxed::new(Handshaking {
-            parser: ResponseParser::new(handshake::accept_for(&key)),
-            connect_timeout_ms: opts.connect_timeout_ms,
+        let target = Target {
             port: url.port,
             secure: url.secure,
+            opts,
+        };
+        let accept = handshake::accept_for(&key, sha1);
+        Client::with_request(out, accept, &target, Phase::Resolving, mask_seed)
+    }
+
+    /// A client whose request `out` is built; `accept`: the
+    /// `Sec-WebSocket-Accept` its key asks for.
+    fn with_request(
+        out: Buf,
+        accept: [u8; handshake::ACCEPT_LEN],
+        t: &Target,
+        phase: Phase,
+        mask_seed: [u8; 16],
+    ) -> Result<Client, Status> {
+        let opts = t.opts;
+        let hs = Boxed::new(Handshaking {
+            parser: ResponseParser::new(accept),
+            connect_timeout_ms: opts.connect_timeout_ms,
+            port: t.port,
+            secure: t.secure,
         })
         .map_err(|_| status::WS_ERR_NO_MEMORY_HANDSHAKE)?;
         Ok(Client {
-            phase: Phase::Resolving,
+            phase,
             want_connect: false,
             want_opened: false,
             timer: TimerCmd::Keep,
@@ -254,6 +292,7 @@ impl Client {
     /// The value for `ws_info.connectionState`.
     pub fn connection_state(&self) -> i32 {
         match self.phase {
+            Phase::Waiting => 5,
             Phase::Resolving => 1,
             Phase::Connecting => 2,
             Phase::Handshake | Phase::Open | Phase::Closing { .. } => 3,
@@ -390,7 +429,8 @@ impl Client {
     /// `ws_event_disconnected`.
     pub fn disconnected(&mut self, err: i32) {
         let st = match self.phase {
-            Phase::Done(_) => return,
+            // Waiting: no TCP connection exists that could end.
+            Phase::Done(_) | Phase::Waiting => return,
             _ if err < 0 => Status::espconn(err),
             Phase::Closing { status, .. } => status,
             _ => status::WS_ERR_TCP_CLOSED,
@@ -404,9 +444,19 @@ impl Client {
             Phase::Connecting | Phase::Handshake => self.end(status::WS_ERR_CONNECT_TIMEOUT),
             Phase::Open => return self.keepalive_tick(),
             Phase::Closing { status, .. } => self.end(status),
-            Phase::Resolving | Phase::Done(_) => {}
+            Phase::Waiting | Phase::Resolving | Phase::Done(_) => {}
         }
         false
+    }
+
+    /// A waiting reconnection's turn has come: it resolves now (the driver
+    /// calls `ws_port_resolve`). False if it was not waiting.
+    pub fn begin(&mut self) -> bool {
+        if !matches!(self.phase, Phase::Waiting) {
+            return false;
+        }
+        self.phase = Phase::Resolving;
+        true
     }
 
     /// The 101 response was accepted: the connection is open.

@@ -6,7 +6,7 @@
 //! [`frame::final_data_header`]). Control frames: pings are answered (a pong
 //! through the send queue), close frames go to `closing.rs`.
 
-use super::{Client, Phase};
+use super::{Client, Phase, Wait};
 use crate::buffer::Buf;
 use crate::frame::{self, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
 use crate::handshake::{self, Parsed};
@@ -61,10 +61,7 @@ impl Client {
     pub fn receive(&mut self, data: &mut [u8], pos: &mut usize) -> Rx {
         loop {
             match self.phase {
-                _ if !self.reading() => {
-                    *pos = data.len();
-                    return Rx::Done;
-                }
+                _ if !self.reading() => return self.not_reading(data, pos),
                 Phase::Handshake => return self.response(data, pos),
                 Phase::Open | Phase::Closing { .. } => {}
                 _ => {
@@ -135,6 +132,46 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Received bytes while not reading: discarded. After a protocol error
+    /// with the framing intact ([`Wait::ForServerClose`]) frames are
+    /// skipped unread until the header of the server's close frame, which
+    /// ends the connection with the error's status (the server has read
+    /// our close frame). A header split across segments is not followed:
+    /// then only TCP or the close timer end the wait.
+    #[cold]
+    #[inline(never)]
+    fn not_reading(&mut self, data: &[u8], pos: &mut usize) -> Rx {
+        if let Phase::Closing {
+            status,
+            wait: Wait::ForServerClose,
+        } = self.phase
+        {
+            while self.decoder.skip_payload(data, pos) {
+                let rest = data.get(*pos..).unwrap_or(&[]);
+                if rest.is_empty() {
+                    return Rx::Done;
+                }
+                match frame::header_span(rest) {
+                    Some((OP_CLOSE, _, _)) => {
+                        self.end(status);
+                        return Rx::Again;
+                    }
+                    Some((_, n, len)) => {
+                        *pos += n;
+                        self.decoder.skip_frame(len);
+                    }
+                    None => break,
+                }
+            }
+            if *pos >= data.len() {
+                return Rx::Done;
+            }
+            self.stop_reading();
+        }
+        *pos = data.len();
+        Rx::Done
     }
 
     /// The opening handshake's response in `data[*pos..]`, parsed byte by

@@ -105,6 +105,7 @@ impl H {
             opts,
             &[7; 16],
             [3; 16],
+            crate::testkit::sha1,
         )?;
         Ok(H {
             c,
@@ -1347,6 +1348,7 @@ fn bad_extra_header_is_minus_28() {
         Options::DEFAULT,
         &[0; 16],
         [0; 16],
+        crate::testkit::sha1,
     );
     assert_eq!(r.err(), Some(status::WS_ERR_BAD_HEADER));
 }
@@ -1612,4 +1614,77 @@ fn keepalive_ping_count_saturates_as_late() {
     assert_eq!(h.finished, None);
     h.timer_fires();
     assert_eq!(h.finished, Some(status::WS_ERR_PING_TIMEOUT));
+}
+
+/// After a protocol error with the framing intact, frames are skipped
+/// unread until the server's close frame, whose header ends the
+/// connection (the server has read our close); after a framing error only
+/// TCP (or the close timer) ends it.
+#[test]
+fn protocol_error_waits_for_the_servers_close_frame_or_tcp() {
+    let close = |c: u16| vec![(true, OP_CLOSE, c.to_be_bytes().to_vec())];
+    let too_big = || {
+        let mut h = H::try_new(Options {
+            max_message: 100,
+            ..Options::DEFAULT
+        })
+        .unwrap();
+        h.open();
+        h.rx(&[0x82, 126, 0x00, 200]);
+        assert_eq!(h.frames(), close(1009));
+        h
+    };
+    // The oversized message's rest (over two segments), pings and data
+    // frames (one split from its payload) are skipped: nothing answered,
+    // nothing delivered; the close frame's header ends it.
+    let mut h = too_big();
+    let n = stats::total();
+    h.rx(&[0; 150]);
+    let t = sframe(true, OP_TEXT, b"text");
+    h.rx(&[[0; 50].as_slice(), &sframe(true, OP_PING, b"p"), &t[..2]].concat());
+    h.rx(&[&t[2..], &sframe(true, OP_BINARY, &[9; 300])[..]].concat());
+    assert_eq!(stats::total(), n, "skipping allocates nothing");
+    assert_eq!(h.finished, None);
+    h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xF1])[..2]);
+    assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
+    assert!(h.msgs.is_empty());
+    assert_eq!(h.frames(), close(1009), "no pong, nothing after our close");
+    // Invalid UTF-8: the same.
+    let mut h = opened();
+    h.rx(&sframe(true, OP_TEXT, &[0xC3, 0x28]));
+    assert_eq!(h.finished, None);
+    h.rx(&sframe(true, OP_CLOSE, &[]));
+    assert_eq!(h.finished, Some(status::WS_ERR_INVALID_UTF8));
+    // A frame whose header breaks the framing (masked): the decoder is
+    // lost, so a close frame after it means nothing; TCP ends it.
+    let mut h = opened();
+    h.rx(&[0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1]);
+    h.rx(&sframe(true, OP_CLOSE, &[0x03, 0xE8]));
+    assert_eq!(
+        h.finished, None,
+        "a close frame after a framing error is not trusted"
+    );
+    h.tcp_closed();
+    assert_eq!(h.finished, Some(status::WS_ERR_MASKED_FRAME));
+    // A close header split across segments is not followed: TCP ends it.
+    let mut h = opened();
+    h.rx(&sframe(true, OP_TEXT, &[0xFF]));
+    let c = sframe(true, OP_CLOSE, &[]);
+    h.rx(&c[..1]);
+    h.rx(&c[1..]);
+    assert_eq!(h.finished, None);
+    h.tcp_closed();
+    assert_eq!(h.finished, Some(status::WS_ERR_INVALID_UTF8));
+    // Skipped frames are not checked, only measured: a masked one (its
+    // mask counted) and a 64-bit length are stepped over; then the timer.
+    let mut h = too_big();
+    let mut long = vec![0x82, 127, 0, 0, 0, 0, 0, 0, 0x01, 0x00];
+    long.extend_from_slice(&[7; 256]);
+    h.rx(&[[0; 200].as_slice(), &[0x81, 0x81, 1, 2, 3, 4, 0], &long].concat());
+    assert_eq!(h.finished, None);
+    h.rx(&sframe(true, OP_CLOSE, &[]));
+    assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
+    let mut h = too_big();
+    h.timer_fires();
+    assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
 }

@@ -1,7 +1,8 @@
-//! SHA-1 (FIPS 180-4) and base64, just what the handshake needs: the
-//! `Sec-WebSocket-Key` for 16 random bytes and the `Sec-WebSocket-Accept`
-//! value a server must answer to it. Own code rather than a crate: small,
-//! and without panic paths (the crates serve as test oracles).
+//! Base64, just what the handshake needs: the `Sec-WebSocket-Key` for 16
+//! random bytes and the `Sec-WebSocket-Accept` value a server must answer to
+//! it, whose SHA-1 the caller supplies (the port's `ws_port_sha1`). Own code
+//! rather than a crate: small, and without panic paths (the crates serve as
+//! test oracles).
 
 use super::{copy, ACCEPT_LEN, KEY_LEN};
 
@@ -66,68 +67,19 @@ pub fn make_key(random: &[u8; 16]) -> [u8; KEY_LEN] {
     k
 }
 
-/// SHA-1 compression of one 64-byte block (FIPS 180-4), with the message
-/// schedule kept in a 16-word ring. Not inlined (smaller that way).
-#[inline(never)]
-fn sha1_block(h: &mut [u32; 5], block: &[u8; 64]) {
-    let mut w = [0u32; 16];
-    for (wi, c) in w.iter_mut().zip(block.as_chunks::<4>().0) {
-        *wi = u32::from_be_bytes(*c);
-    }
-    let [mut a, mut b, mut c, mut d, mut e] = *h;
-    for i in 0..80usize {
-        if i >= 16 {
-            let x = w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ w[i & 15];
-            w[i & 15] = x.rotate_left(1);
-        }
-        let (f, k) = match i {
-            0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
-            20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
-            40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-            _ => (b ^ c ^ d, 0xCA62_C1D6),
-        };
-        let t = a
-            .rotate_left(5)
-            .wrapping_add(f)
-            .wrapping_add(e)
-            .wrapping_add(k)
-            .wrapping_add(w[i & 15]);
-        e = d;
-        d = c;
-        c = b.rotate_left(30);
-        b = a;
-        a = t;
-    }
-    for (hi, v) in h.iter_mut().zip([a, b, c, d, e]) {
-        *hi = hi.wrapping_add(v);
-    }
-}
+/// Length of the bytes whose SHA-1 the accept value encodes: key + GUID.
+pub(super) const KEY_GUID_LEN: usize = KEY_LEN + GUID.len();
 
 /// The `Sec-WebSocket-Accept` value a server must answer to `key`:
-/// base64(SHA-1(key + GUID)). Key and GUID are 60 bytes, so the padded
-/// message is exactly two blocks.
-pub fn accept_for(key: &[u8; KEY_LEN]) -> [u8; ACCEPT_LEN] {
-    let mut msg = [0u8; 128];
-    let (k, rest) = msg.split_at_mut(KEY_LEN);
+/// base64(SHA-1(key + GUID)). The digest comes from `sha1`, called once with
+/// the 60 bytes of key and GUID: the port's `ws_port_sha1` (the ESP8266
+/// ROM's SHA-1 on the device), so the library carries no SHA-1 of its own.
+pub fn accept_for(key: &[u8; KEY_LEN], sha1: impl FnOnce(&[u8]) -> [u8; 20]) -> [u8; ACCEPT_LEN] {
+    let mut msg = [0u8; KEY_GUID_LEN];
+    let (k, g) = msg.split_at_mut(KEY_LEN);
     copy(k, key);
-    copy(rest, GUID);
-    msg[KEY_LEN + GUID.len()] = 0x80;
-    let bits = ((KEY_LEN + GUID.len()) as u64 * 8).to_be_bytes();
-    copy(&mut msg[120..], &bits);
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xEFCD_AB89,
-        0x98BA_DCFE,
-        0x1032_5476,
-        0xC3D2_E1F0,
-    ];
-    for block in msg.as_chunks::<64>().0 {
-        sha1_block(&mut h, block);
-    }
-    let mut digest = [0u8; 20];
-    for (d, v) in digest.as_chunks_mut::<4>().0.iter_mut().zip(h) {
-        *d = v.to_be_bytes();
-    }
+    copy(g, GUID);
+    let digest = sha1(&msg);
     let mut a = [0u8; ACCEPT_LEN];
     base64_into(&digest, &mut a);
     a

@@ -2,7 +2,7 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `digest.rs` | SHA-1 and base64: the request's key and the accept value the server must answer |
+//! | `digest.rs` | base64: the request's key and the accept value the server must answer (its SHA-1 from the caller) |
 //! | `request.rs` | the request writer (one writer for both its length and its bytes), the protocol offer |
 //! | `response.rs` | the incremental parser for the server's response |
 //!
@@ -20,7 +20,9 @@ mod oracle;
 mod tests;
 
 pub use digest::{accept_for, make_key};
-pub use request::{protocol_offered, request_len, write_request, write_sized, DEFAULT_PROTOCOL};
+pub use request::{
+    key_offset, protocol_offered, request_len, write_request, write_sized, DEFAULT_PROTOCOL,
+};
 pub use response::{Parsed, ResponseParser};
 
 /// Length of `Sec-WebSocket-Key` (base64 of 16 bytes).

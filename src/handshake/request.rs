@@ -75,6 +75,29 @@ fn named<'h>(extra: impl Iterator<Item = Header<'h>>, n: usize, name: &[u8]) -> 
     extra.take(n).any(|e| e.name.eq_ignore_ascii_case(name))
 }
 
+/// The request up to the key: request line, `Host`, `Upgrade`,
+/// `Connection` and the `Sec-WebSocket-Key` header's name.
+fn emit_head(url: &Url, sink: &mut Sink) {
+    sink.put(b"GET ");
+    if url.path.first() != Some(&b'/') {
+        sink.put(b"/");
+    }
+    sink.put(url.path);
+    sink.put(b" HTTP/1.1\r\nHost: ");
+    sink.put(url.host);
+    sink.put(b":");
+    sink.put(decimal(url.port, &mut [0; 5]));
+    sink.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+}
+
+/// Where the `KEY_LEN` bytes of the key start in the request for `url`
+/// (a reconnection sends the same request with a fresh key there).
+pub fn key_offset(url: &Url) -> usize {
+    let mut sink = Sink { out: None, n: 0 };
+    emit_head(url, &mut sink);
+    sink.n
+}
+
 /// The single request writer behind both `request_len` and `write_request`.
 fn emit<'h, I>(
     url: &Url,
@@ -108,16 +131,7 @@ where
         base64_into(c, tail);
         auth.value = b64.get(..6 + c.len().div_ceil(3) * 4).unwrap_or(&[]);
     }
-    sink.put(b"GET ");
-    if url.path.first() != Some(&b'/') {
-        sink.put(b"/");
-    }
-    sink.put(url.path);
-    sink.put(b" HTTP/1.1\r\nHost: ");
-    sink.put(url.host);
-    sink.put(b":");
-    sink.put(decimal(url.port, &mut [0; 5]));
-    sink.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    emit_head(url, sink);
     sink.put(key);
     sink.put(b"\r\nSec-WebSocket-Version: 13\r\n");
     for (i, h) in extra.clone().enumerate() {

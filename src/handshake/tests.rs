@@ -95,7 +95,23 @@ fn sizes() {
 #[test]
 fn rfc_sample_key() {
     assert_eq!(&make_key(b"the sample nonce"), RFC_KEY);
-    assert_eq!(&accept_for(RFC_KEY), RFC_ACCEPT);
+    assert_eq!(&accept_for(RFC_KEY, sha1), RFC_ACCEPT);
+}
+
+/// The reference SHA-1 (the port's, on the host).
+fn sha1(data: &[u8]) -> [u8; 20] {
+    sha1_smol::Sha1::from(data).digest().bytes()
+}
+
+#[test]
+fn accept_hashes_key_and_guid_once_and_encodes_the_digest() {
+    let mut calls = Vec::new();
+    let a = accept_for(RFC_KEY, |m| {
+        calls.push(m.to_vec());
+        [0xfb; 20]
+    });
+    assert_eq!(calls, vec![[&RFC_KEY[..], GUID].concat()]);
+    assert_eq!(&a, b"+/v7+/v7+/v7+/v7+/v7+/v7+/s=");
 }
 
 #[test]
@@ -422,7 +438,7 @@ fn bad_accept() {
     all_fail(&cases, WS_ERR_BAD_ACCEPT);
     // With another expected accept value, the RFC response fails.
     assert_eq!(
-        ResponseParser::new(accept_for(&make_key(&[0; 16]))).feed(&good()),
+        ResponseParser::new(accept_for(&make_key(&[0; 16]), sha1)).feed(&good()),
         Parsed::Failed(WS_ERR_BAD_ACCEPT)
     );
 }
@@ -675,7 +691,7 @@ proptest! {
         h.update(GUID);
         let mut want = [0u8; ACCEPT_LEN];
         base64::engine::general_purpose::STANDARD.encode_slice(h.digest().bytes(), &mut want).unwrap();
-        prop_assert_eq!(accept_for(&key), want);
+        prop_assert_eq!(accept_for(&key, sha1), want);
     }
 
     #[test]

@@ -37,6 +37,9 @@ static struct {
   int pending_sent; /* ws_event_sent due */
   long timer_ms;    /* -1 = disarmed */
   int send_busy_once;
+  int sha1_calls;   /* ws_port_sha1 calls since fake_reset */
+  int sha1_other;   /* ... of them over anything but KEY + GUID */
+  int sha1_wrong;   /* answer a wrong digest (one bit flipped) */
 } fk;
 
 /* Every 16-byte random request returns RFC 6455's sample nonce, so the key is
@@ -44,6 +47,11 @@ static struct {
 static const char NONCE[] = "the sample nonce";
 static const char KEY[] = "dGhlIHNhbXBsZSBub25jZQ==";
 static const char ACCEPT[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+/* ... and the SHA-1 of KEY followed by the GUID, RFC 6455 section 1.3's
+ * example (0xb3 0x7a 0x4f ...), of which ACCEPT is the base64. */
+static const char KEY_GUID[] = "dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+static const uint8_t KEY_GUID_SHA1[20] = {0xb3, 0x7a, 0x4f, 0x2c, 0xc0, 0x62, 0x4f, 0x16, 0x90, 0xf6,
+                                          0x46, 0x06, 0xcf, 0x38, 0x59, 0x45, 0xb2, 0xbe, 0xc4, 0xea};
 
 int ws_port_resolve(ws_info *ws, const char *host) {
   (void)ws;
@@ -95,6 +103,20 @@ void ws_port_timer_disarm(ws_info *ws) {
 void ws_port_random(uint8_t *buf, size_t len) {
   size_t i;
   for (i = 0; i < len; i++) buf[i] = len == 16 ? (uint8_t)NONCE[i] : (uint8_t)(0x5A + i);
+}
+
+/* Scripted like ws_port_random: the port knows the one digest the library
+ * should ask for (the key is always KEY); any other input is recorded and
+ * answered with zeros, which no server accept matches. */
+void ws_port_sha1(const uint8_t *data, size_t len, uint8_t *digest) {
+  fk.sha1_calls++;
+  if (len == sizeof KEY_GUID - 1 && memcmp(data, KEY_GUID, len) == 0) {
+    memcpy(digest, KEY_GUID_SHA1, 20);
+  } else {
+    fk.sha1_other++;
+    memset(digest, 0, 20);
+  }
+  if (fk.sha1_wrong) digest[19] ^= 1;
 }
 
 static void fake_reset(void) {
@@ -250,6 +272,7 @@ static void open_ws(ws_info *ws, const char *url) {
   snprintf(resp, sizeof resp, "%s%s\r\n\r\n", RESPONSE_HEAD, ACCEPT);
   feed(ws, resp, strlen(resp));
   CHECK(opened == 1);
+  CHECK(fk.sha1_calls == 1 && fk.sha1_other == 0); /* once, over KEY + GUID */
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -505,6 +528,17 @@ static void test_handshake_errors(ws_info *ws) {
   snprintf(resp, sizeof resp, "%s%s\r\n\r\n", RESPONSE_HEAD, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
   feed(ws, resp, strlen(resp));
   CHECK(failures == 1 && last_status == WS_ERR_BAD_ACCEPT && opened == 0);
+  /* The right accept, but the port's SHA-1 is wrong -> -7 as well. */
+  fake_reset();
+  reset_callbacks();
+  fk.sha1_wrong = 1;
+  ws_connect(ws, "ws://h/");
+  ws_event_connected(ws);
+  ack_all(ws);
+  snprintf(resp, sizeof resp, "%s%s\r\n\r\n", RESPONSE_HEAD, ACCEPT);
+  feed(ws, resp, strlen(resp));
+  CHECK(failures == 1 && last_status == WS_ERR_BAD_ACCEPT && opened == 0);
+  CHECK(fk.sha1_calls == 1 && fk.sha1_other == 0);
   /* No answer -> the connect timer fires -> -18 */
   connect_tcp(ws, "ws://h/");
   CHECK(fk.timer_ms == 10000);

@@ -108,6 +108,8 @@ LUA_TESTS = [
     ("auth", "auth.lua", {}, 30),
     # the pong event and ws:ping (issue 14, item 4)
     ("pong", "pong.lua", {}, 30),
+    # automatic reconnection (issue 14, item 1)
+    ("reconnect", "reconnect.lua", {}, 60),
 ]
 # Lua tests (names as in LUA_TESTS) that need more device heap than an
 # ESP8266 running NodeMCU has (about 40 KB free), on purpose, with the reason.
@@ -142,6 +144,8 @@ C_TESTS = [
     # -8, -9, -10, -16 through the C API under the device heap limit
     # (fake_sdk_heap_set_limit), heap back and the ws_info reused after each
     ("host_oom", "host_oom", 60),
+    # automatic reconnection through ws_options (issue 14, item 1)
+    ("host_reconnect", "host_reconnect", 60),
 ]
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
 

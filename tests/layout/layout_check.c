@@ -83,7 +83,7 @@ PIN_FIELD(ws_info, engine, void *, 24, 48);
 PIN_FIELD(ws_info, port, void *, 28, 56);
 
 /* ws_options: filled by ws_options_init; fields may only be added at the end. */
-PIN_SIZE(ws_options, 40, 64);
+PIN_SIZE(ws_options, 48, 72);
 PIN_ALIGN(ws_options, 4, 8);
 PIN_FIELD(ws_options, max_message, uint32_t, 0, 0);
 PIN_FIELD(ws_options, connect_timeout_ms, uint32_t, 4, 4);
@@ -95,6 +95,8 @@ PIN_FIELD(ws_options, onClose, close_fn, 24, 32);
 PIN_FIELD(ws_options, onFragment, frag_fn, 28, 40);
 PIN_FIELD(ws_options, onPong, pong_fn, 32, 48);
 PIN_FIELD(ws_options, clock_us, clock_fn, 36, 56);
+PIN_FIELD(ws_options, reconnect_initial_ms, uint32_t, 40, 64);
+PIN_FIELD(ws_options, reconnect_max_ms, uint32_t, 44, 68);
 
 /* Every function of the API and of the port, with its exact C type. */
 #define PIN_FN(f, TY) _Static_assert(_Generic(&f, TY: 1, default: 0), #f " changed its signature")
@@ -105,6 +107,7 @@ PIN_FN(ws_port_close, void (*)(struct ws_info *));
 PIN_FN(ws_port_timer_arm, void (*)(struct ws_info *, uint32_t));
 PIN_FN(ws_port_timer_disarm, void (*)(struct ws_info *));
 PIN_FN(ws_port_random, void (*)(uint8_t *, size_t));
+PIN_FN(ws_port_sha1, void (*)(const uint8_t *, size_t, uint8_t *));
 PIN_FN(ws_options_init, void (*)(struct ws_options *));
 PIN_FN(ws_connect, void (*)(struct ws_info *, const char *));
 PIN_FN(ws_connect_with, void (*)(struct ws_info *, const char *, const struct ws_options *));

@@ -35,6 +35,11 @@ local runs = {
       "closed:    status 0" }, nil, "ws://user:s%40cret@" .. T.echo:sub(6) .. "/auth/user/s%40cret" },
   { "v2_auth.lua", {
       "closed:    status -17, refused with HTTP 401" }, nil, "ws://user:wrong@" .. T.echo:sub(6) .. "/auth/user/s%40cret" },
+  { "v2_reconnect.lua", {
+      "connected: 3",
+      "received:  hello 3",
+      "lost:      status -6, close code 4000, reconnecting",
+      "closed:    status 0 after 3 connections" }, nil, T.echo .. "/close/4000" },
 }
 
 local function nxt()

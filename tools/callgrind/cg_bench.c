@@ -109,6 +109,7 @@ void ws_port_timer_disarm(ws_info *ws) { (void)ws; }
 void ws_port_random(uint8_t *buf, size_t len) {
   for (size_t i = 0; i < len; i++) buf[i] = (uint8_t)cg_random();
 }
+void ws_port_sha1(const uint8_t *data, size_t len, uint8_t *digest) { sha1(data, len, digest); }
 
 static void pump(ws_info *ws) {
   while (st.sends_due > 0 && !st.closed) {

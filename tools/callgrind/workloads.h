@@ -17,68 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------- SHA-1 (FIPS 180-4) and base64 ---------------- */
-static uint32_t rol32(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+/* ---------------- SHA-1 and base64 ---------------- */
+/* SHA-1 from the fake SDK's ROM routines (nodemcu-glue/host/fake/rom.c,
+ * linked into every program that includes this file). */
+#include "rom.h"
 
-static void sha1_block(uint32_t h[5], const uint8_t *p) {
-  uint32_t w[80];
-  for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-           (uint32_t)p[4 * i + 3];
-  for (int i = 16; i < 80; i++) w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-  for (int i = 0; i < 80; i++) {
-    uint32_t f, k;
-    if (i < 20) {
-      f = (b & c) | (~b & d);
-      k = 0x5A827999u;
-    } else if (i < 40) {
-      f = b ^ c ^ d;
-      k = 0x6ED9EBA1u;
-    } else if (i < 60) {
-      f = (b & c) | (b & d) | (c & d);
-      k = 0x8F1BBCDCu;
-    } else {
-      f = b ^ c ^ d;
-      k = 0xCA62C1D6u;
-    }
-    uint32_t t = rol32(a, 5) + f + e + k + w[i];
-    e = d;
-    d = c;
-    c = rol32(b, 30);
-    b = a;
-    a = t;
-  }
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
-  h[4] += e;
-}
-
-#ifndef CG_SHA1_BLOCK_ONLY /* tools/oldclient/rom_sha1.c needs only the block function */
 static void sha1(const uint8_t *msg, size_t len, uint8_t out[20]) {
-  uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
-  uint8_t block[64];
-  size_t i = 0;
-  for (; i + 64 <= len; i += 64) sha1_block(h, msg + i);
-  size_t rest = len - i;
-  memset(block, 0, sizeof block);
-  memcpy(block, msg + i, rest);
-  block[rest] = 0x80;
-  if (rest >= 56) {
-    sha1_block(h, block);
-    memset(block, 0, sizeof block);
-  }
-  uint64_t bits = (uint64_t)len * 8;
-  for (int j = 0; j < 8; j++) block[63 - j] = (uint8_t)(bits >> (8 * j));
-  sha1_block(h, block);
-  for (int j = 0; j < 5; j++) {
-    out[4 * j] = (uint8_t)(h[j] >> 24);
-    out[4 * j + 1] = (uint8_t)(h[j] >> 16);
-    out[4 * j + 2] = (uint8_t)(h[j] >> 8);
-    out[4 * j + 3] = (uint8_t)h[j];
-  }
+  SHA1_CTX c;
+  SHA1Init(&c);
+  SHA1Update(&c, msg, (unsigned int)len);
+  SHA1Final(out, &c);
 }
 
 static void base64(const uint8_t *in, size_t len, char *out) {
@@ -165,5 +113,4 @@ static uint8_t *build(const char *name, size_t *len, unsigned long long *msgs,
   return s;
 }
 
-#endif /* CG_SHA1_BLOCK_ONLY */
 #endif

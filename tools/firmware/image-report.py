@@ -106,7 +106,7 @@ FULL_IMAGE_NEEDS = (
     "luaopen_websocket", "ws_connect_with", "ws_send_long", "ws_close_with", "ws_release",
     "ws_event_received", "ws_event_sent", "ws_event_timer",
     "ws_port_resolve", "ws_port_connect", "ws_port_send", "ws_port_close",
-    "ws_port_timer_arm", "ws_port_timer_disarm", "ws_port_random")
+    "ws_port_timer_arm", "ws_port_timer_disarm", "ws_port_random", "ws_port_sha1")
 
 
 def check(map_path, syms_path, needs=FULL_IMAGE_NEEDS):

@@ -7,11 +7,12 @@
  * cg_bench's port: connect succeeds at once, every send is accepted
  * (recorded during the handshake, discarded afterwards), timers do nothing,
  * os_random is deterministic, a dotted-quad host resolves at once. The ROM's
- * SHA-1 is rom_sha1.c. The callbacks, the handshake answer and the checks
- * are tools/callgrind/harness.h's, the same as cg_bench's. Only
- * run_workload() is measured (--toggle-collect=run_workload): the client's
- * receive callback per segment (which re-arms its ping timer each time, two
- * no-op calls), or ws_send.
+ * SHA-1 is the fake SDK's (nodemcu-glue/host/fake/rom.c). The callbacks,
+ * the handshake answer and the checks are tools/callgrind/harness.h's, the
+ * same as cg_bench's. Only run_workload() is measured
+ * (--toggle-collect=run_workload): the client's receive callback per
+ * segment (which re-arms its ping timer each time, two no-op calls), or
+ * ws_send.
  *
  * Every workload of cg_bench runs; the delivered messages are checked, so a
  * workload the old client gets wrong exits 1 (cg-compare.sh reports it) and

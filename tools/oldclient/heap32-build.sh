@@ -3,8 +3,9 @@
 # 5.1.5) for 32-bit x86 (-m32: 4-byte pointers and size_t, as on the
 # ESP8266), twice, for the idle-connection heap of issue 12:
 #   <out>/new/nodemcu-lua51  nodemcu-glue/websocket.c + ws_port_espconn.c + <i686 archive>
-#   <out>/old/nodemcu-lua51  <old src>/modules/websocket.c + websocketclient.c
-#                            (+ rom_sha1.c, the ROM's SHA-1), when <old src> is given
+#   <out>/old/nodemcu-lua51  <old src>/modules/websocket.c + websocketclient.c,
+#                            when <old src> is given (both take the ROM's SHA-1
+#                            from the fake SDK's rom.c)
 # The fake SDK's TLS part is left out (no 32-bit OpenSSL here: notls32.c);
 # heap accounting wraps malloc/calloc/realloc/free as in mk/host.mk.
 # usage: heap32-build.sh <out> <i686 libwebsocket.a> [<old src dir>]
@@ -47,7 +48,6 @@ if [ -n "$old" ]; then
         -I"$host/sdk" -I"$here/shim" -I"$old" -I"$root/tools/callgrind")
   "${cc[@]}" "${oldf[@]}" -c "$old/websocket/websocketclient.c" -o "$out/obj/old_client.o"
   "${cc[@]}" "${oldf[@]}" -I"$lua" -I"$host/lua" -c "$old/modules/websocket.c" -o "$out/obj/old_module.o"
-  "${cc[@]}" "${oldf[@]}" -c "$here/rom_sha1.c" -o "$out/obj/rom_sha1.o"
   "${cc[@]}" -o "$out/old/nodemcu-lua51" "$out/obj/main.o" "$out/obj/old_module.o" "$out/obj/old_client.o" \
-    "$out/obj/rom_sha1.o" "${sdk[@]}" "$stamp" "${ldflags[@]}"
+    "${sdk[@]}" "$stamp" "${ldflags[@]}"
 fi

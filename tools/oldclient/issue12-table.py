@@ -75,10 +75,11 @@ def main():
         old_client = fmt(po["client"]) if po else "skipped"
         old_mod = fmt(po["module"]) if po else "skipped"
         old_all = fmt(po["total"]) if po else "skipped"
-        standins = read(os.path.join(featdir, arch + "-old", "standins.txt")) or ""
-        rom_sha1 = po and re.search(r"^SHA1Init$", standins, re.M)
-        rows.append((f"flash, {arch}: client (+ port)", old_client + (" (+ ROM SHA-1)" if rom_sha1 else ""),
-                     f"{fmt(pn['library'])} + {fmt(pn['port'])}", ""))
+        def rom_sha1(side):
+            standins = read(os.path.join(featdir, f"{arch}-{side}", "standins.txt")) or ""
+            return " (+ ROM SHA-1)" if re.search(r"^SHA1Init$", standins, re.M) else ""
+        rows.append((f"flash, {arch}: client (+ port)", old_client + (rom_sha1("old") if po else ""),
+                     f"{fmt(pn['library'])} + {fmt(pn['port'])}" + rom_sha1("new"), ""))
         rows.append((f"flash, {arch}: Lua module", old_mod, fmt(pn["module"]), ""))
         rows.append((f"flash, {arch}: whole feature (text+rodata)", old_all, fmt(pn["total"]),
                      "target <= 12 288" if arch == "thumbv7em" else "side by side"))

@@ -108,6 +108,9 @@ void ws_port_timer_disarm(ws_info *ws) { (void)ws; }
 void ws_port_random(uint8_t *buf, size_t len) {
   for (size_t i = 0; i < len; i++) buf[i] = (uint8_t)port_result;
 }
+void ws_port_sha1(const uint8_t *data, size_t len, uint8_t *digest) {
+  for (size_t i = 0; i < 20; i++) digest[i] = (uint8_t)(port_result + (i < len ? data[i] : 0));
+}
 
 /* ---- callbacks ---- */
 static volatile int sink;

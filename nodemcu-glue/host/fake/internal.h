@@ -9,7 +9,8 @@
  *   espconn.c  espconn TCP client (espconn.h; NodeMCU's app/lwip/app/espconn*.c)
  *   secure.c   espconn_secure_* over OpenSSL (NodeMCU's app/mbedtls/app/)
  *   fault.c    fault injection (FAKE_SDK_FAULTS, fake_sdk_fault)
- * Include this header first in each of them. */
+ *   rom.c      the ROM's SHA-1 (rom.h); stands alone, without this header
+ * Include this header first in each of the others. */
 #ifndef FAKE_SDK_INTERNAL_H
 #define FAKE_SDK_INTERNAL_H
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <stdio.h>
 #include "os_type.h"
+/* As the firmware's osapi.h override: the ROM's routines (SHA-1). */
+#include "rom.h"
 
 void ets_timer_setfn(ETSTimer *ptimer, ETSTimerFunc *pfunction, void *parg);
 void ets_timer_arm_new(ETSTimer *ptimer, uint32_t time, bool repeat_flag, bool ms_flag);

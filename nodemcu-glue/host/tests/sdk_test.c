@@ -859,6 +859,74 @@ static void test_heap(void) {
   CHECK(r1 != r2, "os_random repeats");
 }
 
+/* ---------------- the ROM's SHA-1 (rom.h, through osapi.h) ---------------- */
+
+static void sha1_hex(const void *data, size_t len, size_t piece, char out[41]) {
+  SHA1_CTX c;
+  uint8_t d[SHA1_DIGEST_LENGTH];
+  const uint8_t *p = data;
+  SHA1Init(&c);
+  while (len > 0) {
+    size_t n = piece < len ? piece : len;
+    SHA1Update(&c, p, (unsigned int)n);
+    p += n;
+    len -= n;
+  }
+  SHA1Final(d, &c);
+  for (int i = 0; i < SHA1_DIGEST_LENGTH; i++) sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* The known answers of FIPS 180's examples and RFC 6455 1.3, each fed whole
+ * and in odd pieces; then every length 0..300 (all paddings: the length
+ * field in the last block or in a block of its own) against OpenSSL. */
+static void test_rom_sha1(void) {
+  static const struct {
+    const char *msg, *hex;
+  } known[] = {
+      {"", "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+      {"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+      {"dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+       "b37a4f2cc0624f1690f64606cf385945b2bec4ea"},
+  };
+  char hex[41];
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    size_t len = strlen(known[i].msg);
+    sha1_hex(known[i].msg, len, len ? len : 1, hex);
+    CHECK(strcmp(hex, known[i].hex) == 0, "SHA-1 of \"%s\": %s", known[i].msg, hex);
+    sha1_hex(known[i].msg, len, 7, hex);
+    CHECK(strcmp(hex, known[i].hex) == 0, "SHA-1 of \"%s\" in 7-byte pieces: %s", known[i].msg,
+          hex);
+  }
+  static uint8_t million[1000000];
+  memset(million, 'a', sizeof million);
+  sha1_hex(million, sizeof million, 4099, hex);
+  CHECK(strcmp(hex, "34aa973cd4c4daa4f61eeb2bdbad27316534016f") == 0, "SHA-1 of 10^6 'a': %s",
+        hex);
+  uint8_t buf[300];
+  for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 131 + 7);
+  int bad = 0;
+  for (size_t len = 0; len <= sizeof buf; len++) {
+    unsigned char want[EVP_MAX_MD_SIZE];
+    unsigned int wl = 0;
+    char want_hex[41];
+    EVP_Digest(buf, len, want, &wl, EVP_sha1(), NULL);
+    for (unsigned int i = 0; i < wl && i < 20; i++) sprintf(want_hex + 2 * i, "%02x", want[i]);
+    for (size_t piece = 1; piece <= 65; piece += 32) {
+      sha1_hex(buf, len, piece, hex);
+      if (wl != 20 || strcmp(hex, want_hex) != 0) bad++;
+    }
+  }
+  CHECK(bad == 0, "SHA-1 differs from OpenSSL's for %d (length, piece size) pairs", bad);
+  SHA1_CTX c;
+  uint8_t d[SHA1_DIGEST_LENGTH];
+  SHA1Init(&c);
+  SHA1Update(&c, buf, 100);
+  SHA1Final(d, &c);
+  CHECK(c.count[0] == 0 && c.state[0] == 0, "SHA1Final leaves the context");
+}
+
 /* FAKE_SDK_HEAP_LIMIT / fake_sdk_heap_set_limit: the device class fails
  * beyond the limit, the Lua class (fake_sdk_lua_alloc) is never limited, and
  * a receive pbuf without memory leaves the data in the socket until later. */
@@ -950,6 +1018,7 @@ int main(void) {
   test_misuse();
   test_heap();
   test_heap_limit();
+  test_rom_sha1();
   printf("fake SDK: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
