@@ -124,8 +124,12 @@ pub unsafe extern "C" fn ws_connect_with(
         None => {}
     }
     // SAFETY: non-NULL caller-owned ws_info without a live connection:
-    // `engine` is garbage or a stale pointer, overwrite it.
-    unsafe { (*ws).engine = ptr::null_mut() };
+    // `engine` and `port` are garbage or stale pointers, overwrite them
+    // (documented: both NULL from `ws_connect` on).
+    unsafe {
+        (*ws).engine = ptr::null_mut();
+        (*ws).port = ptr::null_mut();
+    }
     // SAFETY: NULL or a caller-owned ws_options, read during this call only.
     let o = unsafe { options.as_ref() };
     let on_close = o.and_then(|o| o.onClose);

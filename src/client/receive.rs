@@ -136,10 +136,10 @@ impl Client {
 
     /// Received bytes while not reading: discarded. After a protocol error
     /// with the framing intact ([`Wait::ForServerClose`]) frames are
-    /// skipped unread until the header of the server's close frame, which
-    /// ends the connection with the error's status (the server has read
-    /// our close frame). A header split across segments is not followed:
-    /// then only TCP or the close timer end the wait.
+    /// skipped unread until the header of the server's close frame; the
+    /// connection then ends with the error's status once our own close
+    /// frame has gone out. A header split across segments is not
+    /// followed: then only TCP or the close timer end the wait.
     #[cold]
     #[inline(never)]
     fn not_reading(&mut self, data: &[u8], pos: &mut usize) -> Rx {
@@ -155,7 +155,13 @@ impl Client {
                 }
                 match frame::header_span(rest) {
                     Some((OP_CLOSE, _, _)) => {
-                        self.end(status);
+                        // Over once our close frame has gone out too.
+                        self.phase = Phase::Closing {
+                            status,
+                            wait: Wait::ForSent,
+                        };
+                        self.end_if_sent();
+                        *pos = data.len();
                         return Rx::Again;
                     }
                     Some((_, n, len)) => {

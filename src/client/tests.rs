@@ -1649,6 +1649,20 @@ fn protocol_error_waits_for_the_servers_close_frame_or_tcp() {
     assert_eq!(h.finished, Some(status::WS_ERR_MESSAGE_TOO_BIG));
     assert!(h.msgs.is_empty());
     assert_eq!(h.frames(), close(1009), "no pong, nothing after our close");
+    // Our close frame not sent yet when the server's arrives: over once
+    // it has gone out.
+    let mut h = opened();
+    h.auto_ack = false;
+    h.c.send(OP_TEXT, b"busy").unwrap();
+    h.pump();
+    h.rx(&[sframe(true, OP_TEXT, &[0xFF]), sframe(true, OP_CLOSE, &[])].concat());
+    assert_eq!(h.finished, None, "our close frame is still queued");
+    h.ack();
+    h.pump();
+    h.ack();
+    h.pump();
+    assert_eq!(h.finished, Some(status::WS_ERR_INVALID_UTF8));
+    assert_eq!(h.frames().last(), Some(&(true, OP_CLOSE, vec![0x03, 0xEF])));
     // Invalid UTF-8: the same.
     let mut h = opened();
     h.rx(&sframe(true, OP_TEXT, &[0xC3, 0x28]));
