@@ -290,7 +290,9 @@ impl Buf {
     /// Drops the contents and returns the first `n` bytes, now the
     /// contents, to be overwritten; the memory is reused when it holds
     /// `n` bytes, else replaced by exactly `n` bytes (nothing is copied).
-    /// `None` (and empty) when that allocation fails.
+    /// `None` (and empty) when that allocation fails. Inline: it is the
+    /// small-send path's (one caller).
+    #[inline]
     pub fn refill(&mut self, n: usize) -> Option<&mut [u8]> {
         self.len = 0;
         if self.cap < n {
