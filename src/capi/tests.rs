@@ -882,6 +882,23 @@ fn allocation_failure_at_each_site_in_the_api() {
     assert_eq!(seen, vec![-10, -10, -10, -16]);
 }
 
+/// `ws_release` with the last chunk still in flight and a port that holds
+/// it: checks that it was held at its address with its bytes unchanged
+/// after the close; returns the handle for `ws_free_held`.
+fn release_holding(ws: &mut ws_info) -> *mut c_void {
+    let (at, copy) = fake(|f| f.last_chunk.clone()).expect("a chunk in flight");
+    unsafe { ws_release(ws) };
+    let held = fake(|f| f.held.clone());
+    assert_eq!(held.len(), 1);
+    let (h, chunk) = &held[0];
+    assert_ne!(*h, 0, "the chunk in flight is held");
+    assert_eq!(chunk.as_ref().map(|c| c.0), Some(at));
+    // SAFETY: the library keeps the held bytes valid until ws_free_held.
+    let now = unsafe { core::slice::from_raw_parts(at as *const u8, copy.len()) };
+    assert_eq!(now, &copy[..], "held bytes unchanged after close");
+    *h as *mut c_void
+}
+
 /// A port that holds the chunk in flight at `ws_port_close`: the bytes stay
 /// where they were until `ws_free_held`; with nothing in flight nothing is
 /// held; every byte comes back.
@@ -892,18 +909,9 @@ fn chunk_in_flight_held_past_close_until_freed() {
     fake(|f| f.hold_on_close = true);
     let msg = vec![0x3Cu8; 3000];
     unsafe { ws_send_long(&mut *ws, 2, msg.as_ptr() as *const c_char, msg.len()) };
-    let (at, copy) = fake(|f| f.last_chunk.clone()).expect("a chunk in flight");
-    unsafe { ws_release(&mut *ws) };
-    let held = fake(|f| f.held.clone());
-    assert_eq!(held.len(), 1);
-    let (h, chunk) = &held[0];
-    assert_ne!(*h, 0, "the chunk in flight is held");
-    assert_eq!(chunk.as_ref().map(|c| c.0), Some(at));
-    // SAFETY: the library keeps the held bytes valid until ws_free_held.
-    let now = unsafe { core::slice::from_raw_parts(at as *const u8, copy.len()) };
-    assert_eq!(now, &copy[..], "held bytes unchanged after close");
+    let h = release_holding(&mut ws);
     assert!(stats::live() > 0);
-    unsafe { ws_free_held(*h as *mut c_void) };
+    unsafe { ws_free_held(h) };
     assert_eq!(stats::live(), 0);
     // Nothing in flight at close: nothing held. NULL is ignored.
     fake(|f| {
@@ -941,17 +949,8 @@ fn kept_send_buffer_in_flight_at_close_and_teardown() {
     // when the connection is released: the port holds it.
     fake(|f| f.hold_on_close = true);
     send(&mut ws, b"second");
-    let (at, copy) = fake(|f| f.last_chunk.clone()).expect("a chunk in flight");
-    unsafe { ws_release(&mut *ws) };
-    let held = fake(|f| f.held.clone());
-    assert_eq!(held.len(), 1);
-    let (h, chunk) = &held[0];
-    assert_ne!(*h, 0, "the chunk in flight is held");
-    assert_eq!(chunk.as_ref().map(|c| c.0), Some(at));
-    // SAFETY: the library keeps the held bytes valid until ws_free_held.
-    let now = unsafe { core::slice::from_raw_parts(at as *const u8, copy.len()) };
-    assert_eq!(now, &copy[..], "held bytes unchanged after close");
-    unsafe { ws_free_held(*h as *mut c_void) };
+    let h = release_holding(&mut ws);
+    unsafe { ws_free_held(h) };
     assert_eq!(stats::live(), 0);
     // Kept, nothing in flight, at the teardown: nothing held, all freed.
     fake(|f| {
