@@ -17,49 +17,17 @@
  * caller's fields, port included). After each part the heap is back where
  * it was (exact). Prints "PASS host_reconnect" or FAIL lines.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "websocket/websocketclient.h"
 #include "lua_ws_info.h"
 #include "fake_sdk.h"
-
-static int passed, failed;
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (cond) {                                                                \
-      passed++;                                                                \
-    } else {                                                                   \
-      failed++;                                                                \
-      printf("FAIL host_reconnect:%d: ", __LINE__);                            \
-      printf(__VA_ARGS__);                                                     \
-      printf("\n");                                                            \
-    }                                                                          \
-  } while (0)
-
-/* A TCP socket bound to a port on 127.0.0.1 but not listening (connections
- * to it are refused while it is open); -1 on error. */
-static int closed_port(int *port) {
-  struct sockaddr_in sa;
-  socklen_t sl = sizeof sa;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  *port = 0;
-  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-      getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
-    return -1;
-  }
-  *port = ntohs(sa.sin_port);
-  return fd;
-}
+#include "../../nodemcu-glue/host/tests/testkit.h"
 
 static struct {
   int opened, echoed, ends, close_after;
@@ -119,7 +87,7 @@ int main(int argc, char **argv) {
   ws_options o;
   char url[300];
   size_t heap0 = fake_sdk_heap_live();
-  int want, i, port;
+  int want, i, port = 0;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) {
@@ -151,7 +119,7 @@ int main(int argc, char **argv) {
         heap0);
 
   /* 2. Nothing listens: refused attempts until ws_close during a wait. */
-  int fd = closed_port(&port);
+  int fd = loopback_socket(0, &port); /* bound, not listening: refused */
   CHECK(fd >= 0, "a local port");
   setup(&ws, &o);
   snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);

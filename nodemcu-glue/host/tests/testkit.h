@@ -1,5 +1,6 @@
 /* Shared by the C tests of the fake SDK and the port (sdk_test.c,
- * tests/c/host_port.c): the CHECK counter macro and a plain TCP echo server
+ * tests/c/host_port.c, tests/c/host_reconnect.c; define _GNU_SOURCE before
+ * any include, for memmem): the CHECK counter macro and a plain TCP echo server
  * on 127.0.0.1 (one thread per connection) that closes a connection when a
  * read holds a marker string. Header-only (static), so each test program
  * stays one source file. */
@@ -33,7 +34,7 @@ static int passed, failed;
 static const char *echo_marker;
 static int echo_listen_fd;
 
-static void *echo_conn(void *arg) {
+static inline void *echo_conn(void *arg) {
   int c = (int)(intptr_t)arg;
   size_t ml = strlen(echo_marker);
   char buf[4096];
@@ -53,7 +54,7 @@ static void *echo_conn(void *arg) {
   return NULL;
 }
 
-static void *echo_accept(void *arg) {
+static inline void *echo_accept(void *arg) {
   (void)arg;
   for (;;) {
     int c = accept(echo_listen_fd, NULL, NULL);
@@ -95,7 +96,7 @@ static inline int free_port(void) {
 }
 
 /* Starts the echo server; returns its port (exits on failure). */
-static int start_echo_server(const char *close_marker) {
+static inline int start_echo_server(const char *close_marker) {
   int port = 0;
   echo_marker = close_marker;
   echo_listen_fd = loopback_socket(16, &port);
