@@ -312,12 +312,13 @@ fn ack_all(ws: *mut ws_info) {
     unsafe { crate::testkit::deliver_sent(ws, 100_000, take) }.expect("sends settle");
 }
 
-/// Connect, resolve at once, TCP up, 101 in; returns the request length.
+/// Connect, resolve at once, TCP up, 101 in; returns how many bytes have
+/// been sent then (this request and any before it), for `frames_after`.
 fn open(ws: &mut ws_info) -> usize {
     fake(|f| f.resolve_ret = WS_PORT_DONE);
     unsafe { ws_connect(ws, c"ws://LocalHost:9001/p".as_ptr()) };
     assert_eq!(ws.connectionState, 2);
-    let req = handshake(ws);
+    handshake(ws);
     assert_eq!(fake(|f| f.opened), 1);
     fake(|f| f.sent.len())
 }
