@@ -105,14 +105,8 @@ impl Decoder {
                 State::Payload => {
                     let start = *pos;
                     let avail = data.len().checked_sub(start).filter(|&n| n > 0)?;
-                    // min(avail, remaining) fits in usize because avail does.
-                    let n = usize::try_from(self.remaining).map_or(avail, |r| r.min(avail));
-                    let end = start + n;
+                    let end = start + self.take_payload(avail);
                     *pos = end;
-                    self.remaining -= n as u64;
-                    if self.remaining == 0 {
-                        self.state = State::End;
-                    }
                     return Some(Decoded::Payload { start, end });
                 }
                 State::Header => {
@@ -131,19 +125,26 @@ impl Decoder {
         matches!(self.state, State::Error(_))
     }
 
+    /// In state `Payload`, with `avail` more bytes at hand: takes as many
+    /// of them as the frame still has (moving to `End` once it is whole)
+    /// and returns that count.
+    #[inline(always)]
+    fn take_payload(&mut self, avail: usize) -> usize {
+        // min(avail, remaining) fits in usize because avail does.
+        let n = usize::try_from(self.remaining).map_or(avail, |r| r.min(avail));
+        self.remaining -= n as u64;
+        if self.remaining == 0 {
+            self.state = State::End;
+        }
+        n
+    }
+
     /// Skipping frames unread (after a protocol error): consumes what is
     /// left of the current frame's payload from `data[*pos..]`. True once
     /// between frames (the next byte starts a header).
     pub fn skip_payload(&mut self, data: &[u8], pos: &mut usize) -> bool {
         if self.state == State::Payload {
-            let avail = data.len().saturating_sub(*pos);
-            let n = usize::try_from(self.remaining).map_or(avail, |r| r.min(avail));
-            *pos += n;
-            self.remaining -= n as u64;
-            if self.remaining > 0 {
-                return false;
-            }
-            self.state = State::End;
+            *pos += self.take_payload(data.len().saturating_sub(*pos));
         }
         if self.state == State::End {
             self.state = State::Header;
@@ -153,7 +154,7 @@ impl Decoder {
     }
 
     /// Skipping frames unread: a frame whose header was read elsewhere
-    /// (`parse_header`), with `len` payload bytes to skip next.
+    /// (`header_span`), with `len` payload bytes to skip next.
     pub fn skip_frame(&mut self, len: u64) {
         self.remaining = len;
         self.hlen = 0;
