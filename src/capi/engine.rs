@@ -190,18 +190,19 @@ pub(super) fn lookup(ws: *mut ws_info) -> *mut Engine {
     find(ws)
 }
 
-/// Makes `ws`'s live engine of a new connection with `client` (state
-/// `state`, the engine's `serial` fresh). Returns the serial, or `None`
-/// without memory (nothing made). `ws` must have no live engine.
+/// Makes `ws`'s live engine of a new connection with `client` (the
+/// engine's `serial` fresh, `connectionState` the client's). Returns the
+/// serial, or `None` without memory (nothing made). `ws` must have no
+/// live engine.
 pub(super) fn attach(
     ws: *mut ws_info,
     client: Client,
     on_close: ws_onCloseCallback,
     on_fragment: ws_onFragmentCallback,
     extra: Option<Boxed<Extra>>,
-    state: c_int,
 ) -> Option<u32> {
     let serial = next_serial();
+    let state = client.connection_state();
     let e = Boxed::new(Engine {
         ws,
         next: ptr::null_mut(),
@@ -219,11 +220,9 @@ pub(super) fn attach(
         unsafe { (*e).next = r.head.get() };
         r.head.set(e);
     });
-    // SAFETY: valid ws; the engine is its live engine from now on; the
-    // port finds `port` NULL at its first call for this connection.
+    // SAFETY: valid ws; the engine is its live engine from now on.
     unsafe {
         (*ws).engine = e as *mut c_void;
-        (*ws).port = ptr::null_mut();
         (*ws).connectionState = state;
     }
     Some(serial)
@@ -591,17 +590,15 @@ fn redial(
         .backoff
         .next_wait(u32::from_le_bytes([key[0], key[1], key[2], key[3]]));
     let client = r.next_client(&key, mask, sha1).ok()?;
-    let serial = attach(
-        ws,
-        client,
-        on_close,
-        on_fragment,
-        Some(extra),
-        WS_STATE_RECONNECT_WAIT,
-    )?;
-    // SAFETY: valid ws, plain port call (the lost connection's port state
-    // is gone: `ws_port_close`).
-    if unsafe { ws_port_resolve(ws, ptr::null()) } != WS_PORT_DONE {
+    let serial = attach(ws, client, on_close, on_fragment, Some(extra))?;
+    // SAFETY: valid ws; the lost connection's port state is gone
+    // (`ws_port_close`): the port finds `port` NULL at the wait's first
+    // call, as at a connection's; then a plain port call.
+    if unsafe {
+        (*ws).port = ptr::null_mut();
+        ws_port_resolve(ws, ptr::null())
+    } != WS_PORT_DONE
+    {
         teardown(ws);
         return None;
     }

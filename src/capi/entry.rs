@@ -215,7 +215,7 @@ pub unsafe extern "C" fn ws_connect_with(
             Err(_) => return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE),
         }
     };
-    if attach(ws, client, on_close, on_fragment, extra, 1).is_none() {
+    if attach(ws, client, on_close, on_fragment, extra).is_none() {
         return fail(status::WS_ERR_NO_MEMORY_HANDSHAKE);
     }
     resolve(ws, host.as_ptr() as *const c_char);
@@ -642,22 +642,34 @@ pub unsafe extern "C" fn ws_event_disconnected(ws: *mut ws_info, err: c_int) {
 /// `ws` as for every entry point (see [`ws_info`]).
 #[no_mangle]
 pub unsafe extern "C" fn ws_event_timer(ws: *mut ws_info) {
+    /// What the timer leads to, copied out of the engine borrow.
+    enum Next {
+        Nothing,
+        Drive,
+        /// A reconnection's turn: resolve this host name (in the engine's
+        /// reconnection state, which lives as long as the engine).
+        Resolve(*const c_char),
+    }
     let p = find(ws);
-    let act = with_engine_at(ws, p, None, |e| {
+    let next = with_engine_at(ws, p, None, |e| {
         if e.client.begin() {
-            // A reconnection's turn: its host name, in the engine's
-            // reconnection state, which lives as long as the engine.
-            let host = e.extra.as_ref().and_then(|x| x.redial.as_ref());
-            return host.map(|r| r.host().as_ptr() as *const c_char);
+            let redial = e.extra.as_ref().and_then(|x| x.redial.as_ref());
+            return redial.map_or(Next::Nothing, |r| {
+                Next::Resolve(r.host().as_ptr() as *const c_char)
+            });
         }
         if e.client.timer() {
             e.stamp_ping();
         }
-        e.client.has_actions().then_some(ptr::null())
+        if e.client.has_actions() {
+            Next::Drive
+        } else {
+            Next::Nothing
+        }
     });
-    match act {
-        Some(Some(host)) if !host.is_null() => resolve(ws, host),
-        Some(Some(_)) => drive_at(ws, p),
+    match next {
+        Some(Next::Resolve(host)) => resolve(ws, host),
+        Some(Next::Drive) => drive_at(ws, p),
         _ => {}
     }
 }
